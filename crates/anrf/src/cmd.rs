@@ -1,0 +1,79 @@
+//! Subcommands. Each module owns its raw clap arguments and its `exec` function.
+
+mod init;
+mod check;
+mod build;
+mod schema;
+mod run;
+mod verify;
+mod explain;
+mod key;
+mod override_;
+mod audit;
+mod generate;
+mod intent;
+mod eval;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Finish;
+
+/// Secure-by-default toolchain and runtime for AI-generated code.
+///
+/// Every module is memory-safe and sandboxed by default; every relaxation is an
+/// explicit override that is justified, approved, scoped and audited.
+#[derive(Debug, Parser)]
+#[command(name = "anrf", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new module: manifest plus a Rust guest that reads stdin and writes stdout
+    Init(init::InitArgs),
+    /// Validate a module's manifest (`anrf.toml`)
+    Check(check::CheckArgs),
+    /// Compile a module's Rust guest to wasm32-wasip1 and record the artifact hash
+    Build(build::BuildArgs),
+    /// Print the JSON Schema of the manifest
+    Schema(schema::SchemaArgs),
+    /// Run a module, `.wasm` or `.wat` in the sandbox
+    Run(run::RunArgs),
+    /// Verify a module: metadata, wasm, source, overrides, tests
+    Verify(verify::VerifyArgs),
+    /// Explain, from verified facts, what a module may touch and why
+    Explain(explain::ExplainArgs),
+    /// Manage approver signing keys
+    Key(key::KeyArgs),
+    /// Request, approve, revoke and inspect overrides
+    #[command(name = "override")]
+    Override(override_::OverrideArgs),
+    /// Read, verify and export the audit trail
+    Audit(audit::AuditArgs),
+    /// Generate a module from an intent with a language model
+    Gen(generate::GenArgs),
+    /// Detect requests to relax security in an intent
+    Intent(intent::IntentArgs),
+    /// Run the security benchmark and print its metrics
+    Eval(eval::EvalArgs),
+}
+
+pub(crate) fn dispatch(cli: Cli) -> miette::Result<Finish> {
+    match cli.command {
+        Command::Init(args) => init::exec(args),
+        Command::Check(args) => check::exec(args),
+        Command::Build(args) => build::exec(args),
+        Command::Schema(args) => schema::exec(args),
+        Command::Run(args) => run::exec(args),
+        Command::Verify(args) => verify::exec(args),
+        Command::Explain(args) => explain::exec(args),
+        Command::Key(args) => key::exec(args),
+        Command::Override(args) => override_::exec(args),
+        Command::Audit(args) => audit::exec(args),
+        Command::Gen(args) => generate::exec(args),
+        Command::Intent(args) => intent::exec(args),
+        Command::Eval(args) => eval::exec(args),
+    }
+}
