@@ -1,1 +1,49 @@
-//! placeholder
+//! `anrf-audit`: the append-only, hash-chained, signed audit trail.
+//!
+//! Every event gets a sequence number, a time, a hash chaining it to the
+//! previous event, and a signature by the log's own ed25519 key; signed
+//! checkpoints of the head make truncation detectable. [`AuditLog::verify`]
+//! names the first bad event when anything was modified, deleted, inserted,
+//! reordered or cut off.
+//!
+//! ```
+//! use anrf_audit::{AuditLog, Decision, EventKind, NewEvent};
+//!
+//! # fn main() -> Result<(), anrf_audit::AuditError> {
+//! let home = tempfile::tempdir().map_err(|e| anrf_audit::AuditError::Export { source: e })?;
+//! let mut log = AuditLog::open(&home.path().join("audit"))?;
+//! let event = NewEvent::new(EventKind::Run, "alice", "sha256:1f2e", Decision::Allow)
+//!     .with_details(serde_json::json!({"exit_code": 0, "profile": "test"}));
+//! let record = log.append(&event)?;
+//! assert_eq!(record.seq, 1);
+//!
+//! let report = log.verify()?;
+//! assert!(report.is_intact());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Commands that act use [`record`] with [`Requirement::Required`] in the
+//! `test` and `prod` profiles, so a full or read-only disk stops the action
+//! instead of letting it run unrecorded. See `docs/audit.md` for the
+//! construction and its limits.
+#![forbid(unsafe_code)]
+
+mod canonical;
+mod checkpoint;
+mod error;
+mod event;
+mod key;
+mod log;
+mod record;
+mod verify;
+
+pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointSource};
+pub use error::AuditError;
+pub use event::{Decision, EventKind, EventRecord, NewEvent, UnknownName};
+pub use key::KEY_FILE;
+pub use log::{
+    AuditLog, DB_FILE, DEFAULT_BUSY_TIMEOUT, DEFAULT_CHECKPOINT_EVERY, EventFilter, LogOptions,
+};
+pub use record::{Recorded, Requirement, local_actor, record};
+pub use verify::{Head, Problem, ProblemKind, VerifyReport};

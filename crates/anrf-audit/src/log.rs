@@ -1,0 +1,704 @@
+//! The log itself: opening (and creating) it, appending, reading, exporting.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::AuditError;
+use crate::event::{self, EventKind, EventRecord, HashedFields, NewEvent};
+use crate::key;
+use crate::verify::{self, VerifyReport};
+
+/// File name of the database inside the audit directory.
+pub const DB_FILE: &str = "audit.db";
+
+/// A checkpoint row is written every this many events (and on request).
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 16;
+
+/// How long an append waits for another process's write lock. Generous:
+/// appends are short, but many processes may queue behind each other.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_mins(1);
+
+/// On-disk format written by this build (`meta.format`).
+const FORMAT: &str = "1";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq       INTEGER PRIMARY KEY,
+    time      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    decision  TEXT NOT NULL,
+    details   TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    seq       INTEGER PRIMARY KEY,
+    head_hash TEXT NOT NULL,
+    time      TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+";
+
+/// Knobs for opening a log. Defaults: create the log if absent, a checkpoint
+/// row every [`DEFAULT_CHECKPOINT_EVERY`] events, wait up to
+/// [`DEFAULT_BUSY_TIMEOUT`] for the write lock, no size cap.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    create: bool,
+    checkpoint_every: u64,
+    busy_timeout: Duration,
+    max_size_bytes: Option<u64>,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            create: true,
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            max_size_bytes: None,
+        }
+    }
+}
+
+impl LogOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to create the directory, database and key when absent
+    /// (default `true`). With `false`, a missing log is
+    /// [`AuditError::NotFound`] and nothing is written by opening.
+    pub fn create(&mut self, create: bool) -> &mut Self {
+        self.create = create;
+        self
+    }
+
+    /// Write a checkpoint row every `n` events; `0` means only on request.
+    pub fn checkpoint_every(&mut self, n: u64) -> &mut Self {
+        self.checkpoint_every = n;
+        self
+    }
+
+    /// How long to wait for another process's write lock.
+    pub fn busy_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Caps the database file size (`SQLite` `max_page_count`); an append that
+    /// would grow past it fails with [`AuditError::DiskFull`], exactly as a
+    /// full disk does. For quotas, and for testing the full-disk path.
+    pub fn max_size_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.max_size_bytes = Some(bytes);
+        self
+    }
+
+    /// Opens the log in `dir`.
+    pub fn open(&self, dir: &Path) -> Result<AuditLog, AuditError> {
+        AuditLog::open_with(dir, self)
+    }
+}
+
+/// Which events [`AuditLog::events`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events of this kind.
+    pub kind: Option<EventKind>,
+    /// Only the last `limit` events (after the kind filter), still in
+    /// ascending order.
+    pub limit: Option<u64>,
+}
+
+/// An open audit log: `audit.db`, `audit.key` and `checkpoint.sig` in one
+/// directory.
+#[derive(Debug)]
+pub struct AuditLog {
+    dir: PathBuf,
+    db_path: PathBuf,
+    conn: Connection,
+    /// The log's public key, as recorded in the database at creation.
+    public: VerifyingKey,
+    /// `audit.key`, when present and matching `public`.
+    signing: Option<SigningKey>,
+    /// What is wrong with `audit.key` if it is not usable.
+    key_state: KeyState,
+    checkpoint_every: u64,
+    busy_secs: u64,
+}
+
+/// The state of `audit.key` relative to the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyState {
+    Matches,
+    Missing,
+    /// The file holds another key (its public key, hex).
+    Mismatch(String),
+}
+
+impl AuditLog {
+    /// Opens the log in `dir` (`$ANRF_HOME/audit`), creating the directory,
+    /// `audit.db` (WAL, `synchronous=FULL`) and the signing key `audit.key`
+    /// (mode 0600) when absent.
+    pub fn open(dir: &Path) -> Result<AuditLog, AuditError> {
+        LogOptions::new().open(dir)
+    }
+
+    /// Opens an existing log for reading and verifying; writes nothing.
+    /// [`AuditError::NotFound`] when `dir` holds no `audit.db`.
+    pub fn open_existing(dir: &Path) -> Result<AuditLog, AuditError> {
+        LogOptions::new().create(false).open(dir)
+    }
+
+    fn open_with(dir: &Path, opts: &LogOptions) -> Result<AuditLog, AuditError> {
+        let db_path = dir.join(DB_FILE);
+        let busy_secs = opts.busy_timeout.as_secs();
+        let sql = |e| AuditError::sqlite(&db_path, e, busy_secs);
+        if opts.create {
+            std::fs::create_dir_all(dir).map_err(|source| match AuditError::io(dir, source) {
+                AuditError::Io { path, source } => AuditError::CreateDir { path, source },
+                other => other,
+            })?;
+        } else if !db_path.is_file() {
+            return Err(AuditError::NotFound { path: db_path });
+        }
+        let flags = if opts.create {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&db_path, flags).map_err(sql)?;
+        conn.busy_timeout(opts.busy_timeout).map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        if let Some(bytes) = opts.max_size_bytes {
+            let page_size: u64 = conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .map_err(sql)?;
+            let pages = (bytes / page_size.max(1)).max(1);
+            conn.pragma_update(None, "max_page_count", pages)
+                .map_err(sql)?;
+        }
+
+        let recorded = if opts.create {
+            // WAL persists in the file; setting it again is a cheap no-op.
+            let _: String = conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+                .map_err(sql)?;
+            init_schema(&conn, dir, &db_path, busy_secs)?
+        } else {
+            read_meta(&conn, &db_path, busy_secs)?.ok_or_else(|| AuditError::NotFound {
+                path: db_path.clone(),
+            })?
+        };
+        let public = key::parse_public_hex(&recorded).ok_or_else(|| AuditError::Key {
+            path: db_path.clone(),
+            reason: format!("the log records an unreadable public key `{recorded}`"),
+        })?;
+        let (signing, key_state) = match key::load(dir)? {
+            Some(k) if k.verifying_key() == public => (Some(k), KeyState::Matches),
+            Some(k) => (
+                None,
+                KeyState::Mismatch(key::public_hex(&k.verifying_key())),
+            ),
+            None => (None, KeyState::Missing),
+        };
+        Ok(AuditLog {
+            dir: dir.to_path_buf(),
+            db_path,
+            conn,
+            public,
+            signing,
+            key_state,
+            checkpoint_every: opts.checkpoint_every,
+            busy_secs,
+        })
+    }
+
+    /// The audit directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// The log's public key, lowercase hex (pin it elsewhere to detect a
+    /// log re-signed with another key).
+    pub fn public_key_hex(&self) -> String {
+        key::public_hex(&self.public)
+    }
+
+    /// Appends one event, atomically: the sequence number is assigned inside
+    /// an `IMMEDIATE` transaction, so concurrent processes queue and the
+    /// chain never forks. Every [`LogOptions::checkpoint_every`] events a
+    /// checkpoint row is written in the same transaction; after the commit,
+    /// `checkpoint.sig` is replaced by a checkpoint of the new head.
+    ///
+    /// On `Err` nothing was recorded.
+    pub fn append(&mut self, new: &NewEvent) -> Result<EventRecord, AuditError> {
+        let signing = self.signing_key()?.clone();
+        let busy = self.busy_secs;
+        let db_path = self.db_path.clone();
+        let sql = |e| AuditError::sqlite(&db_path, e, busy);
+
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let head: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql)?;
+        let (seq, prev_hash) = match head {
+            None => (1u64, event::genesis_hash(self.public.as_bytes())),
+            Some((last, hash)) => {
+                let prev = parse_hash(&hash).ok_or_else(|| AuditError::Corrupt {
+                    path: db_path.clone(),
+                    reason: format!("the last event ({last}) has an unreadable hash"),
+                })?;
+                let seq = u64::try_from(last)
+                    .ok()
+                    .and_then(|s| s.checked_add(1))
+                    .ok_or_else(|| AuditError::Corrupt {
+                        path: db_path.clone(),
+                        reason: format!("the last event has sequence number {last}"),
+                    })?;
+                (seq, prev)
+            }
+        };
+        let time = now_rfc3339();
+        let details = event::canonical_details(&new.details);
+        let fields = HashedFields {
+            seq,
+            time: &time,
+            actor: &new.actor,
+            kind: new.kind.as_str(),
+            subject: &new.subject,
+            decision: new.decision.as_str(),
+            details: &details,
+        };
+        let hash = event::event_hash(&prev_hash, &fields);
+        let signature = signing.sign(&event::event_signing_message(&hash));
+        let record = EventRecord {
+            seq,
+            time: time.clone(),
+            actor: new.actor.clone(),
+            kind: new.kind.as_str().to_owned(),
+            subject: new.subject.clone(),
+            decision: new.decision.as_str().to_owned(),
+            details: new.details.clone(),
+            prev_hash: hex::encode(prev_hash),
+            hash: hex::encode(hash),
+            signature: hex::encode(signature.to_bytes()),
+        };
+        let seq_sql = i64::try_from(seq).map_err(|_| AuditError::Corrupt {
+            path: db_path.clone(),
+            reason: format!("sequence number {seq} does not fit SQLite"),
+        })?;
+        tx.execute(
+            "INSERT INTO events (seq, time, actor, kind, subject, decision, details, prev_hash, hash, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                seq_sql,
+                record.time,
+                record.actor,
+                record.kind,
+                record.subject,
+                record.decision,
+                details,
+                record.prev_hash,
+                record.hash,
+                record.signature
+            ],
+        )
+        .map_err(sql)?;
+        let head_checkpoint = Checkpoint::sign(&signing, seq, &record.hash, time);
+        if self.checkpoint_every > 0 && seq.is_multiple_of(self.checkpoint_every) {
+            insert_checkpoint(&tx, &head_checkpoint, seq_sql).map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        // The event is durable now. The external head is best effort: if it
+        // cannot be written it lags behind, which verify tolerates.
+        let _ = checkpoint::write_file(&self.dir, &self.public, &head_checkpoint);
+        Ok(record)
+    }
+
+    /// Writes a checkpoint of the current head to the `checkpoints` table
+    /// and `checkpoint.sig` (on request, e.g. `anrf audit checkpoint`).
+    /// `None` when the log has no events yet.
+    pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>, AuditError> {
+        let signing = self.signing_key()?.clone();
+        let busy = self.busy_secs;
+        let db_path = self.db_path.clone();
+        let sql = |e| AuditError::sqlite(&db_path, e, busy);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let head: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql)?;
+        let Some((seq_sql, hash)) = head else {
+            return Ok(None);
+        };
+        let seq = u64::try_from(seq_sql).map_err(|_| AuditError::Corrupt {
+            path: db_path.clone(),
+            reason: format!("the last event has sequence number {seq_sql}"),
+        })?;
+        let cp = Checkpoint::sign(&signing, seq, &hash, now_rfc3339());
+        insert_checkpoint(&tx, &cp, seq_sql).map_err(sql)?;
+        let stored: Checkpoint = tx
+            .query_row(
+                "SELECT seq, head_hash, time, signature FROM checkpoints WHERE seq = ?1",
+                [seq_sql],
+                |r| {
+                    Ok(Checkpoint {
+                        seq,
+                        head_hash: r.get(1)?,
+                        time: r.get(2)?,
+                        signature: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        checkpoint::write_file(&self.dir, &self.public, &stored)?;
+        Ok(Some(stored))
+    }
+
+    /// Checks the whole log: every event's link, hash and signature, every
+    /// checkpoint (table and `checkpoint.sig`) and that no checkpointed event
+    /// is missing. Tampering is reported in the value, not as `Err`.
+    pub fn verify(&self) -> Result<VerifyReport, AuditError> {
+        verify::verify(self)
+    }
+
+    /// Events matching `filter`, in ascending sequence order. Rows whose
+    /// details are not JSON (tampered) show them as a JSON string.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, AuditError> {
+        let kind = filter.kind.map(EventKind::as_str);
+        let limit = filter
+            .limit
+            .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, time, actor, kind, subject, decision, details, prev_hash, hash, signature
+                 FROM events WHERE (?1 IS NULL OR kind = ?1) ORDER BY seq DESC LIMIT ?2",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![kind, limit], raw_row)
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(|e| self.sql(e))?.into_record());
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Writes every event as one JSON object per line, ascending; returns
+    /// how many were written.
+    pub fn export_jsonl(&self, out: &mut dyn Write) -> Result<u64, AuditError> {
+        let mut count = 0u64;
+        self.for_each_raw(|row| {
+            let line =
+                serde_json::to_string(&row.into_record()).map_err(|e| AuditError::Export {
+                    source: std::io::Error::other(e),
+                })?;
+            writeln!(out, "{line}").map_err(|source| AuditError::Export { source })?;
+            count += 1;
+            Ok(())
+        })?;
+        out.flush()
+            .map_err(|source| AuditError::Export { source })?;
+        Ok(count)
+    }
+
+    /// Calls `f` on every stored row in ascending order, streaming.
+    pub(crate) fn for_each_raw(
+        &self,
+        mut f: impl FnMut(RawRow) -> Result<(), AuditError>,
+    ) -> Result<(), AuditError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, time, actor, kind, subject, decision, details, prev_hash, hash, signature
+                 FROM events ORDER BY seq",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt.query_map([], raw_row).map_err(|e| self.sql(e))?;
+        for row in rows {
+            f(row.map_err(|e| self.sql(e))?)?;
+        }
+        Ok(())
+    }
+
+    /// Every row of the `checkpoints` table, ascending. Rows whose `seq` is
+    /// negative come back with `seq` 0 so verify reports them.
+    pub(crate) fn table_checkpoints(&self) -> Result<Vec<Checkpoint>, AuditError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, head_hash, time, signature FROM checkpoints ORDER BY seq")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let seq: i64 = r.get(0)?;
+                Ok(Checkpoint {
+                    seq: u64::try_from(seq).unwrap_or(0),
+                    head_hash: text(r, 1)?,
+                    time: text(r, 2)?,
+                    signature: text(r, 3)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// The seq of the event whose stored hash is `hash`, if any.
+    pub(crate) fn seq_of_hash(&self, hash: &str) -> Result<Option<i64>, AuditError> {
+        self.conn
+            .query_row(
+                "SELECT seq FROM events WHERE hash = ?1 ORDER BY seq LIMIT 1",
+                [hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    pub(crate) fn public(&self) -> &VerifyingKey {
+        &self.public
+    }
+
+    pub(crate) fn key_state(&self) -> &KeyState {
+        &self.key_state
+    }
+
+    fn signing_key(&self) -> Result<&SigningKey, AuditError> {
+        match (&self.signing, &self.key_state) {
+            (Some(k), _) => Ok(k),
+            (None, KeyState::Mismatch(found)) => Err(AuditError::KeyMismatch {
+                path: self.db_path.clone(),
+                key: self.dir.join(key::KEY_FILE),
+                expected: self.public_key_hex(),
+                found: found.clone(),
+            }),
+            (None, _) => Err(AuditError::MissingKey {
+                path: self.db_path.clone(),
+            }),
+        }
+    }
+
+    fn sql(&self, e: rusqlite::Error) -> AuditError {
+        AuditError::sqlite(&self.db_path, e, self.busy_secs)
+    }
+}
+
+/// One `events` row exactly as stored (text columns read leniently, so a
+/// tampered column type is reported by verify rather than failing the read).
+#[derive(Debug, Clone)]
+pub(crate) struct RawRow {
+    pub seq: i64,
+    pub time: String,
+    pub actor: String,
+    pub kind: String,
+    pub subject: String,
+    pub decision: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub signature: String,
+}
+
+impl RawRow {
+    pub(crate) fn into_record(self) -> EventRecord {
+        let details =
+            serde_json::from_str(&self.details).unwrap_or(serde_json::Value::String(self.details));
+        EventRecord {
+            seq: u64::try_from(self.seq).unwrap_or(0),
+            time: self.time,
+            actor: self.actor,
+            kind: self.kind,
+            subject: self.subject,
+            decision: self.decision,
+            details,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+            signature: self.signature,
+        }
+    }
+}
+
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        seq: r.get(0)?,
+        time: text(r, 1)?,
+        actor: text(r, 2)?,
+        kind: text(r, 3)?,
+        subject: text(r, 4)?,
+        decision: text(r, 5)?,
+        details: text(r, 6)?,
+        prev_hash: text(r, 7)?,
+        hash: text(r, 8)?,
+        signature: text(r, 9)?,
+    })
+}
+
+/// A column as text whatever its stored type.
+fn text(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<String> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(idx)? {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+    })
+}
+
+fn insert_checkpoint(
+    tx: &rusqlite::Transaction<'_>,
+    cp: &Checkpoint,
+    seq_sql: i64,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        "INSERT OR IGNORE INTO checkpoints (seq, head_hash, time, signature) VALUES (?1, ?2, ?3, ?4)",
+        params![seq_sql, cp.head_hash, cp.time, cp.signature],
+    )
+}
+
+/// Creates the schema and records the public key, once. Returns the
+/// recorded public key (hex).
+fn init_schema(
+    conn: &Connection,
+    dir: &Path,
+    db_path: &Path,
+    busy_secs: u64,
+) -> Result<String, AuditError> {
+    let sql = |e| AuditError::sqlite(db_path, e, busy_secs);
+    if let Some(public) = read_meta(conn, db_path, busy_secs)? {
+        return Ok(public);
+    }
+    // Fresh database: make (or reuse) the key before taking the write lock.
+    let signing = key::load_or_create(dir)?;
+    let public = key::public_hex(&signing.verifying_key());
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+    let created = (|| {
+        conn.execute_batch(SCHEMA)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1)",
+            [FORMAT],
+        )?;
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('public_key', ?1)",
+            [&public],
+        )?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?1)",
+            [now_rfc3339()],
+        )?;
+        conn.execute_batch("COMMIT")?;
+        Ok(inserted == 1)
+    })();
+    let created = match created {
+        Ok(created) => created,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(sql(e));
+        }
+    };
+    if created {
+        // The empty log's head: a checkpoint at seq 0 over the genesis hash,
+        // so deleting every event is detected like any other truncation.
+        let genesis = hex::encode(event::genesis_hash(signing.verifying_key().as_bytes()));
+        let cp = Checkpoint::sign(&signing, 0, &genesis, now_rfc3339());
+        checkpoint::write_file(dir, &signing.verifying_key(), &cp)?;
+    }
+    read_meta(conn, db_path, busy_secs)?.ok_or_else(|| AuditError::Corrupt {
+        path: db_path.to_path_buf(),
+        reason: "the public key was not recorded".to_owned(),
+    })
+}
+
+/// The recorded public key, after checking the format; `None` for a
+/// database without the `meta` table or key.
+fn read_meta(
+    conn: &Connection,
+    db_path: &Path,
+    busy_secs: u64,
+) -> Result<Option<String>, AuditError> {
+    let sql = |e| AuditError::sqlite(db_path, e, busy_secs);
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if !has_meta {
+        return Ok(None);
+    }
+    let get = |k: &str| -> Result<Option<String>, AuditError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()
+            .map_err(sql)
+    };
+    if let Some(found) = get("format")?
+        && found != FORMAT
+    {
+        return Err(AuditError::UnsupportedFormat {
+            path: db_path.to_path_buf(),
+            found,
+            expected: FORMAT.to_owned(),
+        });
+    }
+    get("public_key")
+}
+
+/// Parses a stored hex hash.
+pub(crate) fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text).ok()?.try_into().ok()
+}
+
+/// Now, RFC 3339 UTC.
+pub(crate) fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}

@@ -1,0 +1,429 @@
+//! Verification: walks the chain once, in sequence order, and reports the
+//! first thing that is wrong as a value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ed25519_dalek::Verifier;
+use serde::Serialize;
+
+use crate::checkpoint::{self, Checkpoint, CheckpointSource, FileState};
+use crate::error::AuditError;
+use crate::event::{self, HashedFields};
+use crate::key;
+use crate::log::{AuditLog, KeyState, RawRow};
+
+/// The result of [`AuditLog::verify`]: what was checked and the first
+/// problem found, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Events examined.
+    pub events: u64,
+    /// Sequence number and hash of the last stored event.
+    pub head: Option<Head>,
+    /// Rows in the `checkpoints` table.
+    pub checkpoints: u64,
+    /// Highest sequence number covered by a checkpoint (table or
+    /// `checkpoint.sig`); `0` for the signed empty log.
+    pub latest_checkpoint: Option<u64>,
+    /// The log's public key, hex.
+    pub public_key: String,
+    /// The first problem, in sequence order; `None` when the log is intact.
+    pub problem: Option<Problem>,
+}
+
+impl VerifyReport {
+    /// True when no problem was found.
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// The last stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The first bad event and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The first bad (or missing) event; `None` for problems of the log as
+    /// a whole (its key, its checkpoint file).
+    pub seq: Option<u64>,
+    #[serde(flatten)]
+    pub kind: ProblemKind,
+}
+
+/// Why verification failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// The event is missing; `next_present` is the next one stored.
+    Missing { next_present: u64 },
+    /// The event's `prev_hash` is not the previous event's hash.
+    BrokenLink,
+    /// The event's `prev_hash` is the hash of a later event.
+    Reordered { links_to: u64 },
+    /// The event's content does not hash to its stored hash.
+    HashMismatch,
+    /// The event's hash is consistent but not signed by the log's key.
+    SignatureInvalid,
+    /// A row that cannot be an event (sequence number below 1).
+    Malformed { detail: String },
+    /// A checkpoint not signed by the log's key.
+    CheckpointSignatureInvalid {
+        checkpoint: u64,
+        source: CheckpointSource,
+    },
+    /// A validly signed checkpoint whose head hash differs from the event's.
+    CheckpointMismatch {
+        checkpoint: u64,
+        source: CheckpointSource,
+    },
+    /// The log ends at `last_event` but a validly signed checkpoint covers a
+    /// later event.
+    Truncated {
+        checkpoint: u64,
+        last_event: u64,
+        source: CheckpointSource,
+    },
+    /// `checkpoint.sig` is gone.
+    CheckpointFileMissing,
+    /// `checkpoint.sig` is not a checkpoint file.
+    CheckpointFileUnreadable { detail: String },
+    /// `audit.key` holds a different key than the one the log records.
+    KeyMismatch { key_file_public_key: String },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seq = self.seq.unwrap_or(0);
+        match &self.kind {
+            ProblemKind::Missing { next_present } => write!(
+                f,
+                "event {seq} is missing (the next stored event is {next_present}): events were deleted"
+            ),
+            ProblemKind::BrokenLink => write!(
+                f,
+                "event {seq} does not link to event {}: an event before it was inserted, removed or replaced",
+                seq.saturating_sub(1)
+            ),
+            ProblemKind::Reordered { links_to } => write!(
+                f,
+                "event {seq} links to event {links_to}, which comes after it: events were reordered"
+            ),
+            ProblemKind::HashMismatch => write!(
+                f,
+                "event {seq} does not match its hash: it was modified after it was written"
+            ),
+            ProblemKind::SignatureInvalid => write!(
+                f,
+                "event {seq} is not signed by the log's key: the chain was rewritten or the event forged"
+            ),
+            ProblemKind::Malformed { detail } => write!(f, "malformed event row: {detail}"),
+            ProblemKind::CheckpointSignatureInvalid { checkpoint, source } => write!(
+                f,
+                "checkpoint {checkpoint} ({}) is not signed by the log's key: it was forged or altered",
+                source_name(*source)
+            ),
+            ProblemKind::CheckpointMismatch { checkpoint, source } => write!(
+                f,
+                "event {seq} differs from the one checkpoint {checkpoint} ({}) signed: the chain was rewritten",
+                source_name(*source)
+            ),
+            ProblemKind::Truncated {
+                checkpoint,
+                last_event,
+                source,
+            } => write!(
+                f,
+                "event {seq} is missing: the log ends at event {last_event} but checkpoint {checkpoint} ({}) \
+                 covers event {checkpoint}: the tail was truncated",
+                source_name(*source)
+            ),
+            ProblemKind::CheckpointFileMissing => write!(
+                f,
+                "`{}` is missing: the external checkpoint was deleted",
+                checkpoint::CHECKPOINT_FILE
+            ),
+            ProblemKind::CheckpointFileUnreadable { detail } => write!(
+                f,
+                "`{}` is not a checkpoint file ({detail}): it was altered",
+                checkpoint::CHECKPOINT_FILE
+            ),
+            ProblemKind::KeyMismatch {
+                key_file_public_key,
+            } => write!(
+                f,
+                "`{}` holds key `{}`, but the log was created with another key: the log or its key was replaced",
+                key::KEY_FILE,
+                short(key_file_public_key)
+            ),
+        }
+    }
+}
+
+fn source_name(source: CheckpointSource) -> &'static str {
+    match source {
+        CheckpointSource::Table => "table",
+        CheckpointSource::File => checkpoint::CHECKPOINT_FILE,
+    }
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..16).unwrap_or(hex)
+}
+
+/// Keeps the first problem in sequence order: event problems are found in
+/// order during the walk, so only the first one is kept.
+struct Walk<'a> {
+    log: &'a AuditLog,
+    genesis: String,
+    checkpoints: BTreeMap<u64, Vec<(Checkpoint, CheckpointSource)>>,
+    expected: u64,
+    prev_hash: String,
+    events: u64,
+    head: Option<Head>,
+    problem: Option<Problem>,
+}
+
+pub(crate) fn verify(log: &AuditLog) -> Result<VerifyReport, AuditError> {
+    let public = *log.public();
+    let table = log.table_checkpoints()?;
+    let table_count = table.len() as u64;
+    let mut checkpoints: BTreeMap<u64, Vec<(Checkpoint, CheckpointSource)>> = BTreeMap::new();
+    for cp in table {
+        checkpoints
+            .entry(cp.seq)
+            .or_default()
+            .push((cp, CheckpointSource::Table));
+    }
+    let mut log_problem = match log.key_state() {
+        KeyState::Mismatch(found) => Some(Problem {
+            seq: None,
+            kind: ProblemKind::KeyMismatch {
+                key_file_public_key: found.clone(),
+            },
+        }),
+        KeyState::Matches | KeyState::Missing => None,
+    };
+    match checkpoint::read_file(log.dir())? {
+        FileState::Present(file) => {
+            let cp = file.checkpoint;
+            checkpoints
+                .entry(cp.seq)
+                .or_default()
+                .push((cp, CheckpointSource::File));
+        }
+        FileState::Absent => {
+            log_problem.get_or_insert(Problem {
+                seq: None,
+                kind: ProblemKind::CheckpointFileMissing,
+            });
+        }
+        FileState::Unreadable(detail) => {
+            log_problem.get_or_insert(Problem {
+                seq: None,
+                kind: ProblemKind::CheckpointFileUnreadable { detail },
+            });
+        }
+    }
+    let genesis = hex::encode(event::genesis_hash(public.as_bytes()));
+    let mut walk = Walk {
+        log,
+        genesis: genesis.clone(),
+        checkpoints,
+        expected: 1,
+        prev_hash: genesis,
+        events: 0,
+        head: None,
+        problem: None,
+    };
+    // Checkpoints of the empty log (seq 0) cover the genesis hash.
+    walk.check_checkpoints_at(0, &walk.genesis.clone());
+    log.for_each_raw(|row| {
+        walk.row(&row, &public)?;
+        Ok(())
+    })?;
+    walk.after_last();
+
+    let latest_checkpoint = walk
+        .checkpoints
+        .iter()
+        .filter(|(_, cps)| cps.iter().any(|(cp, _)| cp.signature_valid(&public)))
+        .map(|(seq, _)| *seq)
+        .next_back();
+    // A problem of the log as a whole is reported before one in the chain
+    // only when it concerns the key, which every other check relies on.
+    let problem = match log_problem {
+        Some(
+            p @ Problem {
+                kind: ProblemKind::KeyMismatch { .. },
+                ..
+            },
+        ) => Some(p),
+        other => walk.problem.or(other),
+    };
+    Ok(VerifyReport {
+        events: walk.events,
+        head: walk.head,
+        checkpoints: table_count,
+        latest_checkpoint,
+        public_key: key::public_hex(&public),
+        problem,
+    })
+}
+
+impl Walk<'_> {
+    fn found(&mut self, seq: Option<u64>, kind: ProblemKind) {
+        if self.problem.is_none() {
+            self.problem = Some(Problem { seq, kind });
+        }
+    }
+
+    fn row(
+        &mut self,
+        row: &RawRow,
+        public: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(), AuditError> {
+        self.events += 1;
+        let Ok(seq) = u64::try_from(row.seq) else {
+            self.found(
+                None,
+                ProblemKind::Malformed {
+                    detail: format!("sequence number {} is below 1", row.seq),
+                },
+            );
+            return Ok(());
+        };
+        if seq == 0 {
+            self.found(
+                None,
+                ProblemKind::Malformed {
+                    detail: "sequence number 0 is below 1".to_owned(),
+                },
+            );
+            return Ok(());
+        }
+        self.head = Some(Head {
+            seq,
+            hash: row.hash.clone(),
+        });
+        if self.problem.is_some() {
+            return Ok(());
+        }
+        if seq != self.expected {
+            // Rows come in ascending order, so `seq` is past the expected one.
+            self.found(
+                Some(self.expected),
+                ProblemKind::Missing { next_present: seq },
+            );
+            return Ok(());
+        }
+        if row.prev_hash != self.prev_hash {
+            let kind = match self.log.seq_of_hash(&row.prev_hash)? {
+                Some(later) if later > row.seq => ProblemKind::Reordered {
+                    links_to: u64::try_from(later).unwrap_or(0),
+                },
+                _ => ProblemKind::BrokenLink,
+            };
+            self.found(Some(seq), kind);
+            return Ok(());
+        }
+        let fields = HashedFields {
+            seq,
+            time: &row.time,
+            actor: &row.actor,
+            kind: &row.kind,
+            subject: &row.subject,
+            decision: &row.decision,
+            details: &row.details,
+        };
+        let prev = crate::log::parse_hash(&row.prev_hash).unwrap_or([0; 32]);
+        let computed = event::event_hash(&prev, &fields);
+        if hex::encode(computed) != row.hash {
+            self.found(Some(seq), ProblemKind::HashMismatch);
+            return Ok(());
+        }
+        let signed = checkpoint::parse_signature(&row.signature).is_some_and(|sig| {
+            public
+                .verify(&event::event_signing_message(&computed), &sig)
+                .is_ok()
+        });
+        if !signed {
+            self.found(Some(seq), ProblemKind::SignatureInvalid);
+            return Ok(());
+        }
+        self.check_checkpoints_at(seq, &row.hash);
+        self.prev_hash.clone_from(&row.hash);
+        self.expected = seq + 1;
+        Ok(())
+    }
+
+    /// Checks every checkpoint at `seq` against the event's hash.
+    fn check_checkpoints_at(&mut self, seq: u64, hash: &str) {
+        let public = *self.log.public();
+        let Some(cps) = self.checkpoints.get(&seq) else {
+            return;
+        };
+        let mut found = None;
+        for (cp, source) in cps {
+            if !cp.signature_valid(&public) {
+                found = Some(ProblemKind::CheckpointSignatureInvalid {
+                    checkpoint: seq,
+                    source: *source,
+                });
+                break;
+            }
+            if cp.head_hash != hash {
+                found = Some(ProblemKind::CheckpointMismatch {
+                    checkpoint: seq,
+                    source: *source,
+                });
+                break;
+            }
+        }
+        if let Some(kind) = found {
+            self.found(Some(seq), kind);
+        }
+    }
+
+    /// After the last event: a checkpoint beyond it means the tail is gone.
+    fn after_last(&mut self) {
+        if self.problem.is_some() {
+            return;
+        }
+        let public = *self.log.public();
+        let last = self.expected - 1;
+        let first_beyond = self
+            .checkpoints
+            .range(last + 1..)
+            .flat_map(|(_, cps)| cps.iter().cloned())
+            .next();
+        // A forged checkpoint beyond the end is reported as forged, not as a
+        // truncation; a validly signed one proves truncation.
+        if let Some((cp, source)) = first_beyond {
+            if cp.signature_valid(&public) {
+                self.found(
+                    Some(last + 1),
+                    ProblemKind::Truncated {
+                        checkpoint: cp.seq,
+                        last_event: last,
+                        source,
+                    },
+                );
+            } else {
+                self.found(
+                    Some(cp.seq),
+                    ProblemKind::CheckpointSignatureInvalid {
+                        checkpoint: cp.seq,
+                        source,
+                    },
+                );
+            }
+        }
+    }
+}
