@@ -1,0 +1,167 @@
+//! The content digest ignores formatting and key order, and changes with any
+//! semantic edit, source edit or rebuild.
+
+use std::path::Path;
+
+use anrf_format::Module;
+
+use crate::VALID;
+
+fn module_with(manifest: &str, source: &str) -> (tempfile::TempDir, Module) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), manifest, source);
+    let module = Module::load(dir.path()).unwrap();
+    (dir, module)
+}
+
+fn write(dir: &Path, manifest: &str, source: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("anrf.toml"), manifest).unwrap();
+    std::fs::write(dir.join("src/main.rs"), source).unwrap();
+}
+
+const SOURCE: &str = "fn main() {}\n";
+
+/// The same manifest with comments, blank lines, reordered keys and inline tables.
+const REFORMATTED: &str = r#"# a comment
+anrf = 1
+[implementation]
+sources = [ "src/main.rs" ]   # trailing comment
+language = "rust"
+
+[security]
+isolation = "wasm"
+memory_safety = "enforced"
+overrides = [ ]
+limits = { stderr = "64KiB", stdout = 65536, stack = "256KiB", timeout = 2000, fuel = 100_000_000, memory = "32MiB" }
+capabilities.network = []
+capabilities.random = false
+capabilities.clock = false
+capabilities.env = [ "GREETING" ]
+capabilities.dirs = [ { access = "read-only", host = "data", guest = "/data" } ]
+
+[logic]
+effects = ["stdin", "stdout"]
+functions = ["count_words"]
+interface = "command"
+
+[module]
+version = "0.1.0"
+name = "wordcount"
+
+[intent]
+requirements = ["prints one integer and a newline"]
+summary = "Count the words on stdin"
+examples = [ { stdout = "2\n", stdin = "hello world\n", name = "two words" } ]
+"#;
+
+#[test]
+fn digest_is_stable_under_reformatting() {
+    let (_a, original) = module_with(VALID, SOURCE);
+    let (_b, reformatted) = module_with(REFORMATTED, SOURCE);
+    assert_eq!(original.manifest(), reformatted.manifest());
+    assert_eq!(
+        original.content_digest().unwrap(),
+        reformatted.content_digest().unwrap()
+    );
+    assert_eq!(
+        original.security_digest().unwrap(),
+        reformatted.security_digest().unwrap()
+    );
+}
+
+#[test]
+fn digest_changes_with_every_semantic_edit() {
+    let (_d, base) = module_with(VALID, SOURCE);
+    let base_digest = base.content_digest().unwrap();
+    let edits: &[(&str, &str)] = &[
+        ("version = \"0.1.0\"", "version = \"0.1.1\""),
+        (
+            "summary = \"Count the words on stdin\"",
+            "summary = \"Count words\"",
+        ),
+        ("stdout = \"2\\n\"", "stdout = \"3\\n\""),
+        ("functions = [\"count_words\"]", "functions = []"),
+        ("memory = \"32MiB\"", "memory = \"16MiB\""),
+        ("fuel = 100000000", "fuel = 100000001"),
+        ("timeout = \"2s\"", "timeout = \"3s\""),
+        ("env = [\"GREETING\"]", "env = []"),
+        ("clock = false", "clock = true"),
+        ("access = \"read-only\"", "access = \"read-write\""),
+        ("isolation = \"wasm\"", "isolation = \"process\""),
+    ];
+    for (from, to) in edits {
+        assert!(VALID.contains(from), "fixture lacks {from}");
+        let (_e, edited) = module_with(&VALID.replacen(from, to, 1), SOURCE);
+        assert_ne!(
+            edited.content_digest().unwrap(),
+            base_digest,
+            "edit {from} -> {to} kept the digest"
+        );
+    }
+    let (_s, source_edited) = module_with(VALID, "fn main() { println!(); }\n");
+    assert_ne!(source_edited.content_digest().unwrap(), base_digest);
+    assert_ne!(
+        source_edited.security_digest().unwrap(),
+        base.security_digest().unwrap()
+    );
+}
+
+#[test]
+fn security_digest_ignores_intent_but_not_security() {
+    let (_d, base) = module_with(VALID, SOURCE);
+    let (_e, intent_edit) = module_with(
+        &VALID.replacen("Count the words on stdin", "Count words", 1),
+        SOURCE,
+    );
+    assert_eq!(
+        base.security_digest().unwrap(),
+        intent_edit.security_digest().unwrap()
+    );
+    let (_f, sec_edit) = module_with(&VALID.replacen("clock = false", "clock = true", 1), SOURCE);
+    assert_ne!(
+        base.security_digest().unwrap(),
+        sec_edit.security_digest().unwrap()
+    );
+}
+
+#[test]
+fn digest_covers_the_artifact() {
+    let with_artifact = |bytes: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = VALID.replacen(
+            "sources = [\"src/main.rs\"]",
+            &format!(
+                "sources = [\"src/main.rs\"]\nartifact = {{ path = \"m.wasm\", sha256 = \"{}\" }}",
+                anrf_format::Sha256Hex::of(b"same")
+            ),
+            1,
+        );
+        write(dir.path(), &manifest, SOURCE);
+        std::fs::write(dir.path().join("m.wasm"), bytes).unwrap();
+        let digest = Module::load(dir.path()).unwrap().content_digest().unwrap();
+        (dir, digest)
+    };
+    let (_a, one) = with_artifact(b"\0asm one");
+    let (_b, two) = with_artifact(b"\0asm two");
+    assert_ne!(one, two);
+}
+
+#[test]
+fn missing_source_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("anrf.toml"), VALID).unwrap();
+    let module = Module::load(dir.path()).unwrap();
+    let err = module.content_digest().unwrap_err();
+    assert!(err.to_string().contains("src/main.rs"), "{err}");
+}
+
+#[test]
+fn missing_manifest_names_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Module::load(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("no manifest `anrf.toml` in"),
+        "{err}"
+    );
+}
