@@ -64,6 +64,10 @@ pub struct Example {
     pub stdin: String,
     #[serde(default)]
     pub args: Vec<String>,
+    /// Values for environment variables the module declares in
+    /// `security.capabilities.env`; nothing else of the host's environment is passed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
     pub stdout: String,
     #[serde(default)]
     pub exit_code: i32,

@@ -22,6 +22,11 @@ pub struct Module {
 impl Module {
     /// Loads the module at `path`: a module directory, or its `anrf.toml`.
     pub fn load(path: &Path) -> Result<Self, FormatError> {
+        if !path.exists() {
+            return Err(FormatError::NoManifest {
+                dir: path.to_path_buf(),
+            });
+        }
         let (dir, manifest_path) = if path.is_dir() {
             (path.to_path_buf(), path.join(MANIFEST_FILE))
         } else {

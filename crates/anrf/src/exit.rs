@@ -1,5 +1,6 @@
 //! The one place where results become process exit codes (DESIGN.md, "Contracts").
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 /// Exit code for a usage or input error (bad manifest, malformed wasm, ...).
@@ -13,13 +14,33 @@ pub(crate) enum Finish {
     Code(u8),
 }
 
-/// Maps a command's result to the process exit code, printing errors on stderr.
+/// Maps a command's result to the process exit code, printing errors on stderr:
+/// rendered diagnostics on a terminal, plain `error: ...` lines when piped.
 pub(crate) fn finish(result: miette::Result<Finish>) -> ExitCode {
     match result {
         Ok(Finish::Code(code)) => ExitCode::from(code),
         Err(report) => {
-            eprintln!("{report:?}");
+            if std::io::stderr().is_terminal() {
+                eprintln!("{report:?}");
+            } else {
+                eprintln!("{}", plain(&report));
+            }
             ExitCode::from(USAGE)
         }
     }
+}
+
+/// `error: what`, each cause on its own line, then the help.
+pub(crate) fn plain(report: &miette::Report) -> String {
+    let mut out = format!("error: {report}");
+    for cause in report.chain().skip(1) {
+        out.push_str(&format!("\n  caused by: {cause}"));
+    }
+    if let Some(help) = report.help() {
+        out.push_str(&format!(
+            "\n  help: {}",
+            help.to_string().replace('\n', "\n        ")
+        ));
+    }
+    out
 }

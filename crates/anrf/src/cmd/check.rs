@@ -1,12 +1,62 @@
-//! `anrf check`.
+//! `anrf check PATH`: validates a module's manifest.
+
+use std::path::PathBuf;
 
 use clap::Args;
 
 use crate::exit::Finish;
 
 #[derive(Debug, Args)]
-pub(crate) struct CheckArgs {}
+#[command(after_help = "Example:\n  anrf check examples/wordcount")]
+pub(crate) struct CheckArgs {
+    /// Module directory or its `anrf.toml`.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
-pub(crate) fn exec(_args: CheckArgs) -> miette::Result<Finish> {
-    Err(miette::miette!("`anrf check` is not available in this build yet"))
+pub(crate) fn exec(args: CheckArgs) -> miette::Result<Finish> {
+    let module = anrf_format::Module::load(&args.path)?;
+    let manifest = module.manifest();
+    let security = &manifest.security;
+    if args.json {
+        let out = serde_json::json!({
+            "ok": true,
+            "module": module.name(),
+            "manifest": module.manifest_path(),
+            "memory_safety": security.memory_safety,
+            "isolation": security.isolation,
+            "overrides": security.overrides.len(),
+            "artifact": manifest.implementation.artifact.as_ref().map(|a| a.path.as_str()),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "ok: `{}` ({}) is a valid ANRF v1 manifest",
+            module.name(),
+            module.manifest_path().display()
+        );
+        println!(
+            "  memory safety {}, isolation {}, {} override(s), artifact {}",
+            serde_plain(&security.memory_safety),
+            serde_plain(&security.isolation),
+            security.overrides.len(),
+            manifest
+                .implementation
+                .artifact
+                .as_ref()
+                .map_or("not built yet", |a| a.path.as_str())
+        );
+    }
+    Ok(Finish::Code(0))
+}
+
+/// The kebab-case name serde gives a unit enum value.
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
