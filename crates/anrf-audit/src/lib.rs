@@ -45,5 +45,5 @@ pub use key::KEY_FILE;
 pub use log::{
     AuditLog, DB_FILE, DEFAULT_BUSY_TIMEOUT, DEFAULT_CHECKPOINT_EVERY, EventFilter, LogOptions,
 };
-pub use record::{Recorded, Requirement, local_actor, record};
+pub use record::{Recorded, Requirement, local_actor, record, record_with};
 pub use verify::{Head, Problem, ProblemKind, VerifyReport};

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::AuditError;
 use crate::event::{EventRecord, NewEvent};
-use crate::log::AuditLog;
+use crate::log::LogOptions;
 
 /// Whether a failure to record stops the caller.
 ///
@@ -40,7 +40,17 @@ pub fn record(
     event: &NewEvent,
     requirement: Requirement,
 ) -> Result<Recorded, AuditError> {
-    let appended = AuditLog::open(dir).and_then(|mut log| log.append(event));
+    record_with(&LogOptions::new(), dir, event, requirement)
+}
+
+/// [`record`] with explicit [`LogOptions`] (a size cap, a busy timeout).
+pub fn record_with(
+    options: &LogOptions,
+    dir: &Path,
+    event: &NewEvent,
+    requirement: Requirement,
+) -> Result<Recorded, AuditError> {
+    let appended = options.open(dir).and_then(|mut log| log.append(event));
     match (appended, requirement) {
         (Ok(rec), _) => Ok(Recorded::Appended(rec)),
         (Err(e), Requirement::Required) => Err(e),

@@ -1,0 +1,184 @@
+//! Concurrency and failure: real processes appending at once, a process
+//! killed mid-append, full and read-only storage.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anrf_audit::{
+    AuditError, AuditLog, EventFilter, LogOptions, Recorded, Requirement, record, record_with,
+};
+
+use crate::support::event;
+
+const APPEND: &str = env!("CARGO_BIN_EXE_anrf-audit-append");
+
+fn verify_intact(dir: &Path) -> anrf_audit::VerifyReport {
+    let report = AuditLog::open_existing(dir).unwrap().verify().unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+    report
+}
+
+#[test]
+fn two_processes_appending_at_once_leave_one_valid_chain() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    // Both start on a directory that does not exist yet: they also race to
+    // create the database and the key.
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(APPEND)
+                .arg(&dir)
+                .arg("60")
+                .arg("5")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let pids: Vec<u32> = children.iter().map(std::process::Child::id).collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let report = verify_intact(&dir);
+    assert_eq!(report.events, 120);
+    let events = AuditLog::open_existing(&dir)
+        .unwrap()
+        .events(&EventFilter::default())
+        .unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=120).collect::<Vec<_>>());
+    for pid in pids {
+        let mine = events
+            .iter()
+            .filter(|e| e.actor == format!("pid:{pid}"))
+            .count();
+        assert_eq!(mine, 60, "events of process {pid}");
+    }
+}
+
+#[test]
+fn process_killed_mid_append_leaves_a_log_that_verifies() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    // Kill at several points; checkpoint rows every 3 events so kills also
+    // land around checkpoint writes and `checkpoint.sig` replacement.
+    let mut total = 0;
+    for kill_after in [7u64, 23, 40] {
+        let mut child = Command::new(APPEND)
+            .arg(&dir)
+            .arg("0")
+            .arg("3")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut seen = 0;
+        for line in BufReader::new(stdout).lines() {
+            let _ = line.unwrap();
+            seen += 1;
+            if seen == kill_after {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let report = verify_intact(&dir);
+        assert!(report.events >= total + kill_after, "{report:#?}");
+        total = report.events;
+    }
+    // The log goes on after the crashes.
+    let mut log = AuditLog::open(&dir).unwrap();
+    let rec = log.append(&event(1)).unwrap();
+    assert_eq!(rec.seq, total + 1);
+    verify_intact(&dir);
+    // No stale temporary file is mistaken for the checkpoint.
+    assert!(dir.join("checkpoint.sig").is_file());
+}
+
+#[test]
+fn full_disk_is_a_clear_error_and_nothing_half_written() {
+    // A full disk is simulated with the log's size cap (SQLite
+    // `max_page_count`), which fails the write with SQLITE_FULL exactly as
+    // ENOSPC does.
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    let mut opts = LogOptions::new();
+    opts.max_size_bytes(64 * 1024);
+    let mut log = opts.open(&dir).unwrap();
+    let big =
+        |i: u64| event(i).with_details(serde_json::json!({ "pad": "x".repeat(4000), "i": i }));
+    let mut appended = 0;
+    let err = loop {
+        match log.append(&big(appended + 1)) {
+            Ok(_) => appended += 1,
+            Err(e) => break e,
+        }
+        assert!(appended < 1000, "the size cap never hit");
+    };
+    assert!(matches!(err, AuditError::DiskFull { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("audit.db") && msg.contains("disk is full"),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing was recorded"), "{msg}");
+    drop(log);
+    let report = verify_intact(&dir);
+    assert_eq!(report.events, appended);
+
+    // A caller that must record stops; one that may go on gets the error back.
+    let err = record_with(&opts, &dir, &big(0), Requirement::Required).unwrap_err();
+    assert!(err.is_write_failure(), "{err:?}");
+    let skipped = record_with(&opts, &dir, &big(0), Requirement::BestEffort).unwrap();
+    assert!(matches!(
+        skipped,
+        Recorded::Skipped(AuditError::DiskFull { .. })
+    ));
+    assert_eq!(verify_intact(&dir).events, appended);
+}
+
+#[test]
+fn directory_that_cannot_be_created_is_a_clear_error() {
+    // Tests may run as root, where permission bits do not stop writes: a
+    // regular file where the directory should be stops everyone.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("blocker"), "a file").unwrap();
+    let dir = home.path().join("blocker").join("audit");
+    let err = record(&dir, &event(1), Requirement::Required).unwrap_err();
+    assert!(matches!(err, AuditError::CreateDir { .. }), "{err:?}");
+    assert!(err.is_write_failure());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("blocker/audit") && msg.contains("ANRF_HOME"),
+        "{msg}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn read_only_file_system_is_a_clear_error() {
+    // sysfs refuses new directories to every user, root included.
+    let err = record(
+        Path::new("/sys/anrf-audit-test/audit"),
+        &event(1),
+        Requirement::Required,
+    )
+    .unwrap_err();
+    assert!(matches!(err, AuditError::ReadOnly { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("/sys/anrf-audit-test") && msg.contains("read-only"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn database_that_is_not_a_database_is_an_error_not_a_panic() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("audit.db"), vec![0x55u8; 8192]).unwrap();
+    let err = AuditLog::open(&dir).unwrap_err();
+    assert!(err.to_string().contains("audit.db"), "{err}");
+}
