@@ -1,0 +1,218 @@
+//! `anrf init`, `check`, `build`, `schema` and `--help`, through the real binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn anrf(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anrf"));
+    cmd.env("ANRF_HOME", home).env_remove("RUSTC");
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn init_then_build_then_check_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let module = tmp.path().join("shout");
+    run_ok(anrf(&home).args(["init", "shout", "--path"]).arg(&module));
+    assert!(module.join("anrf.toml").exists());
+    assert!(module.join("src/main.rs").exists());
+    // As it is, the new module checks.
+    run_ok(anrf(&home).arg("check").arg(&module));
+    let built = run_ok(anrf(&home).arg("build").arg(&module).arg("--json"));
+    let json: serde_json::Value = serde_json::from_slice(&built.stdout).unwrap();
+    let artifact = module.join(json["artifact"].as_str().unwrap());
+    let bytes = std::fs::read(&artifact).unwrap();
+    assert_eq!(&bytes[..4], b"\0asm", "the artifact is a wasm module");
+    let manifest = std::fs::read_to_string(module.join("anrf.toml")).unwrap();
+    assert!(
+        manifest.contains(json["sha256"].as_str().unwrap()),
+        "hash recorded"
+    );
+    assert!(manifest.contains("# Layer 1"), "comments survive the build");
+    let checked = run_ok(anrf(&home).arg("check").arg(&module).arg("--json"));
+    let json: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(
+        json["artifact"].as_str(),
+        Some(artifact.strip_prefix(&module).unwrap().to_str().unwrap())
+    );
+}
+
+#[test]
+fn init_refuses_bad_names_and_existing_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = anrf(tmp.path())
+        .current_dir(tmp.path())
+        .args(["init", "Bad Name"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("module name `Bad Name`"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::create_dir(tmp.path().join("taken")).unwrap();
+    let out = anrf(tmp.path())
+        .current_dir(tmp.path())
+        .args(["init", "taken"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("never overwrites"));
+}
+
+#[test]
+fn check_reports_file_line_column_and_fix_as_plain_text_when_piped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("m");
+    run_ok(anrf(tmp.path()).args(["init", "m", "--path"]).arg(&module));
+    let manifest = module.join("anrf.toml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, original.replace("isolation = \"wasm\"\n", "")).unwrap();
+    let out = anrf(tmp.path()).arg("check").arg(&module).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let expected_path = format!("{}:", manifest.display());
+    assert!(
+        stderr.starts_with(&format!("error: {expected_path}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("missing field `isolation` in `[security]`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: add it under `[security]`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no terminal escapes in piped output"
+    );
+}
+
+#[test]
+fn check_of_a_missing_module_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = anrf(tmp.path())
+        .arg("check")
+        .arg(tmp.path().join("nope"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no manifest `anrf.toml`"));
+}
+
+#[test]
+fn build_without_the_wasm_target_names_it_and_the_install_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("m");
+    run_ok(anrf(tmp.path()).args(["init", "m", "--path"]).arg(&module));
+    // A rustc whose sysroot has no wasm32-wasip1 standard library.
+    let sysroot = tmp.path().join("sysroot");
+    std::fs::create_dir_all(sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu")).unwrap();
+    let fake_rustc = tmp.path().join("rustc");
+    std::fs::write(
+        &fake_rustc,
+        format!("#!/bin/sh\necho '{}'\n", sysroot.display()),
+    )
+    .unwrap();
+    make_executable(&fake_rustc);
+    let out = anrf(tmp.path())
+        .env("RUSTC", &fake_rustc)
+        .arg("build")
+        .arg(&module)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the Rust target `wasm32-wasip1` is not installed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rustup target add wasm32-wasip1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn build_reports_compile_errors_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("m");
+    run_ok(anrf(tmp.path()).args(["init", "m", "--path"]).arg(&module));
+    std::fs::write(
+        module.join("src/main.rs"),
+        "fn main() { let x: u8 = \"no\"; }\n",
+    )
+    .unwrap();
+    let out = anrf(tmp.path()).arg("build").arg(&module).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("mismatched types"),
+        "compiler output passes through: {stderr}"
+    );
+    assert!(stderr.contains("`cargo build` of the guest"), "{stderr}");
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn schema_is_json_schema_for_the_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_ok(anrf(tmp.path()).arg("schema"));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema["title"], "ANRF manifest v1");
+    assert!(
+        schema["$schema"]
+            .as_str()
+            .unwrap()
+            .contains("json-schema.org")
+    );
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let top = run_ok(anrf(tmp.path()).arg("--help"));
+    let listing = text(&top.stdout);
+    let commands: Vec<String> = listing
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 13, "{listing}");
+    for command in commands {
+        let out = run_ok(anrf(tmp.path()).arg(&command).arg("--help"));
+        assert!(
+            text(&out.stdout).contains("Example"),
+            "`anrf {command} --help` has no example"
+        );
+    }
+}

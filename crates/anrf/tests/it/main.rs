@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `anrf` binary on real modules.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly on the first surprise"
+)]
+
+mod foundation;
