@@ -1,0 +1,646 @@
+//! The effective policy of one run: built-in defaults, narrowed by the manifest and
+//! the project maxima, widened only by overrides (and, in `dev`, command-line
+//! grants) that are valid now. Pure and deterministic: the same input gives the
+//! same [`Resolution`], and every granted or refused item says why.
+
+use anrf_format::{
+    Access, ContentDigest, EnvName, Isolation, LimitName, Limits, Manifest, MemorySafety, Profile,
+    Relaxation,
+};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::check::{OverrideContext, OverrideDecision, RevocationNotice, Verdict, check_override};
+use crate::grant::{CliGrant, GrantDecision, check_cli_grants};
+use crate::project::{Maxima, ProjectPolicy};
+use crate::record::Subject;
+
+/// Everything a resolution depends on. Nothing else is read.
+#[derive(Debug, Clone)]
+pub struct ResolveInput<'a> {
+    pub project: &'a ProjectPolicy,
+    pub profile: Profile,
+    pub now: OffsetDateTime,
+    /// The module and its current security digest; `None` for a bare `.wasm`/`.wat`.
+    pub module: Option<ModuleInput<'a>>,
+    /// Grants given on the command line (`--allow-read DIR` ...).
+    pub cli_grants: &'a [CliGrant],
+    /// The justification given with the command-line grants.
+    pub cli_justification: Option<&'a str>,
+    /// Who runs the command (for command-line grants, self-approved in `dev`).
+    pub user: &'a str,
+    /// Revocations recorded outside the manifest.
+    pub revocations: &'a [RevocationNotice],
+}
+
+/// A module as resolution sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleInput<'a> {
+    pub manifest: &'a Manifest,
+    /// `Module::security_digest()` of the module as it is now.
+    pub security_digest: &'a ContentDigest,
+}
+
+/// Where a granted directory's host path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostBase {
+    /// The module directory (directories declared in the manifest).
+    ModuleDir,
+    /// The current directory, or absolute (directories granted on the command line).
+    WorkingDir,
+}
+
+/// One directory the run may reach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EffectiveDir {
+    pub guest: String,
+    pub host: String,
+    pub base: HostBase,
+    pub access: Access,
+}
+
+/// What the sandbox gets: convert it into the runtime's run policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EffectivePolicy {
+    pub limits: Limits,
+    /// The basis of memory safety: `sandbox-only` only with a granted override.
+    pub memory_safety: MemorySafety,
+    pub isolation: Isolation,
+    pub dirs: Vec<EffectiveDir>,
+    pub env: Vec<EnvName>,
+    pub clock: bool,
+    pub random: bool,
+    /// Granted hosts (the v1 runtime provides no sockets and refuses them).
+    pub network: Vec<String>,
+    pub threads: bool,
+}
+
+/// One thing the run asked for, granted or refused, with the chain of reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    /// What, e.g. `limit memory = 268435456`, `dir /data -> data (read-only)`.
+    pub subject: String,
+    pub verdict: Verdict,
+    /// Overrides (or `cli`) that granted it.
+    pub via: Vec<String>,
+    pub reasons: Vec<String>,
+    /// The command or manifest line that would allow it, when refused.
+    pub fix: Option<String>,
+}
+
+/// The outcome of resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolution {
+    pub profile: Profile,
+    pub policy: String,
+    pub policy_digest: ContentDigest,
+    pub effective: EffectivePolicy,
+    pub items: Vec<Item>,
+    pub overrides: Vec<OverrideDecision>,
+    pub cli_grants: Vec<GrantDecision>,
+}
+
+impl Resolution {
+    /// Items the run asked for and did not get. A run should not start while any
+    /// remain: the module would meet a sandbox other than the one it declares.
+    pub fn refused(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.verdict == Verdict::Refused)
+    }
+
+    /// Whether everything asked for was granted.
+    pub fn is_complete(&self) -> bool {
+        self.refused().next().is_none()
+    }
+
+    /// The granted override that covers a finding of relaxation `kind` (e.g.
+    /// `memory-unsafe`) located in `function` (if known), for the verifier's
+    /// suppressions. Module- and project-scoped overrides cover every function;
+    /// `function:NAME` only that one.
+    pub fn suppression(&self, kind: &str, function: Option<&str>) -> Option<&OverrideDecision> {
+        self.overrides.iter().find(|d| {
+            d.is_granted()
+                && d.kind == kind
+                && match d.scope.strip_prefix("function:") {
+                    Some(name) => function == Some(name),
+                    None => true,
+                }
+        })
+    }
+
+    /// A human report: one line per item and override, reasons indented.
+    pub fn explain(&self) -> String {
+        let mut out = format!(
+            "profile `{}`, policy `{}` ({})\n",
+            self.profile, self.policy, self.policy_digest
+        );
+        for item in &self.items {
+            let mark = if item.verdict == Verdict::Granted {
+                "granted"
+            } else {
+                "REFUSED"
+            };
+            let _ = writeln!(out, "{mark:8} {}", item.subject);
+            for r in &item.reasons {
+                let _ = writeln!(out, "         - {r}");
+            }
+            if let Some(fix) = &item.fix {
+                let _ = writeln!(out, "         to allow: {fix}");
+            }
+        }
+        for d in &self.overrides {
+            let mark = if d.is_granted() { "granted" } else { "REFUSED" };
+            let _ = writeln!(out, "{mark:8} override {} ({})", d.id, d.relaxes);
+            for r in &d.reasons {
+                let _ = writeln!(out, "         - {r}");
+            }
+            if let Some(fix) = &d.fix {
+                let _ = writeln!(out, "         to allow: {fix}");
+            }
+        }
+        out
+    }
+}
+
+/// Where a grant came from, while resolving.
+struct Source<'d> {
+    label: String,
+    relaxation: Relaxation,
+    module_wide: bool,
+    reason: String,
+    _decision: Option<&'d OverrideDecision>,
+}
+
+/// Resolves the effective policy of one run.
+pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
+    let project = input.project;
+    let maxima = project.maxima();
+    let module_name = input.module.map_or_else(
+        || "<bare wasm>".to_owned(),
+        |m| m.manifest.module.name.as_str().to_owned(),
+    );
+
+    // 1. Decide every override: the module's and the project's.
+    let mut overrides = Vec::new();
+    if let Some(m) = input.module {
+        let subject = Subject {
+            module: module_name.clone(),
+            digest: m.security_digest.clone(),
+        };
+        let ctx = OverrideContext {
+            project,
+            profile: input.profile,
+            now: input.now,
+            subject: &subject,
+            functions: &m.manifest.logic.functions,
+            revocations: input.revocations,
+        };
+        overrides.extend(
+            m.manifest
+                .security
+                .overrides
+                .iter()
+                .map(|o| check_override(o, &ctx)),
+        );
+    }
+    let project_subject = Subject {
+        module: "*".into(),
+        digest: project.digest().clone(),
+    };
+    let project_ctx = OverrideContext {
+        project,
+        profile: input.profile,
+        now: input.now,
+        subject: &project_subject,
+        functions: &[],
+        revocations: input.revocations,
+    };
+    overrides.extend(
+        project
+            .overrides()
+            .iter()
+            .map(|o| check_override(o, &project_ctx)),
+    );
+
+    // 2. Command-line grants.
+    let cli_grants = check_cli_grants(
+        project,
+        input.profile,
+        input.cli_grants,
+        input.cli_justification,
+        input.user,
+        &module_name,
+    );
+
+    let mut sources: Vec<Source<'_>> = Vec::new();
+    for d in overrides.iter().filter(|d| d.is_granted()) {
+        if let Ok(relaxation) = d.relaxes.parse::<Relaxation>() {
+            let module_wide = !d.scope.starts_with("function:");
+            let approvers = if d.approvers.is_empty() {
+                format!("self-approved by `{}`", d.requested_by)
+            } else {
+                format!(
+                    "approved by {}",
+                    d.approvers
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let cedar: Vec<&str> = d
+                .approvals
+                .iter()
+                .filter(|a| a.counted)
+                .flat_map(|a| a.cedar_policies.iter().map(String::as_str))
+                .collect();
+            let cedar = if cedar.is_empty() {
+                String::new()
+            } else {
+                format!(" under Cedar rule(s) {}", cedar.join(", "))
+            };
+            sources.push(Source {
+                label: d.id.clone(),
+                relaxation,
+                module_wide,
+                reason: format!(
+                    "override `{}` (scope `{}`), {approvers}{cedar}, expires end of {}: \"{}\"",
+                    d.id, d.scope, d.expires, d.justification
+                ),
+                _decision: Some(d),
+            });
+        }
+    }
+    for g in cli_grants.iter().filter(|g| g.verdict == Verdict::Granted) {
+        if let Some(relaxation) = g.grant.relaxation() {
+            sources.push(Source {
+                label: "cli".into(),
+                relaxation,
+                module_wide: true,
+                reason: g.reasons.last().cloned().unwrap_or_default(),
+                _decision: None,
+            });
+        }
+    }
+
+    let mut items = Vec::new();
+    let mut effective = EffectivePolicy {
+        limits: Limits::DEFAULT,
+        memory_safety: MemorySafety::Enforced,
+        isolation: Isolation::Wasm,
+        dirs: Vec::new(),
+        env: Vec::new(),
+        clock: false,
+        random: false,
+        network: Vec::new(),
+        threads: false,
+    };
+    let request_cmd = |flag: &str| {
+        format!(
+            "anrf override request {module_name} {flag} --justification \"...\" (then `anrf override approve ID --key KEY`)"
+        )
+    };
+
+    // 3. Limits.
+    let declared = input
+        .module
+        .map_or(Limits::DEFAULT, |m| m.manifest.security.limits);
+    let mut limits = Limits::DEFAULT;
+    for name in LimitName::ALL {
+        let want = declared.get(name);
+        let default = Limits::DEFAULT.get(name);
+        let max = maxima.limits.get(name);
+        let subject = format!("limit {name} = {want}");
+        let (value, item) = if want <= default {
+            let value = want.min(max);
+            let mut reasons = vec![if want < default {
+                format!("the manifest lowers `{name}` below the default {default}")
+            } else {
+                format!("the default for `{name}`")
+            }];
+            if value < want {
+                reasons.push(format!(
+                    "narrowed to the project maximum {max} (`maxima.{name}` in `{}`)",
+                    project.origin()
+                ));
+            }
+            (value, granted(&subject, Vec::new(), reasons))
+        } else {
+            let covering: Vec<&Source<'_>> = sources
+                .iter()
+                .filter(
+                    |s| matches!(s.relaxation, Relaxation::Raise(l, v) if l == name && v >= want),
+                )
+                .collect();
+            if let Some(s) = covering.iter().find(|s| s.module_wide) {
+                (
+                    want.min(max),
+                    granted(
+                        &subject,
+                        vec![s.label.clone()],
+                        vec![format!("above the default {default}"), s.reason.clone()],
+                    ),
+                )
+            } else {
+                let mut reasons = vec![format!(
+                    "above the default {default}: raising a limit needs a granted `raise:{name}=VALUE` override"
+                )];
+                reasons.extend(function_scoped_note(&covering));
+                reasons.extend(refused_note(
+                    &overrides,
+                    |r| matches!(r, Relaxation::Raise(l, _) if *l == name),
+                ));
+                reasons.push(format!("the run gets the default {}", default.min(max)));
+                (
+                    default.min(max),
+                    refused(
+                        &subject,
+                        reasons,
+                        request_cmd(&format!("--raise {name}={want}")),
+                    ),
+                )
+            }
+        };
+        set_limit(&mut limits, name, value);
+        items.push(item);
+    }
+    effective.limits = limits;
+
+    // 4. Memory safety and isolation.
+    if let Some(m) = input.module {
+        effective.isolation = m.manifest.security.isolation;
+        if m.manifest.security.memory_safety == MemorySafety::SandboxOnly {
+            effective.memory_safety = MemorySafety::SandboxOnly;
+            let subject = "memory safety sandbox-only".to_owned();
+            // Any scope may carry it: the basis is a fact about the code, and a
+            // function-scoped override says where the unsafe code is.
+            if let Some(s) = sources
+                .iter()
+                .find(|s| s.relaxation == Relaxation::MemoryUnsafe)
+            {
+                items.push(granted(
+                    &subject,
+                    vec![s.label.clone()],
+                    vec![
+                        "the module is memory-unsafe: the sandbox protects the host, not the guest"
+                            .into(),
+                        s.reason.clone(),
+                    ],
+                ));
+            } else {
+                let mut reasons = vec!["the module declares `memory_safety = \"sandbox-only\"`, which needs a granted `memory-unsafe` override".to_owned()];
+                reasons.extend(refused_note(&overrides, |r| *r == Relaxation::MemoryUnsafe));
+                items.push(refused(&subject, reasons, request_cmd("--memory-unsafe")));
+            }
+        }
+    }
+
+    // 5. Directories.
+    if let Some(m) = input.module {
+        for dir in &m.manifest.security.capabilities.dirs {
+            let host = dir.host.as_str();
+            let access = match dir.access {
+                Access::ReadOnly => "read-only",
+                Access::ReadWrite => "read-write",
+            };
+            let subject = format!("dir {} -> {host} ({access})", dir.guest.as_str());
+            let covers = |r: &Relaxation| match (r, dir.access) {
+                (Relaxation::AllowWrite(p), _) | (Relaxation::AllowRead(p), Access::ReadOnly) => {
+                    Maxima::path_allowed(&[p.as_str().to_owned()], host)
+                }
+                _ => false,
+            };
+            let covering: Vec<&Source<'_>> =
+                sources.iter().filter(|s| covers(&s.relaxation)).collect();
+            if let Some(s) = covering.iter().find(|s| s.module_wide) {
+                effective.dirs.push(EffectiveDir {
+                    guest: dir.guest.as_str().to_owned(),
+                    host: host.to_owned(),
+                    base: HostBase::ModuleDir,
+                    access: dir.access,
+                });
+                items.push(granted(
+                    &subject,
+                    vec![s.label.clone()],
+                    vec![s.reason.clone()],
+                ));
+            } else {
+                let flag = if dir.access == Access::ReadOnly {
+                    "--allow-read"
+                } else {
+                    "--allow-write"
+                };
+                let mut reasons = vec![format!(
+                    "directories are denied by default: `{host}` needs a granted `{}:{host}` override",
+                    &flag[2..]
+                )];
+                reasons.extend(function_scoped_note(&covering));
+                reasons.extend(refused_note(&overrides, |r| covers(r)));
+                items.push(refused(
+                    &subject,
+                    reasons,
+                    request_cmd(&format!("{flag} {host}")),
+                ));
+            }
+        }
+    }
+    for g in cli_grants.iter().filter(|g| g.verdict == Verdict::Granted) {
+        if let Some(dir) = g.grant.dir()
+            && !effective.dirs.iter().any(|d| d.guest == dir.guest)
+        {
+            {
+                items.push(granted(
+                    &format!("dir {} -> {} (command line)", dir.guest, dir.host),
+                    vec!["cli".into()],
+                    g.reasons.clone(),
+                ));
+                effective.dirs.push(dir);
+            }
+        }
+    }
+
+    // 6. Environment variables.
+    let declared_env: Vec<EnvName> = input
+        .module
+        .map(|m| m.manifest.security.capabilities.env.clone())
+        .unwrap_or_default();
+    for name in &declared_env {
+        let subject = format!("env {name}");
+        let covering: Vec<&Source<'_>> = sources
+            .iter()
+            .filter(|s| matches!(&s.relaxation, Relaxation::AllowEnv(n) if n == name))
+            .collect();
+        if let Some(s) = covering.iter().find(|s| s.module_wide) {
+            effective.env.push(name.clone());
+            items.push(granted(
+                &subject,
+                vec![s.label.clone()],
+                vec![s.reason.clone()],
+            ));
+        } else {
+            let mut reasons = vec![format!(
+                "environment variables are denied by default: `{name}` needs a granted `allow-env:{name}` override"
+            )];
+            reasons.extend(function_scoped_note(&covering));
+            reasons.extend(refused_note(
+                &overrides,
+                |r| matches!(r, Relaxation::AllowEnv(n) if n == name),
+            ));
+            items.push(refused(
+                &subject,
+                reasons,
+                request_cmd(&format!("--allow-env {name}")),
+            ));
+        }
+    }
+    for g in cli_grants.iter().filter(|g| g.verdict == Verdict::Granted) {
+        if let Some(Relaxation::AllowEnv(name)) = g.grant.relaxation()
+            && !effective.env.contains(&name)
+        {
+            {
+                items.push(granted(
+                    &format!("env {name} (command line)"),
+                    vec!["cli".into()],
+                    g.reasons.clone(),
+                ));
+                effective.env.push(name);
+            }
+        }
+    }
+
+    // 7. Clock and random: declared in the manifest, bounded by the maxima.
+    if let Some(m) = input.module {
+        let caps = &m.manifest.security.capabilities;
+        for (what, wanted, allowed, slot) in [
+            ("clock", caps.clock, maxima.clock, &mut effective.clock),
+            ("random", caps.random, maxima.random, &mut effective.random),
+        ] {
+            if !wanted {
+                continue;
+            }
+            let subject = what.to_owned();
+            if allowed {
+                *slot = true;
+                items.push(granted(
+                    &subject,
+                    Vec::new(),
+                    vec![format!(
+                        "declared in the manifest; the project maxima allow `{what}`"
+                    )],
+                ));
+            } else {
+                items.push(refused(
+                    &subject,
+                    vec![format!("declared in the manifest, but `maxima.{what} = false` in `{}`", project.origin())],
+                    format!("remove `{what} = true` from `[security.capabilities]`, or allow it in `{}`", project.origin()),
+                ));
+            }
+        }
+    }
+
+    // 8. Network hosts and threads.
+    if let Some(m) = input.module {
+        for host in &m.manifest.security.capabilities.network {
+            let subject = format!("network {host}");
+            let covering: Vec<&Source<'_>> = sources
+                .iter()
+                .filter(|s| matches!(&s.relaxation, Relaxation::AllowNetwork(h) if h == host))
+                .collect();
+            if let Some(s) = covering.iter().find(|s| s.module_wide) {
+                effective.network.push(host.clone());
+                items.push(granted(
+                    &subject,
+                    vec![s.label.clone()],
+                    vec![s.reason.clone()],
+                ));
+            } else {
+                let mut reasons = vec![format!(
+                    "the network is denied by default: `{host}` needs a granted `allow-network:{host}` override"
+                )];
+                reasons.extend(function_scoped_note(&covering));
+                items.push(refused(&subject, reasons, format!("anrf override request {module_name} with `relaxes = \"allow-network:{host}\"`")));
+            }
+        }
+    }
+    if let Some(s) = sources
+        .iter()
+        .find(|s| s.relaxation == Relaxation::Threads && s.module_wide)
+    {
+        effective.threads = true;
+        items.push(granted(
+            "threads",
+            vec![s.label.clone()],
+            vec![s.reason.clone()],
+        ));
+    }
+
+    Resolution {
+        profile: input.profile,
+        policy: project.origin().to_owned(),
+        policy_digest: project.digest().clone(),
+        effective,
+        items,
+        overrides,
+        cli_grants,
+    }
+}
+
+fn granted(subject: &str, via: Vec<String>, reasons: Vec<String>) -> Item {
+    Item {
+        subject: subject.to_owned(),
+        verdict: Verdict::Granted,
+        via,
+        reasons,
+        fix: None,
+    }
+}
+
+fn refused(subject: &str, reasons: Vec<String>, fix: String) -> Item {
+    Item {
+        subject: subject.to_owned(),
+        verdict: Verdict::Refused,
+        via: Vec::new(),
+        reasons,
+        fix: Some(fix),
+    }
+}
+
+fn function_scoped_note(covering: &[&Source<'_>]) -> Option<String> {
+    covering.iter().find(|s| !s.module_wide).map(|s| {
+        format!(
+            "override `{}` is scoped to one function: a command run executes the whole module, so the sandbox cannot confine it to that function; request it with `--scope module`",
+            s.label
+        )
+    })
+}
+
+fn refused_note(
+    overrides: &[OverrideDecision],
+    relevant: impl Fn(&Relaxation) -> bool,
+) -> Vec<String> {
+    overrides
+        .iter()
+        .filter(|d| {
+            d.verdict == Verdict::Refused
+                && d.relaxes.parse::<Relaxation>().is_ok_and(|r| relevant(&r))
+        })
+        .map(|d| {
+            let last = d.reasons.last().cloned().unwrap_or_default();
+            format!("override `{}` does not count: {last}", d.id)
+        })
+        .collect()
+}
+
+fn set_limit(limits: &mut Limits, name: LimitName, value: u64) {
+    use anrf_format::{ByteSize, Fuel, Millis};
+    match name {
+        LimitName::Memory => limits.memory = ByteSize::new(value).unwrap_or(limits.memory),
+        LimitName::Fuel => limits.fuel = Fuel::new(value).unwrap_or(limits.fuel),
+        LimitName::Timeout => limits.timeout = Millis::new(value).unwrap_or(limits.timeout),
+        LimitName::Stack => limits.stack = ByteSize::new(value).unwrap_or(limits.stack),
+        LimitName::Stdout => limits.stdout = ByteSize::new(value).unwrap_or(limits.stdout),
+        LimitName::Stderr => limits.stderr = ByteSize::new(value).unwrap_or(limits.stderr),
+    }
+}
