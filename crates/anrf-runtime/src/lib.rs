@@ -1,1 +1,43 @@
-//! placeholder
+//! `anrf-runtime`: the sandbox. An effective policy in, an [`Outcome`] out.
+//!
+//! Every module runs memory-safe and deny-by-default on wasmtime, whatever the
+//! engine: the Pulley interpreter, the Cranelift JIT, or AOT artifacts from an
+//! integrity-checked cache. A guest reaches only what its [`RunPolicy`] grants;
+//! every attempt to step outside is refused or stopped and reported as a
+//! [`Violation`], and the host stays healthy for the next run.
+//!
+//! ```
+//! use anrf_runtime::{EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy,
+//!     Runtime, RuntimeConfig, Status};
+//!
+//! let runtime = Runtime::new(EngineKind::Jit, RuntimeConfig::default())?;
+//! let module = runtime.load(ModuleInput::Wat(r#"
+//!     (module
+//!       (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+//!       (memory (export "memory") 1)
+//!       (func (export "_start") (call $exit (i32.const 3))))
+//! "#.into()))?;
+//! let policy = RunPolicy::new(Limits::default(), Metering::Fuel);
+//! let outcome = runtime.run(&module, &policy, Invocation::default())?;
+//! assert_eq!((outcome.status, outcome.exit_code), (Status::Ok, 3));
+//! # Ok::<(), anrf_runtime::RuntimeError>(())
+//! ```
+//!
+//! The only `unsafe` code is in `aot/artifact.rs`: loading native code that
+//! passed its integrity check.
+
+mod aot;
+mod engine;
+mod error;
+mod guard;
+mod limiter;
+mod outcome;
+mod output;
+mod policy;
+mod sandbox;
+
+pub use engine::{EngineKind, LoadedModule, ModuleInput, Runtime, RuntimeConfig};
+pub use error::RuntimeError;
+pub use outcome::{CacheEvent, Outcome, Status, VIOLATION_EXIT_CODE, Violation, ViolationKind};
+pub use policy::{Access, Capabilities, DirGrant, Limits, Metering, RunPolicy};
+pub use sandbox::Invocation;

@@ -1,0 +1,264 @@
+//! The AOT cache: precompiled native artifacts, integrity-checked before use.
+//!
+//! Layout of a cache directory (mode `0700`):
+//!
+//! - `hmac.key`: 32 random bytes (mode `0600`), created on first use;
+//! - `<module sha256>-<settings fingerprint>.cwasm`: `ANRFAOT1`, then the
+//!   HMAC-SHA256 of the entry name and the artifact, then the artifact.
+//!
+//! An entry whose HMAC does not match (corrupted, truncated, edited, or swapped
+//! for another entry's file) is deleted and recompiled, never loaded.
+
+mod artifact;
+
+use std::fs;
+use std::hash::Hasher;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use wasmtime::{Engine, Module};
+
+use crate::error::RuntimeError;
+use crate::outcome::CacheEvent;
+
+pub(crate) use artifact::CheckedArtifact;
+
+const MAGIC: &[u8; 8] = b"ANRFAOT1";
+const KEY_FILE: &str = "hmac.key";
+
+/// A cache directory and its key.
+#[derive(Debug)]
+pub(crate) struct AotCache {
+    dir: PathBuf,
+    key: [u8; 32],
+}
+
+impl AotCache {
+    /// Opens (creating if needed) a cache directory.
+    pub(crate) fn open(dir: &Path) -> Result<AotCache, RuntimeError> {
+        let err = |path: &Path, e: std::io::Error| RuntimeError::Cache {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        create_private_dir(dir).map_err(|e| err(dir, e))?;
+        let key_path = dir.join(KEY_FILE);
+        let key = match fs::read(&key_path) {
+            Ok(bytes) => bytes.try_into().map_err(|_| RuntimeError::Cache {
+                path: key_path.clone(),
+                message: "the key file is not 32 bytes; delete it to start a new cache".into(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                write_private_file(&key_path, &key).map_err(|e| err(&key_path, e))?;
+                // Another process may have won the race: use what is on disk.
+                fs::read(&key_path)
+                    .map_err(|e| err(&key_path, e))?
+                    .try_into()
+                    .map_err(|_| RuntimeError::Cache {
+                        path: key_path.clone(),
+                        message: "the key file is not 32 bytes".into(),
+                    })?
+            }
+            Err(e) => return Err(err(&key_path, e)),
+        };
+        Ok(AotCache {
+            dir: dir.to_path_buf(),
+            key,
+        })
+    }
+
+    /// The path of the entry for `name`.
+    pub(crate) fn entry_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.cwasm"))
+    }
+
+    /// Loads the module for `name` from the cache if its integrity holds;
+    /// otherwise compiles it, stores it and loads the fresh artifact.
+    pub(crate) fn load_or_compile(
+        &self,
+        engine: &Engine,
+        name: &str,
+        wasm: &[u8],
+    ) -> Result<(Module, CacheEvent), RuntimeError> {
+        let path = self.entry_path(name);
+        let mut event = CacheEvent::Miss;
+        match fs::read(&path) {
+            Ok(file) => match self.check(name, &file) {
+                Ok(checked) => match artifact::load(engine, &checked) {
+                    Ok(module) => return Ok((module, CacheEvent::Hit)),
+                    Err(e) => {
+                        event = CacheEvent::Rejected {
+                            reason: format!("wasmtime refused the artifact: {e}"),
+                        };
+                    }
+                },
+                Err(reason) => event = CacheEvent::Rejected { reason },
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                event = CacheEvent::Rejected {
+                    reason: format!("cannot read the entry: {e}"),
+                };
+            }
+        }
+        if matches!(event, CacheEvent::Rejected { .. }) {
+            let _ = fs::remove_file(&path);
+        }
+        let compiled = compile(engine, wasm)?;
+        self.store(name, &compiled)?;
+        let module = artifact::load(engine, &CheckedArtifact::freshly_compiled(compiled))
+            .map_err(RuntimeError::internal)?;
+        Ok((module, event))
+    }
+
+    fn check(&self, name: &str, file: &[u8]) -> Result<CheckedArtifact, String> {
+        if file.len() < MAGIC.len() + 32 || &file[..MAGIC.len()] != MAGIC {
+            return Err("the entry has no valid header".into());
+        }
+        let (mac, body) = file[MAGIC.len()..].split_at(32);
+        let expected = hmac_sha256(&self.key, &[name.as_bytes(), &[0], body]);
+        if !constant_time_eq(mac, &expected) {
+            return Err("the entry's HMAC does not match: it was modified or swapped".into());
+        }
+        Ok(CheckedArtifact::verified(body.to_vec()))
+    }
+
+    fn store(&self, name: &str, artifact: &[u8]) -> Result<(), RuntimeError> {
+        let path = self.entry_path(name);
+        let mac = hmac_sha256(&self.key, &[name.as_bytes(), &[0], artifact]);
+        let tmp = self
+            .dir
+            .join(format!(".{name}.{:016x}.tmp", rand::rngs::OsRng.next_u64()));
+        let write = || -> std::io::Result<()> {
+            let mut file = fs::File::create(&tmp)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&mac)?;
+            file.write_all(artifact)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            RuntimeError::Cache {
+                path: path.clone(),
+                message: e.to_string(),
+            }
+        })
+    }
+}
+
+/// Compiles `wasm` to a native artifact, without a cache.
+pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>, RuntimeError> {
+    engine
+        .precompile_module(wasm)
+        .map_err(|e| RuntimeError::InvalidModule {
+            message: format!("{e:#}"),
+        })
+}
+
+/// Loads a module compiled in memory a moment ago (AOT without a cache directory).
+pub(crate) fn load_fresh(engine: &Engine, wasm: &[u8]) -> Result<Module, RuntimeError> {
+    let compiled = compile(engine, wasm)?;
+    artifact::load(engine, &CheckedArtifact::freshly_compiled(compiled))
+        .map_err(RuntimeError::internal)
+}
+
+/// A short hex digest of everything that makes an artifact usable by an engine:
+/// its settings and wasmtime's own compatibility hash (version, target, flags).
+pub(crate) fn fingerprint(engine: &Engine, settings: &str) -> String {
+    struct Sha(Sha256);
+    impl Hasher for Sha {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = Sha(Sha256::new());
+    hasher.write(settings.as_bytes());
+    hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    hex::encode(&hasher.0.finalize()[..12])
+}
+
+/// HMAC-SHA256 (RFC 2104) of the concatenation of `parts`.
+fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    for part in parts {
+        inner.update(part);
+    }
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        fs::create_dir_all(dir)
+    }
+}
+
+fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => file.write_all(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_a_reference_value() {
+        // RFC 4231 test case 1 uses a 20-byte key; pad it as HMAC does.
+        let mut key = [0u8; 32];
+        let mut block = [0u8; 64];
+        block[..20].copy_from_slice(&[0x0b; 20]);
+        // Our function takes 32-byte keys: a key of 20 x 0x0b then 12 zero bytes
+        // is the same HMAC key once padded to the block size.
+        key[..20].copy_from_slice(&[0x0b; 20]);
+        let mac = hmac_sha256(&key, &[b"Hi ", b"There"]);
+        assert_eq!(
+            hex::encode(mac),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        let _ = block;
+    }
+
+    #[test]
+    fn constant_time_eq_compares_content_and_length() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

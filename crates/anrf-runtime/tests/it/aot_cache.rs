@@ -1,0 +1,152 @@
+//! The AOT cache: hits, integrity failures, swapped entries.
+
+use std::path::Path;
+
+use anrf_runtime::{
+    CacheEvent, Capabilities, EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy,
+    Runtime, RuntimeConfig, Status,
+};
+
+fn runtime(dir: &Path) -> Runtime {
+    Runtime::new(
+        EngineKind::Aot,
+        RuntimeConfig {
+            cache_dir: Some(dir.to_path_buf()),
+        },
+    )
+    .unwrap()
+}
+
+fn policy() -> RunPolicy {
+    RunPolicy::new(Limits::default(), Metering::Epoch).with_capabilities(Capabilities::none())
+}
+
+fn exit_with(code: i32) -> ModuleInput {
+    ModuleInput::Wat(format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (call $exit (i32.const {code}))))"#
+    ))
+}
+
+fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn second_runtime_loads_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = runtime(dir.path());
+    let module = first.load(exit_with(7)).unwrap();
+    let outcome = first
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (7, Some(CacheEvent::Miss))
+    );
+    assert_eq!(entries(dir.path()).len(), 1);
+
+    let second = runtime(dir.path());
+    let module = second.load(exit_with(7)).unwrap();
+    let outcome = second
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (7, Some(CacheEvent::Hit))
+    );
+}
+
+#[test]
+fn tampered_entry_is_rejected_and_recompiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let module = rt.load(exit_with(3)).unwrap();
+    rt.prepare(&module, &policy()).unwrap();
+    let entry = entries(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    bytes[100] ^= 0x01;
+    std::fs::write(&entry, &bytes).unwrap();
+
+    let fresh = runtime(dir.path());
+    let module = fresh.load(exit_with(3)).unwrap();
+    let outcome = fresh
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!((outcome.status, outcome.exit_code), (Status::Ok, 3));
+    assert!(
+        matches!(&outcome.cache, Some(CacheEvent::Rejected { reason }) if reason.contains("HMAC")),
+        "{:?}",
+        outcome.cache
+    );
+    // The entry was rewritten and is good again.
+    let again = runtime(dir.path());
+    let module = again.load(exit_with(3)).unwrap();
+    let outcome = again
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(outcome.cache, Some(CacheEvent::Hit));
+}
+
+#[test]
+fn entry_swapped_for_another_valid_entry_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let a = rt.load(exit_with(1)).unwrap();
+    let b = rt.load(exit_with(2)).unwrap();
+    rt.prepare(&a, &policy()).unwrap();
+    let entry_a = entries(dir.path()).pop().unwrap();
+    rt.prepare(&b, &policy()).unwrap();
+    let entry_b = entries(dir.path())
+        .into_iter()
+        .find(|p| *p != entry_a)
+        .unwrap();
+    // Put b's (validly authenticated) artifact under a's name.
+    std::fs::copy(&entry_b, &entry_a).unwrap();
+
+    let fresh = runtime(dir.path());
+    let a = fresh.load(exit_with(1)).unwrap();
+    let outcome = fresh.run(&a, &policy(), Invocation::default()).unwrap();
+    assert_eq!(outcome.exit_code, 1, "ran the swapped artifact");
+    assert!(matches!(outcome.cache, Some(CacheEvent::Rejected { .. })));
+}
+
+#[test]
+fn truncated_entry_and_garbage_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(dir.path());
+    let module = rt.load(exit_with(5)).unwrap();
+    rt.prepare(&module, &policy()).unwrap();
+    let entry = entries(dir.path()).pop().unwrap();
+    for content in [b"ANRFAOT1".to_vec(), b"not an artifact at all".to_vec()] {
+        std::fs::write(&entry, &content).unwrap();
+        let fresh = runtime(dir.path());
+        let module = fresh.load(exit_with(5)).unwrap();
+        let outcome = fresh
+            .run(&module, &policy(), Invocation::default())
+            .unwrap();
+        assert_eq!(outcome.exit_code, 5);
+        assert!(matches!(outcome.cache, Some(CacheEvent::Rejected { .. })));
+    }
+}
+
+#[test]
+fn aot_without_cache_dir_compiles_in_memory() {
+    let rt = Runtime::new(EngineKind::Aot, RuntimeConfig::default()).unwrap();
+    let module = rt.load(exit_with(9)).unwrap();
+    let outcome = rt.run(&module, &policy(), Invocation::default()).unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (9, Some(CacheEvent::Uncached))
+    );
+}

@@ -1,0 +1,168 @@
+//! Shared helpers: one runtime per engine for the whole test binary (so every
+//! test also checks that the host stays usable after the previous runs), the
+//! hostile guests, and outcome assertions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anrf_runtime::{
+    Capabilities, EngineKind, Invocation, Limits, LoadedModule, Metering, ModuleInput, Outcome,
+    RunPolicy, Runtime, RuntimeConfig, Status, ViolationKind,
+};
+
+pub fn hostile_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hostile")
+}
+
+pub fn tmp_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// One shared runtime per engine; AOT uses a cache under the target directory.
+pub fn runtime(kind: EngineKind) -> &'static Runtime {
+    static INTERP: OnceLock<Runtime> = OnceLock::new();
+    static JIT: OnceLock<Runtime> = OnceLock::new();
+    static AOT: OnceLock<Runtime> = OnceLock::new();
+    let cell = match kind {
+        EngineKind::Interp => &INTERP,
+        EngineKind::Jit => &JIT,
+        EngineKind::Aot => &AOT,
+    };
+    cell.get_or_init(|| {
+        let config = RuntimeConfig {
+            cache_dir: (kind == EngineKind::Aot).then(|| tmp_dir().join("aot-cache-it")),
+        };
+        Runtime::new(kind, config).expect("runtime")
+    })
+}
+
+/// The metering each engine's profile uses by default: fuel for the
+/// interpreter and the JIT (dev, test), epoch deadline for AOT (prod).
+pub fn metering(kind: EngineKind) -> Metering {
+    match kind {
+        EngineKind::Interp | EngineKind::Jit => Metering::Fuel,
+        EngineKind::Aot => Metering::Epoch,
+    }
+}
+
+/// Default limits, with a budget small enough that runaway guests end fast.
+pub fn test_limits() -> Limits {
+    Limits {
+        fuel: 50_000_000,
+        timeout: Duration::from_millis(1500),
+        ..Limits::default()
+    }
+}
+
+pub fn policy(kind: EngineKind, capabilities: Capabilities) -> RunPolicy {
+    RunPolicy::new(test_limits(), metering(kind)).with_capabilities(capabilities)
+}
+
+pub fn wat(name: &str) -> ModuleInput {
+    let path = hostile_dir().join("wat").join(format!("{name}.wat"));
+    ModuleInput::Wat(std::fs::read_to_string(&path).expect("read .wat"))
+}
+
+pub fn load_wat(kind: EngineKind, name: &str) -> LoadedModule {
+    runtime(kind).load(wat(name)).expect("load .wat")
+}
+
+/// Builds the Rust hostile guests once per test run.
+pub fn rust_guest(kind: EngineKind, name: &str) -> LoadedModule {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let target = tmp_dir().join("hostile-guests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1"])
+            .current_dir(hostile_dir().join("rust"))
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the hostile Rust guests failed");
+        target.join("wasm32-wasip1/release")
+    });
+    let bytes = std::fs::read(dir.join(format!("{name}.wasm"))).expect("read guest");
+    runtime(kind)
+        .load(ModuleInput::Wasm(bytes))
+        .expect("load guest")
+}
+
+pub fn run(kind: EngineKind, module: &LoadedModule, policy: &RunPolicy) -> Outcome {
+    run_with(kind, module, policy, Invocation::default())
+}
+
+pub fn run_with(
+    kind: EngineKind,
+    module: &LoadedModule,
+    policy: &RunPolicy,
+    invocation: Invocation,
+) -> Outcome {
+    let outcome = runtime(kind)
+        .run(module, policy, invocation)
+        .expect("the runtime could run the module");
+    assert_ne!(outcome.status, Status::Error, "host failure: {outcome:?}");
+    assert_eq!(outcome.engine, kind);
+    assert!(
+        outcome.peak_memory_bytes <= policy.limits().memory_bytes,
+        "peak memory {} above the limit",
+        outcome.peak_memory_bytes
+    );
+    assert!(outcome.stdout.len() as u64 <= policy.limits().stdout_bytes);
+    assert!(outcome.stderr.len() as u64 <= policy.limits().stderr_bytes);
+    for violation in &outcome.violations {
+        assert!(!violation.message.contains("panicked"), "{violation:?}");
+    }
+    outcome
+}
+
+/// The guest was stopped by exactly one violation of `kind`.
+pub fn assert_stopped(outcome: &Outcome, kind: ViolationKind) {
+    assert_eq!(outcome.status, Status::Violation, "{outcome:#?}");
+    assert_eq!(outcome.exit_code, 125, "{outcome:#?}");
+    let kinds: Vec<ViolationKind> = outcome.violations.iter().map(|v| v.kind).collect();
+    assert_eq!(kinds.last(), Some(&kind), "{outcome:#?}");
+    for v in &outcome.violations {
+        assert!(!v.message.is_empty());
+    }
+}
+
+/// The guest finished with `exit_code` after being refused at least once, and
+/// every violation is `capability_denied`.
+pub fn assert_denied_and_survived(outcome: &Outcome, exit_code: i32) {
+    assert_eq!(outcome.status, Status::Violation, "{outcome:#?}");
+    assert_eq!(outcome.exit_code, exit_code, "{outcome:#?}");
+    assert!(!outcome.violations.is_empty(), "{outcome:#?}");
+    for v in &outcome.violations {
+        assert_eq!(v.kind, ViolationKind::CapabilityDenied, "{outcome:#?}");
+        assert!(v.message.starts_with("refused"), "{v:?}");
+    }
+}
+
+pub fn stdout(outcome: &Outcome) -> String {
+    String::from_utf8_lossy(&outcome.stdout).into_owned()
+}
+
+/// A temporary directory with a file, a symlink to `/etc/passwd` and one to `..`.
+pub fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hello.txt"), "hello from the host\n").expect("write");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).expect("symlink");
+        std::os::unix::fs::symlink("..", dir.path().join("up")).expect("symlink");
+    }
+    dir
+}
+
+/// Resident set size of this process, from `/proc/self/status`.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

@@ -1,0 +1,11 @@
+;; Creates a file in the first preopen (granted read-only); exits with the errno.
+(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "new.txt")
+  (func (export "_start")
+    (call $exit
+      (call $path_open (i32.const 3) (i32.const 1) (i32.const 0) (i32.const 7)
+        (i32.const 1) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 100)))))
