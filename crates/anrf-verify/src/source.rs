@@ -663,8 +663,13 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
 mod tests {
     use super::*;
 
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "tests read better passing grants by value"
+    )]
     fn ids(src: &str, grants: Grants) -> Vec<(CheckId, u32, Option<String>)> {
-        check_rust("src/main.rs", src, &grants)
+        let grants = &grants;
+        check_rust("src/main.rs", src, grants)
             .findings
             .into_iter()
             .map(|f| {

@@ -1,0 +1,223 @@
+//! `ANRF-T001`..`T004`: the intent examples, run in the sandbox under the
+//! module's effective policy, must print their expected stdout and exit with
+//! their expected code.
+
+use std::time::Duration;
+
+use anrf_format::{Example, Module, Profile};
+use anrf_policy::EffectivePolicy;
+use anrf_runtime::{
+    Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy,
+    Runtime, RuntimeConfig, Status,
+};
+
+use crate::finding::{CheckId, Finding, Location};
+use crate::report::ExampleFact;
+use crate::verify::VerifyOptions;
+
+/// Runs every example; one finding per mismatch.
+pub(crate) fn run_examples(
+    module: &Module,
+    bytes: &[u8],
+    examples: &[Example],
+    locations: &[Location],
+    effective: &EffectivePolicy,
+    options: &VerifyOptions<'_>,
+) -> (Vec<Finding>, Vec<ExampleFact>) {
+    let mut findings = Vec::new();
+    let mut facts = Vec::new();
+    let manifest_location = || Location::file(anrf_format::MANIFEST_FILE);
+    let prepared = Runtime::new(EngineKind::Jit, RuntimeConfig::default()).and_then(|runtime| {
+        let loaded = runtime.load(ModuleInput::Wasm(bytes.to_vec()))?;
+        Ok((runtime, loaded))
+    });
+    let (runtime, loaded) = match prepared {
+        Ok(ready) => ready,
+        Err(err) => {
+            findings.push(
+                Finding::new(
+                    CheckId::T004,
+                    format!("the examples could not be run: {err}"),
+                )
+                .at(manifest_location()),
+            );
+            return (findings, facts);
+        }
+    };
+    let policy = match run_policy(module, effective, options) {
+        Ok(policy) => policy,
+        Err(message) => {
+            findings.push(
+                Finding::new(
+                    CheckId::T004,
+                    format!("the examples could not be run: {message}"),
+                )
+                .at(manifest_location()),
+            );
+            return (findings, facts);
+        }
+    };
+    for (i, example) in examples.iter().enumerate() {
+        let location = locations.get(i).cloned().unwrap_or_else(manifest_location);
+        let invocation = Invocation {
+            stdin: example.stdin.as_bytes().to_vec(),
+            args: example.args.clone(),
+            program: module.name().to_owned(),
+        };
+        let outcome = match runtime.run(&loaded, &policy, invocation) {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                findings.push(
+                    Finding::new(
+                        CheckId::T004,
+                        format!("example `{}` could not be run: {err}", example.name),
+                    )
+                    .at(location),
+                );
+                continue;
+            }
+        };
+        let stdout = String::from_utf8_lossy(&outcome.stdout).into_owned();
+        let mut passed = true;
+        if outcome.status == Status::Violation {
+            passed = false;
+            let what = outcome
+                .violations
+                .iter()
+                .map(|v| format!("{}: {}", v.kind, v.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            findings.push(
+                Finding::new(
+                    CheckId::T003,
+                    format!(
+                        "example `{}` was stopped by the sandbox ({what})",
+                        example.name
+                    ),
+                )
+                .at(location.clone()),
+            );
+        } else if outcome.status == Status::Error {
+            passed = false;
+            let stderr = String::from_utf8_lossy(&outcome.stderr);
+            findings.push(
+                Finding::new(
+                    CheckId::T004,
+                    format!(
+                        "example `{}` could not complete: {}",
+                        example.name,
+                        shorten(&stderr)
+                    ),
+                )
+                .at(location.clone()),
+            );
+        } else {
+            if stdout != example.stdout {
+                passed = false;
+                findings.push(
+                    Finding::new(
+                        CheckId::T001,
+                        format!(
+                            "example `{}` printed {:?} but {:?} is expected",
+                            example.name,
+                            shorten(&stdout),
+                            shorten(&example.stdout)
+                        ),
+                    )
+                    .at(location.clone()),
+                );
+            }
+            if outcome.exit_code != example.exit_code {
+                passed = false;
+                findings.push(
+                    Finding::new(
+                        CheckId::T002,
+                        format!(
+                            "example `{}` exited with {} but {} is expected",
+                            example.name, outcome.exit_code, example.exit_code
+                        ),
+                    )
+                    .at(location.clone()),
+                );
+            }
+        }
+        facts.push(ExampleFact {
+            name: example.name.clone(),
+            passed,
+            exit_code: outcome.exit_code,
+            expected_exit_code: example.exit_code,
+            violations: outcome
+                .violations
+                .iter()
+                .map(|v| v.kind.to_string())
+                .collect(),
+            fuel_used: (outcome.fuel_used > 0).then_some(outcome.fuel_used),
+        });
+    }
+    (findings, facts)
+}
+
+/// The runtime policy for the examples: the effective policy the policy engine
+/// resolved, with fuel metering (deterministic) in every profile but `prod`.
+fn run_policy(
+    module: &Module,
+    effective: &EffectivePolicy,
+    options: &VerifyOptions<'_>,
+) -> Result<RunPolicy, String> {
+    let l = &effective.limits;
+    let limits = Limits {
+        memory_bytes: l.memory.bytes(),
+        fuel: l.fuel.units(),
+        timeout: Duration::from_millis(l.timeout.ms()),
+        stack_bytes: l.stack.bytes(),
+        stdout_bytes: l.stdout.bytes(),
+        stderr_bytes: l.stderr.bytes(),
+        ..Limits::DEFAULT
+    };
+    let metering = if options.profile == Profile::Prod {
+        Metering::Epoch
+    } else {
+        Metering::Fuel
+    };
+    let mut caps = Capabilities::none();
+    let base = std::path::absolute(module.dir())
+        .map_err(|e| format!("cannot resolve the module directory: {e}"))?;
+    for dir in &effective.dirs {
+        let access = match dir.access {
+            anrf_format::Access::ReadOnly => anrf_runtime::Access::ReadOnly,
+            anrf_format::Access::ReadWrite => anrf_runtime::Access::ReadWrite,
+        };
+        let grant = DirGrant::new(dir.guest.clone(), base.join(&dir.host), access)
+            .map_err(|e| e.to_string())?;
+        caps.grant_dir(grant).map_err(|e| e.to_string())?;
+    }
+    for name in &effective.env {
+        let value = options
+            .env
+            .iter()
+            .find(|(n, _)| n == name.as_str())
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        caps.grant_env(name.as_str(), value)
+            .map_err(|e| e.to_string())?;
+    }
+    if effective.clock {
+        caps.grant_clock();
+    }
+    if effective.random {
+        caps.grant_random();
+    }
+    Ok(RunPolicy::new(limits, metering)
+        .with_capabilities(caps)
+        .with_profile(options.profile.as_str()))
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}

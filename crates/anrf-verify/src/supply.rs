@@ -1,0 +1,365 @@
+//! Supply-chain checks (`ANRF-S101`..`ANRF-S104`) for Rust guests, offline.
+//!
+//! Method: the guest's `Cargo.lock` lists every package the build uses (direct
+//! and transitive). For each registry package the verifier reads its manifest
+//! from the local cargo registry source directory,
+//! `$CARGO_HOME/registry/src/*/<name>-<version>/Cargo.toml`, and for each path
+//! dependency from its directory. A package has a build script when its
+//! `[package] build` names one, or when it has a `build.rs` at its root and does
+//! not set `build = false`; it is a procedural macro when `[lib] proc-macro =
+//! true`. Nothing is fetched: a package whose source is not on disk is reported
+//! as not inspected (`ANRF-S103`), with `cargo fetch` as the fix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::finding::{CheckId, Finding, Location};
+use crate::report::DependencyFact;
+
+/// What the supply-chain pass found.
+#[derive(Debug, Default)]
+pub(crate) struct SupplyScan {
+    pub findings: Vec<Finding>,
+    pub dependencies: Vec<DependencyFact>,
+    /// Why the pass did not apply, when it did not.
+    pub skipped: Option<String>,
+}
+
+/// Checks the Rust guest in `module_dir`.
+pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -> SupplyScan {
+    let mut scan = SupplyScan::default();
+    let Ok(manifest_text) = std::fs::read_to_string(module_dir.join("Cargo.toml")) else {
+        scan.skipped = Some("the guest has no `Cargo.toml`, so it has no dependencies".into());
+        return scan;
+    };
+    let Ok(manifest) = manifest_text.parse::<toml::Table>() else {
+        scan.findings.push(
+            Finding::new(
+                CheckId::S103,
+                "the guest's `Cargo.toml` is not valid TOML, so its dependencies could not be read",
+            )
+            .at(Location::file("Cargo.toml"))
+            .help("fix `Cargo.toml`; `cargo metadata` shows the error"),
+        );
+        return scan;
+    };
+    let root_name = manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let direct = declared_dependencies(&manifest);
+    if direct.is_empty() {
+        return scan;
+    }
+    let path_deps: BTreeMap<String, PathBuf> = direct
+        .iter()
+        .filter_map(|(name, dep)| {
+            dep.path
+                .as_ref()
+                .map(|p| (name.clone(), module_dir.join(p)))
+        })
+        .collect();
+    let Ok(lock_text) = std::fs::read_to_string(module_dir.join("Cargo.lock")) else {
+        for (name, dep) in &direct {
+            scan.dependencies.push(DependencyFact {
+                name: name.clone(),
+                version: dep.requirement.clone(),
+                build_script: None,
+                proc_macro: None,
+            });
+        }
+        scan.findings.push(
+            Finding::new(
+                CheckId::S104,
+                format!(
+                    "the guest declares {} dependencies but has no `Cargo.lock`, so what gets built is not pinned",
+                    direct.len()
+                ),
+            )
+            .at(Location::file("Cargo.toml")),
+        );
+        return scan;
+    };
+    let Ok(lock) = lock_text.parse::<toml::Table>() else {
+        scan.findings.push(
+            Finding::new(
+                CheckId::S103,
+                "`Cargo.lock` is not valid TOML, so the dependencies could not be read",
+            )
+            .at(Location::file("Cargo.lock")),
+        );
+        return scan;
+    };
+    let packages = lock
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let registry_dirs = registry_dirs(cargo_home);
+    for package in &packages {
+        let name = package
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default();
+        let version = package
+            .get("version")
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default();
+        let source = package.get("source").and_then(toml::Value::as_str);
+        if name.is_empty() || (source.is_none() && name == root_name) {
+            continue;
+        }
+        let dir = match source {
+            Some(s) if s.starts_with("registry+") || s.starts_with("sparse+") => registry_dirs
+                .iter()
+                .map(|d| d.join(format!("{name}-{version}")))
+                .find(|d| d.join("Cargo.toml").is_file()),
+            Some(_) => None,
+            None => path_deps.get(name).cloned(),
+        };
+        let location = lock_location(&lock_text, name, version);
+        let inspected = dir.as_deref().and_then(inspect);
+        let (build_script, proc_macro) = match inspected {
+            Some(kind) => (Some(kind.build_script), Some(kind.proc_macro)),
+            None => (None, None),
+        };
+        scan.dependencies.push(DependencyFact {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            build_script,
+            proc_macro,
+        });
+        if build_script == Some(true) {
+            scan.findings.push(
+                Finding::new(
+                    CheckId::S101,
+                    format!("dependency `{name} {version}` has a build script, which runs arbitrary code when the guest is built"),
+                )
+                .at(location.clone()),
+            );
+        }
+        if proc_macro == Some(true) {
+            scan.findings.push(
+                Finding::new(
+                    CheckId::S102,
+                    format!("dependency `{name} {version}` is a procedural macro, which runs arbitrary code inside the compiler"),
+                )
+                .at(location.clone()),
+            );
+        }
+        if inspected.is_none() {
+            let why = match source {
+                Some(s) if s.starts_with("git+") => "it comes from git".to_owned(),
+                Some(_) => "its source is not in the local cargo registry".to_owned(),
+                None => "its path could not be read".to_owned(),
+            };
+            scan.findings.push(
+                Finding::new(
+                    CheckId::S103,
+                    format!("dependency `{name} {version}` could not be inspected: {why}"),
+                )
+                .at(location),
+            );
+        }
+    }
+    scan
+}
+
+struct DeclaredDep {
+    requirement: String,
+    path: Option<String>,
+}
+
+/// `[dependencies]`, `[build-dependencies]` and their `[target.*]` forms
+/// (dev-dependencies are not part of the guest).
+fn declared_dependencies(manifest: &toml::Table) -> BTreeMap<String, DeclaredDep> {
+    let mut out = BTreeMap::new();
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    for key in ["dependencies", "build-dependencies"] {
+        if let Some(t) = manifest.get(key).and_then(toml::Value::as_table) {
+            tables.push(t);
+        }
+    }
+    if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
+        for target in targets.values() {
+            for key in ["dependencies", "build-dependencies"] {
+                if let Some(t) = target.get(key).and_then(toml::Value::as_table) {
+                    tables.push(t);
+                }
+            }
+        }
+    }
+    for table in tables {
+        for (name, spec) in table {
+            let (requirement, path) = match spec {
+                toml::Value::String(v) => (v.clone(), None),
+                toml::Value::Table(t) => (
+                    t.get("version")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or("*")
+                        .to_owned(),
+                    t.get("path")
+                        .and_then(toml::Value::as_str)
+                        .map(str::to_owned),
+                ),
+                _ => ("*".to_owned(), None),
+            };
+            let name = spec
+                .get("package")
+                .and_then(toml::Value::as_str)
+                .map_or_else(|| name.clone(), str::to_owned);
+            out.insert(name, DeclaredDep { requirement, path });
+        }
+    }
+    out
+}
+
+fn registry_dirs(cargo_home: Option<&Path>) -> Vec<PathBuf> {
+    let Some(home) = cargo_home else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    dirs.sort();
+    dirs
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    build_script: bool,
+    proc_macro: bool,
+}
+
+fn inspect(dir: &Path) -> Option<Kind> {
+    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let manifest: toml::Table = text.parse().ok()?;
+    let build = manifest.get("package").and_then(|p| p.get("build"));
+    let build_script = match build {
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(toml::Value::String(_)) => true,
+        _ => dir.join("build.rs").is_file(),
+    };
+    let lib = manifest.get("lib");
+    let proc_macro = ["proc-macro", "proc_macro"]
+        .iter()
+        .any(|k| lib.and_then(|l| l.get(*k)).and_then(toml::Value::as_bool) == Some(true));
+    Some(Kind {
+        build_script,
+        proc_macro,
+    })
+}
+
+fn lock_location(lock: &str, name: &str, version: &str) -> Location {
+    let name_line = format!("name = \"{name}\"");
+    let version_line = format!("version = \"{version}\"");
+    let lines: Vec<&str> = lock.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim() == name_line && lines.get(i + 1).is_some_and(|l| l.trim() == version_line) {
+            return Location::at("Cargo.lock", u32::try_from(i + 1).unwrap_or(u32::MAX), 1);
+        }
+    }
+    Location::file("Cargo.lock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    const GUEST: &str = "[package]\nname = \"guest\"\nversion = \"0.1.0\"\n[dependencies]\nplain = \"1\"\nbuilder = \"1\"\nmacros = \"1\"\n";
+    const LOCK: &str = "version = 4\n\n[[package]]\nname = \"guest\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"plain\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"builder\"\nversion = \"1.2.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"macros\"\nversion = \"1.0.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"absent\"\nversion = \"0.3.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+
+    fn fixture() -> (tempfile::TempDir, tempfile::TempDir) {
+        let module = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        write(module.path(), "Cargo.toml", GUEST);
+        let reg = "registry/src/index.example-0000";
+        write(
+            home.path(),
+            &format!("{reg}/plain-1.0.0/Cargo.toml"),
+            "[package]\nname = \"plain\"\n",
+        );
+        write(
+            home.path(),
+            &format!("{reg}/builder-1.2.0/Cargo.toml"),
+            "[package]\nname = \"builder\"\n",
+        );
+        write(
+            home.path(),
+            &format!("{reg}/builder-1.2.0/build.rs"),
+            "fn main() {}\n",
+        );
+        write(
+            home.path(),
+            &format!("{reg}/macros-1.0.1/Cargo.toml"),
+            "[package]\nname = \"macros\"\n[lib]\nproc-macro = true\n",
+        );
+        (module, home)
+    }
+
+    #[test]
+    fn flags_build_scripts_proc_macros_and_uninspected() {
+        let (module, home) = fixture();
+        write(module.path(), "Cargo.lock", LOCK);
+        let scan = check_dependencies(module.path(), Some(home.path()));
+        let ids: Vec<(CheckId, String)> = scan
+            .findings
+            .iter()
+            .map(|f| (f.id, f.location.clone().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                (CheckId::S101, "Cargo.lock:13:1".to_owned()),
+                (CheckId::S102, "Cargo.lock:18:1".to_owned()),
+                (CheckId::S103, "Cargo.lock:23:1".to_owned()),
+            ]
+        );
+        assert_eq!(scan.dependencies.len(), 4);
+        assert_eq!(scan.dependencies[0].build_script, Some(false));
+    }
+
+    #[test]
+    fn build_false_is_no_build_script() {
+        let (module, home) = fixture();
+        write(module.path(), "Cargo.lock", LOCK);
+        write(
+            home.path(),
+            "registry/src/index.example-0000/builder-1.2.0/Cargo.toml",
+            "[package]\nname = \"builder\"\nbuild = false\n",
+        );
+        let scan = check_dependencies(module.path(), Some(home.path()));
+        assert!(scan.findings.iter().all(|f| f.id != CheckId::S101));
+    }
+
+    #[test]
+    fn s104_no_lock_file() {
+        let (module, home) = fixture();
+        let scan = check_dependencies(module.path(), Some(home.path()));
+        assert_eq!(scan.findings.len(), 1);
+        assert_eq!(scan.findings[0].id, CheckId::S104);
+    }
+
+    #[test]
+    fn no_dependencies_no_findings() {
+        let module = tempfile::tempdir().unwrap();
+        write(
+            module.path(),
+            "Cargo.toml",
+            "[package]\nname = \"g\"\nversion = \"0.1.0\"\n",
+        );
+        let scan = check_dependencies(module.path(), None);
+        assert!(scan.findings.is_empty() && scan.dependencies.is_empty() && scan.skipped.is_none());
+        let empty = tempfile::tempdir().unwrap();
+        assert!(check_dependencies(empty.path(), None).skipped.is_some());
+    }
+}

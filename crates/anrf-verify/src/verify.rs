@@ -1,0 +1,1000 @@
+//! The verification pipeline: policy resolution, metadata, source, supply
+//! chain, wasm, overrides, then (only when nothing unsafe was found) the intent
+//! examples in the sandbox.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anrf_format::{
+    ContentDigest, Effect, FormatError, Language, MemorySafety, Module, Profile, Relaxation,
+    Sha256Hex,
+};
+use anrf_policy::{
+    OverrideDecision, ProjectPolicy, Refusal, Resolution, ResolveInput, RevocationNotice, Verdict,
+};
+use time::OffsetDateTime;
+
+use crate::error::VerifyError;
+use crate::examples;
+use crate::finding::{CheckId, Family, Finding, Gate, Location, Severity, Suppression};
+use crate::locate::{Key, ManifestText};
+use crate::report::{
+    Facts, GrantFact, OverrideFact, REPORT_FORMAT, Report, SignatureFact, outcomes,
+};
+use crate::source::{self, Grants, Resource};
+use crate::supply;
+use crate::wasm::{self, WasmLimits};
+
+/// The verifier's name and version, part of every cache key and report.
+pub const VERIFIER: &str = concat!("anrf-verify ", env!("CARGO_PKG_VERSION"));
+
+/// Whether the intent examples are run in the sandbox (`ANRF-T`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Examples {
+    /// Run them (the default).
+    Run,
+    /// Do not run them; the `ANRF-T` checks are reported as skipped.
+    Skip,
+}
+
+/// What a verification depends on besides the module. Build with
+/// [`VerifyOptions::new`]; every default is stated on its setter.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions<'a> {
+    pub(crate) policy: &'a ProjectPolicy,
+    pub(crate) profile: Profile,
+    pub(crate) now: OffsetDateTime,
+    pub(crate) cargo_home: Option<PathBuf>,
+    pub(crate) examples: Examples,
+    pub(crate) revocations: Vec<RevocationNotice>,
+    pub(crate) env: Vec<(String, String)>,
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// Options for verifying under `profile` against the project `policy`
+    /// (`ProjectPolicy::builtin()` when the project has none). Defaults: `now`
+    /// is the current UTC time, no cargo home (dependencies are not inspected
+    /// and are reported as such), examples are run, no revocations known, and
+    /// granted environment variables are empty strings in examples.
+    pub fn new(policy: &'a ProjectPolicy, profile: Profile) -> Self {
+        VerifyOptions {
+            policy,
+            profile,
+            now: OffsetDateTime::now_utc(),
+            cargo_home: None,
+            examples: Examples::Run,
+            revocations: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// The time overrides' expiry is checked against.
+    pub fn now(&mut self, now: OffsetDateTime) -> &mut Self {
+        self.now = now;
+        self
+    }
+
+    /// `$CARGO_HOME`, whose `registry/src` holds dependency sources.
+    pub fn cargo_home(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.cargo_home = Some(dir.into());
+        self
+    }
+
+    /// Whether to run the intent examples.
+    pub fn examples(&mut self, examples: Examples) -> &mut Self {
+        self.examples = examples;
+        self
+    }
+
+    /// Revocations recorded outside the manifest.
+    pub fn revocations(&mut self, revocations: Vec<RevocationNotice>) -> &mut Self {
+        self.revocations = revocations;
+        self
+    }
+
+    /// Values of granted environment variables while examples run.
+    pub fn env(&mut self, env: Vec<(String, String)>) -> &mut Self {
+        self.env = env;
+        self
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The project policy.
+    pub fn policy(&self) -> &ProjectPolicy {
+        self.policy
+    }
+}
+
+/// Loads the module at `path` and verifies it. A manifest that does not parse
+/// is a finding (`ANRF-M001`) in the report, not an `Err`: CI gets a SARIF log
+/// pointing at the line. `Err` only when there is no module at `path`.
+pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, VerifyError> {
+    match Module::load(path) {
+        Ok(module) => verify(&module, options),
+        Err(FormatError::NoManifest { dir }) => Err(VerifyError::NoModule { path: dir }),
+        Err(FormatError::Read { path, source }) => Err(VerifyError::Read { path, source }),
+        Err(err) => Ok(invalid_manifest(path, &err, options)),
+    }
+}
+
+fn invalid_manifest(path: &Path, err: &FormatError, options: &VerifyOptions<'_>) -> Report {
+    let module = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let (location, message, help) = match err {
+        FormatError::Manifest(e) => (
+            Location::at(
+                anrf_format::MANIFEST_FILE,
+                u32::try_from(e.line).unwrap_or(u32::MAX),
+                u32::try_from(e.column).unwrap_or(u32::MAX),
+            ),
+            e.message.clone(),
+            e.help.clone(),
+        ),
+        other => (
+            Location::file(anrf_format::MANIFEST_FILE),
+            other.to_string(),
+            None,
+        ),
+    };
+    let mut finding = Finding::new(CheckId::M001, message).at(location);
+    if let Some(help) = help {
+        finding = finding.help(help);
+    }
+    let findings = vec![finding];
+    let skipped: BTreeMap<CheckId, String> = CheckId::ALL
+        .iter()
+        .filter(|id| **id != CheckId::M001)
+        .map(|id| (*id, "not run: the manifest is invalid".to_owned()))
+        .collect();
+    Report {
+        format: REPORT_FORMAT,
+        verifier: VERIFIER.to_owned(),
+        module,
+        digest: None,
+        policy: options.policy.origin().to_owned(),
+        policy_digest: options.policy.digest().to_string(),
+        profile: options.profile,
+        checks: outcomes(&findings, &skipped),
+        findings,
+        facts: Facts::default(),
+    }
+}
+
+/// Verifies a loaded module. Decisions are values: everything found is in the
+/// [`Report`]; `Err` only when the manifest file cannot be read again.
+pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, VerifyError> {
+    let manifest_src =
+        std::fs::read_to_string(module.manifest_path()).map_err(|source| VerifyError::Read {
+            path: module.manifest_path().to_path_buf(),
+            source,
+        })?;
+    let mut run = Run {
+        module,
+        options,
+        text: ManifestText::new(anrf_format::MANIFEST_FILE, manifest_src),
+        findings: Vec::new(),
+        skipped: BTreeMap::new(),
+        facts: Facts::default(),
+    };
+    let digest = module.content_digest().ok();
+    let security_digest = module
+        .security_digest()
+        .unwrap_or_else(|_| ContentDigest::of(b"anrf-verify: module files missing"));
+    let resolution = anrf_policy::resolve(&ResolveInput {
+        project: options.policy,
+        profile: options.profile,
+        now: options.now,
+        module: Some(anrf_policy::ModuleInput {
+            manifest: module.manifest(),
+            security_digest: &security_digest,
+        }),
+        cli_grants: &[],
+        cli_justification: None,
+        user: "",
+        revocations: &options.revocations,
+    });
+
+    run.overrides(&resolution);
+    run.capabilities_and_limits(&resolution);
+    let artifact = run.artifact();
+    run.sources_exist_and_language();
+    run.examples_fit_interface();
+    run.effects_match_capabilities();
+    let functions = run.source(&resolution);
+    run.functions_defined(functions.as_ref());
+    run.supply_chain();
+    let threads = run.wasm(artifact.as_deref(), &resolution);
+    run.memory_safety_declaration();
+    run.unused_overrides(&resolution, threads);
+    run.tests(artifact.as_deref(), &resolution);
+
+    let Run {
+        mut findings,
+        skipped,
+        mut facts,
+        ..
+    } = run;
+    findings.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.location.cmp(&b.location)));
+    facts.overrides.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Report {
+        format: REPORT_FORMAT,
+        verifier: VERIFIER.to_owned(),
+        module: module.name().to_owned(),
+        digest: digest.map(|d| d.to_string()),
+        policy: options.policy.origin().to_owned(),
+        policy_digest: options.policy.digest().to_string(),
+        profile: options.profile,
+        checks: outcomes(&findings, &skipped),
+        findings,
+        facts,
+    })
+}
+
+struct Run<'m, 'o> {
+    module: &'m Module,
+    options: &'o VerifyOptions<'o>,
+    text: ManifestText,
+    findings: Vec<Finding>,
+    skipped: BTreeMap<CheckId, String>,
+    facts: Facts,
+}
+
+fn suppression_of(decision: &OverrideDecision) -> Suppression {
+    Suppression {
+        override_id: decision.id.clone(),
+        justification: decision.justification.clone(),
+        approvers: decision.approvers.clone(),
+        expires: Some(decision.expires.clone()),
+    }
+}
+
+impl<'m> Run<'m, '_> {
+    fn manifest(&self) -> &'m anrf_format::Manifest {
+        self.module.manifest()
+    }
+
+    fn at(&self, path: &[Key<'_>]) -> Location {
+        self.text.locate(path)
+    }
+
+    fn skip(&mut self, ids: &[CheckId], reason: &str) {
+        for id in ids {
+            self.skipped.entry(*id).or_insert_with(|| reason.to_owned());
+        }
+    }
+
+    fn skip_family(&mut self, family: Family, reason: &str) {
+        let ids: Vec<CheckId> = CheckId::ALL
+            .iter()
+            .copied()
+            .filter(|id| id.family() == family)
+            .collect();
+        self.skip(&ids, reason);
+    }
+
+    /// `ANRF-O001`..`O004`: every override as the policy engine decided it.
+    fn overrides(&mut self, resolution: &Resolution) {
+        let module_overrides = &self.manifest().security.overrides;
+        for decision in &resolution.overrides {
+            let index = module_overrides
+                .iter()
+                .position(|o| o.id.as_str() == decision.id);
+            let location = match index {
+                Some(i) => self.at(&[
+                    Key::Name("security"),
+                    Key::Name("overrides"),
+                    Key::Index(i),
+                    Key::Name("id"),
+                ]),
+                None => Location::file(anrf_policy::POLICY_FILE),
+            };
+            self.facts.overrides.push(OverrideFact {
+                id: decision.id.clone(),
+                relaxes: decision.relaxes.clone(),
+                scope: decision.scope.clone(),
+                justification: decision.justification.clone(),
+                requested_by: decision.requested_by.clone(),
+                expires: decision.expires.clone(),
+                granted: decision.is_granted(),
+                approvers: decision.approvers.clone(),
+                reasons: decision.reasons.clone(),
+                line: location.line,
+                signatures: decision
+                    .approvals
+                    .iter()
+                    .map(|a| SignatureFact {
+                        approver: a.approver.clone(),
+                        role: a.role.clone(),
+                        public_key: a.public_key.clone(),
+                        signed_at: a.signed_at.clone(),
+                        counted: a.counted,
+                        note: a.note.clone(),
+                    })
+                    .collect(),
+            });
+            if decision.verdict == Verdict::Granted {
+                continue;
+            }
+            let id = match decision.refusal {
+                Some(Refusal::Expired) => CheckId::O002,
+                Some(
+                    Refusal::Unsigned
+                    | Refusal::TooFewApprovers
+                    | Refusal::SelfApproval
+                    | Refusal::ProfileMismatch,
+                ) => CheckId::O003,
+                Some(Refusal::Scope) if decision.scope.starts_with("function:") => CheckId::O004,
+                _ => CheckId::O001,
+            };
+            let why = decision.reasons.last().cloned().unwrap_or_default();
+            let mut finding = Finding::new(
+                id,
+                format!(
+                    "override `{}` (`{}`, scope `{}`) is refused under `{}`: {why}",
+                    decision.id, decision.relaxes, decision.scope, self.options.profile
+                ),
+            )
+            .at(location);
+            if let Some(fix) = &decision.fix {
+                finding = finding.help(fix.clone());
+            }
+            self.findings.push(finding);
+        }
+    }
+
+    /// `ANRF-M008`, `M010`, `O005`: what the manifest asks for and the policy refused.
+    fn capabilities_and_limits(&mut self, resolution: &Resolution) {
+        for item in resolution
+            .items
+            .iter()
+            .filter(|i| i.verdict == Verdict::Granted)
+        {
+            let line = self.text.line(&item_key(&item.subject));
+            self.facts.granted.push(GrantFact {
+                subject: item.subject.clone(),
+                via: item.via.clone(),
+                reasons: item.reasons.clone(),
+                line,
+            });
+        }
+        for item in resolution.refused() {
+            let subject = item.subject.as_str();
+            let why = item.reasons.first().cloned().unwrap_or_default();
+            let (id, location) = if let Some(rest) = subject.strip_prefix("limit ") {
+                let name = rest.split_whitespace().next().unwrap_or_default();
+                (
+                    CheckId::M010,
+                    self.at(&[Key::Name("security"), Key::Name("limits"), Key::Name(name)]),
+                )
+            } else if subject.starts_with("memory safety") {
+                (
+                    CheckId::O005,
+                    self.at(&[Key::Name("security"), Key::Name("memory_safety")]),
+                )
+            } else {
+                let key = if subject.starts_with("dir ") {
+                    "dirs"
+                } else if subject.starts_with("env ") {
+                    "env"
+                } else if subject.starts_with("network ") {
+                    "network"
+                } else {
+                    subject
+                };
+                (
+                    CheckId::M008,
+                    self.at(&[
+                        Key::Name("security"),
+                        Key::Name("capabilities"),
+                        Key::Name(key),
+                    ]),
+                )
+            };
+            let mut finding = Finding::new(
+                id,
+                format!(
+                    "`{subject}` is not granted under `{}`: {why}",
+                    self.options.profile
+                ),
+            )
+            .at(location);
+            if let Some(fix) = &item.fix {
+                finding = finding.help(fix.clone());
+            }
+            self.findings.push(finding);
+        }
+    }
+
+    /// `ANRF-M002`, `M003`: the artifact is recorded, exists and matches its hash.
+    fn artifact(&mut self) -> Option<Vec<u8>> {
+        let Some(artifact) = &self.manifest().implementation.artifact else {
+            let location = self.at(&[Key::Name("implementation")]);
+            self.findings.push(
+                Finding::new(CheckId::M002, "no artifact is recorded in `[implementation.artifact]`, so the wasm cannot be checked or run")
+                    .at(location),
+            );
+            self.skip(&[CheckId::M003], "no artifact recorded");
+            self.skip_family(Family::Wasm, "no artifact recorded");
+            return None;
+        };
+        let path = artifact.path.as_str().to_owned();
+        let expected = artifact.sha256.clone();
+        let Ok(bytes) = std::fs::read(self.module.resolve(&path)) else {
+            let location = self.at(&[
+                Key::Name("implementation"),
+                Key::Name("artifact"),
+                Key::Name("path"),
+            ]);
+            self.findings.push(
+                Finding::new(
+                    CheckId::M002,
+                    format!("artifact `{path}` recorded in the manifest does not exist"),
+                )
+                .at(location),
+            );
+            self.skip(&[CheckId::M003], "artifact missing");
+            self.skip_family(Family::Wasm, "artifact missing");
+            return None;
+        };
+        let actual = Sha256Hex::of(&bytes);
+        if actual == expected {
+            self.facts.artifact_sha256 = Some(actual.as_str().to_owned());
+        } else {
+            let location = self.at(&[
+                Key::Name("implementation"),
+                Key::Name("artifact"),
+                Key::Name("sha256"),
+            ]);
+            self.findings.push(
+                Finding::new(
+                    CheckId::M003,
+                    format!(
+                        "artifact `{path}` has SHA-256 `{}` but the manifest records `{}`",
+                        actual.as_str(),
+                        expected.as_str()
+                    ),
+                )
+                .at(location),
+            );
+        }
+        Some(bytes)
+    }
+
+    /// `ANRF-M004`, `M005`: listed sources exist and are in the declared language.
+    fn sources_exist_and_language(&mut self) {
+        let language = self.manifest().implementation.language;
+        let sources: Vec<String> = self
+            .manifest()
+            .implementation
+            .sources
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        for (i, source) in sources.iter().enumerate() {
+            let location = self.at(&[
+                Key::Name("implementation"),
+                Key::Name("sources"),
+                Key::Index(i),
+            ]);
+            if !self.module.resolve(source).is_file() {
+                self.findings.push(
+                    Finding::new(
+                        CheckId::M004,
+                        format!(
+                            "source `{source}` listed in `implementation.sources` does not exist"
+                        ),
+                    )
+                    .at(location.clone()),
+                );
+            }
+            let ext = Path::new(source)
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
+            let fits = match language {
+                Language::Rust => ext == "rs",
+                Language::C => matches!(ext, "c" | "h"),
+                Language::Wat => matches!(ext, "wat" | "wast"),
+            };
+            if !fits {
+                self.findings.push(
+                    Finding::new(
+                        CheckId::M005,
+                        format!("source `{source}` is not {} source, but `implementation.language` is `{}`", language_name(language), language_name(language)),
+                    )
+                    .at(location),
+                );
+            }
+        }
+    }
+
+    /// `ANRF-M006`, `M007`: the intent examples fit the command interface and effects.
+    fn examples_fit_interface(&mut self) {
+        let examples = self.manifest().intent.examples.clone();
+        let effects = self.manifest().logic.effects.clone();
+        if examples.is_empty() {
+            let location = self.at(&[Key::Name("intent")]);
+            self.findings.push(
+                Finding::new(
+                    CheckId::M007,
+                    "the intent has no examples, so the module's behaviour is not tested",
+                )
+                .at(location),
+            );
+            self.skip(&[CheckId::M006], "no examples");
+            return;
+        }
+        let mut names = BTreeSet::new();
+        for (i, example) in examples.iter().enumerate() {
+            let at = |key: &'static str| {
+                [
+                    Key::Name("intent"),
+                    Key::Name("examples"),
+                    Key::Index(i),
+                    Key::Name(key),
+                ]
+            };
+            let mut problems: Vec<(String, &'static str)> = Vec::new();
+            if !names.insert(example.name.clone()) {
+                problems.push((
+                    "its name is used by an earlier example; test names must be unique".into(),
+                    "name",
+                ));
+            }
+            if !example.stdin.is_empty() && !effects.contains(&Effect::Stdin) {
+                problems.push((
+                    "it gives stdin but `logic.effects` does not declare `stdin`".into(),
+                    "stdin",
+                ));
+            }
+            if !example.stdout.is_empty() && !effects.contains(&Effect::Stdout) {
+                problems.push((
+                    "it expects stdout but `logic.effects` does not declare `stdout`".into(),
+                    "stdout",
+                ));
+            }
+            if !(0..=255).contains(&example.exit_code) {
+                problems.push((
+                    format!(
+                        "`exit_code = {}` is outside a command's 0..=255",
+                        example.exit_code
+                    ),
+                    "exit_code",
+                ));
+            } else if example.exit_code == 125 {
+                problems.push((
+                    "`exit_code = 125` is reserved for security violations (DESIGN.md)".into(),
+                    "exit_code",
+                ));
+            }
+            for (problem, key) in problems {
+                let location = self.at(&at(key));
+                self.findings.push(
+                    Finding::new(
+                        CheckId::M006,
+                        format!(
+                            "example `{}` does not fit the `command` interface: {problem}",
+                            example.name
+                        ),
+                    )
+                    .at(location),
+                );
+            }
+        }
+    }
+
+    /// `ANRF-M009`: declared effects and granted capabilities agree, both ways.
+    fn effects_match_capabilities(&mut self) {
+        let effects: BTreeSet<Effect> = self.manifest().logic.effects.iter().copied().collect();
+        let caps = &self.manifest().security.capabilities;
+        let has_dir = !caps.dirs.is_empty();
+        let has_rw = caps
+            .dirs
+            .iter()
+            .any(|d| d.access == anrf_format::Access::ReadWrite);
+        let fs_effect = effects.contains(&Effect::FsRead) || effects.contains(&Effect::FsWrite);
+        // (effect declared, capability granted, effect name, capability key)
+        let pairs = [
+            (fs_effect, has_dir, "fs-read", "dirs"),
+            (
+                effects.contains(&Effect::FsWrite),
+                has_rw,
+                "fs-write",
+                "dirs",
+            ),
+            (
+                effects.contains(&Effect::Env),
+                !caps.env.is_empty(),
+                "env",
+                "env",
+            ),
+            (
+                effects.contains(&Effect::Clock),
+                caps.clock,
+                "clock",
+                "clock",
+            ),
+            (
+                effects.contains(&Effect::Random),
+                caps.random,
+                "random",
+                "random",
+            ),
+            (
+                effects.contains(&Effect::Network),
+                !caps.network.is_empty(),
+                "network",
+                "network",
+            ),
+        ];
+        for (declared, granted, name, key) in pairs {
+            let (message, location) = match (declared, granted) {
+                (true, false) => (
+                    format!(
+                        "`logic.effects` declares `{name}` but `[security.capabilities]` grants nothing for it, so every such access will be denied"
+                    ),
+                    self.at(&[Key::Name("logic"), Key::Name("effects")]),
+                ),
+                (false, true) => (
+                    format!(
+                        "`[security.capabilities]` grants `{key}` for `{name}` but `logic.effects` does not declare `{name}`: the module gets more than it says it needs"
+                    ),
+                    self.at(&[
+                        Key::Name("security"),
+                        Key::Name("capabilities"),
+                        Key::Name(key),
+                    ]),
+                ),
+                _ => continue,
+            };
+            self.findings
+                .push(Finding::new(CheckId::M009, message).at(location));
+        }
+    }
+
+    /// `ANRF-S001`..`S012`: memory safety and capability creep in the sources.
+    fn source(&mut self, resolution: &Resolution) -> Option<BTreeSet<String>> {
+        let language = self.manifest().implementation.language;
+        let sources: Vec<String> = self
+            .manifest()
+            .implementation
+            .sources
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        let memory_ids = [
+            CheckId::S001,
+            CheckId::S002,
+            CheckId::S003,
+            CheckId::S004,
+            CheckId::S005,
+            CheckId::S006,
+            CheckId::S007,
+            CheckId::S008,
+            CheckId::S009,
+        ];
+        match language {
+            Language::Rust => {
+                self.skip(&[CheckId::S012], "the guest is written in Rust");
+                let eff = &resolution.effective;
+                let mut grants = Grants::none();
+                if !eff.dirs.is_empty() {
+                    grants = grants.with(Resource::FsRead);
+                }
+                if eff
+                    .dirs
+                    .iter()
+                    .any(|d| d.access == anrf_format::Access::ReadWrite)
+                {
+                    grants = grants.with(Resource::FsWrite);
+                }
+                if !eff.env.is_empty() {
+                    grants = grants.with(Resource::Env);
+                }
+                if !eff.network.is_empty() {
+                    grants = grants.with(Resource::Network);
+                }
+                let mut functions = BTreeSet::new();
+                for source in &sources {
+                    let Ok(text) = std::fs::read_to_string(self.module.resolve(source)) else {
+                        continue;
+                    };
+                    let scan = source::check_rust(source, &text, &grants);
+                    functions.extend(scan.functions);
+                    self.facts.capability_uses.extend(scan.uses);
+                    self.facts.sources_checked.push(source.clone());
+                    for mut finding in scan.findings {
+                        if memory_ids.contains(&finding.id)
+                            && let Some(d) =
+                                resolution.suppression("memory-unsafe", finding.function.as_deref())
+                        {
+                            {
+                                finding.suppression = Some(suppression_of(d));
+                            }
+                        }
+                        self.findings.push(finding);
+                    }
+                }
+                Some(functions)
+            }
+            Language::C => {
+                let reason =
+                    "C sources are not parsed; the whole module is memory-unsafe (ANRF-S012)";
+                self.skip(&memory_ids, reason);
+                self.skip(&[CheckId::S010, CheckId::S011], reason);
+                for (i, source) in sources.iter().enumerate() {
+                    let location = self.at(&[
+                        Key::Name("implementation"),
+                        Key::Name("sources"),
+                        Key::Index(i),
+                    ]);
+                    let mut finding = Finding::new(
+                        CheckId::S012,
+                        format!("`{source}` is C, a memory-unsafe language: the sandbox protects the host, not the guest's own memory"),
+                    )
+                    .at(location);
+                    if let Some(d) = resolution.suppression("memory-unsafe", None) {
+                        finding.suppression = Some(suppression_of(d));
+                    }
+                    self.facts.sources_checked.push(source.clone());
+                    self.findings.push(finding);
+                }
+                None
+            }
+            Language::Wat => {
+                let reason = "the guest is hand-written WebAssembly text; the wasm checks cover it";
+                self.skip(&memory_ids, reason);
+                self.skip(&[CheckId::S010, CheckId::S011, CheckId::S012], reason);
+                None
+            }
+        }
+    }
+
+    /// `ANRF-M011`: functions named in `logic.functions` exist in the sources.
+    fn functions_defined(&mut self, defined: Option<&BTreeSet<String>>) {
+        let Some(defined) = defined else {
+            self.skip(
+                &[CheckId::M011],
+                "only Rust sources are parsed for function names",
+            );
+            return;
+        };
+        let declared = self.manifest().logic.functions.clone();
+        for (i, name) in declared.iter().enumerate() {
+            if !defined.contains(name) {
+                let location =
+                    self.at(&[Key::Name("logic"), Key::Name("functions"), Key::Index(i)]);
+                self.findings.push(
+                    Finding::new(
+                        CheckId::M011,
+                        format!(
+                            "function `{name}` in `logic.functions` is not defined in the sources"
+                        ),
+                    )
+                    .at(location),
+                );
+            }
+        }
+    }
+
+    /// `ANRF-S101`..`S104`.
+    fn supply_chain(&mut self) {
+        let ids = [CheckId::S101, CheckId::S102, CheckId::S103, CheckId::S104];
+        if self.manifest().implementation.language != Language::Rust {
+            self.skip(&ids, "only Rust guests have cargo dependencies");
+            return;
+        }
+        let scan =
+            supply::check_dependencies(self.module.dir(), self.options.cargo_home.as_deref());
+        if let Some(reason) = scan.skipped {
+            self.skip(&ids, &reason);
+        }
+        self.findings.extend(scan.findings);
+        self.facts.dependencies = scan.dependencies;
+    }
+
+    /// `ANRF-W001`..`W008`. Returns whether the module uses threads.
+    fn wasm(&mut self, artifact: Option<&[u8]>, resolution: &Resolution) -> bool {
+        let Some(bytes) = artifact else {
+            return false;
+        };
+        let file = self
+            .manifest()
+            .implementation
+            .artifact
+            .as_ref()
+            .map_or_else(String::new, |a| a.path.as_str().to_owned());
+        let limits = WasmLimits {
+            memory_bytes: resolution.effective.limits.memory.bytes(),
+            command: true,
+        };
+        let (findings, facts) = wasm::check_wasm(&file, bytes, limits);
+        for mut finding in findings {
+            if finding.id == CheckId::W007
+                && let Some(d) = resolution.suppression("threads", None)
+            {
+                {
+                    finding.suppression = Some(suppression_of(d));
+                    finding.message.push_str("; note that the v1 runtime does not enable threads, so the module cannot start");
+                }
+            }
+            self.findings.push(finding);
+        }
+        let threads = facts.as_ref().is_some_and(|f| f.uses_threads);
+        self.facts.wasm = facts;
+        threads
+    }
+
+    /// `ANRF-M012`: `enforced` is only declared for code without memory-unsafe constructs.
+    fn memory_safety_declaration(&mut self) {
+        if self.manifest().security.memory_safety != MemorySafety::Enforced {
+            return;
+        }
+        let unsafe_found: Vec<CheckId> = self
+            .findings
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.id,
+                    CheckId::S001
+                        | CheckId::S002
+                        | CheckId::S003
+                        | CheckId::S004
+                        | CheckId::S005
+                        | CheckId::S006
+                        | CheckId::S007
+                        | CheckId::S008
+                        | CheckId::S009
+                        | CheckId::S012
+                )
+            })
+            .map(|f| f.id)
+            .collect();
+        if unsafe_found.is_empty() {
+            return;
+        }
+        let location = self.at(&[Key::Name("security"), Key::Name("memory_safety")]);
+        self.findings.push(
+            Finding::new(
+                CheckId::M012,
+                format!(
+                    "`memory_safety = \"enforced\"` is declared, but the sources contain {} memory-unsafe construct(s) ({})",
+                    unsafe_found.len(),
+                    unsafe_found.iter().map(|id| id.code()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .at(location),
+        );
+    }
+
+    /// `ANRF-O006`: granted `memory-unsafe` or `threads` overrides that cover nothing.
+    fn unused_overrides(&mut self, resolution: &Resolution, threads: bool) {
+        let language = self.manifest().implementation.language;
+        let module_overrides = self.manifest().security.overrides.clone();
+        for (i, ovr) in module_overrides.iter().enumerate() {
+            let granted = resolution
+                .overrides
+                .iter()
+                .any(|d| d.id == ovr.id.as_str() && d.is_granted());
+            if !granted {
+                continue;
+            }
+            let unused = match ovr.relaxes {
+                Relaxation::MemoryUnsafe => {
+                    language == Language::Rust
+                        && !self.findings.iter().any(|f| {
+                            f.suppression
+                                .as_ref()
+                                .is_some_and(|s| s.override_id == ovr.id.as_str())
+                        })
+                }
+                Relaxation::Threads => self.facts.wasm.is_some() && !threads,
+                _ => false,
+            };
+            if unused {
+                let location = self.at(&[
+                    Key::Name("security"),
+                    Key::Name("overrides"),
+                    Key::Index(i),
+                    Key::Name("relaxes"),
+                ]);
+                self.findings.push(
+                    Finding::new(
+                        CheckId::O006,
+                        format!("override `{}` relaxes `{}` but nothing in the module needs it", ovr.id.as_str(), ovr.relaxes),
+                    )
+                    .at(location)
+                    .help(format!("revoke it with `anrf override revoke {}`; an unused relaxation only widens what the module could do", ovr.id.as_str())),
+                );
+            }
+        }
+    }
+
+    /// `ANRF-T001`..`T004`: the examples in the sandbox, only once nothing unsafe blocks.
+    fn tests(&mut self, artifact: Option<&[u8]>, resolution: &Resolution) {
+        let ids = [CheckId::T001, CheckId::T002, CheckId::T003, CheckId::T004];
+        if self.options.examples == Examples::Skip {
+            self.skip(&ids, "examples not run (`--no-tests`)");
+            return;
+        }
+        if self.manifest().intent.examples.is_empty() {
+            self.skip(&ids, "the intent has no examples");
+            return;
+        }
+        let unsafe_findings = self
+            .findings
+            .iter()
+            .filter(|f| {
+                !f.is_suppressed() && f.severity == Severity::Error && f.id.gate() == Gate::Safety
+            })
+            .count();
+        if unsafe_findings > 0 {
+            self.skip(
+                &ids,
+                &format!("not run: {unsafe_findings} safety finding(s) must be fixed before anything runs"),
+            );
+            return;
+        }
+        let Some(bytes) = artifact else {
+            self.skip(&ids, "no artifact to run");
+            return;
+        };
+        let examples = self.manifest().intent.examples.clone();
+        let locations: Vec<Location> = (0..examples.len())
+            .map(|i| {
+                self.at(&[
+                    Key::Name("intent"),
+                    Key::Name("examples"),
+                    Key::Index(i),
+                    Key::Name("name"),
+                ])
+            })
+            .collect();
+        let (findings, facts) = examples::run_examples(
+            self.module,
+            bytes,
+            &examples,
+            &locations,
+            &resolution.effective,
+            self.options,
+        );
+        self.findings.extend(findings);
+        self.facts.examples = facts;
+    }
+}
+
+/// Where in the manifest a policy item comes from.
+fn item_key(subject: &str) -> Vec<Key<'_>> {
+    let first = subject.split_whitespace().nth(1).unwrap_or_default();
+    let section = [Key::Name("security")];
+    let rest: Vec<Key<'_>> = if subject.starts_with("limit ") {
+        vec![Key::Name("limits"), Key::Name(first)]
+    } else if subject.starts_with("memory safety") {
+        vec![Key::Name("memory_safety")]
+    } else if subject.starts_with("dir ") {
+        vec![Key::Name("capabilities"), Key::Name("dirs")]
+    } else if subject.starts_with("env ") {
+        vec![Key::Name("capabilities"), Key::Name("env")]
+    } else if subject.starts_with("network ") {
+        vec![Key::Name("capabilities"), Key::Name("network")]
+    } else if subject == "clock" || subject == "random" {
+        vec![Key::Name("capabilities"), Key::Name(subject)]
+    } else {
+        vec![Key::Name("overrides")]
+    };
+    section.into_iter().chain(rest).collect()
+}
+
+fn language_name(language: Language) -> &'static str {
+    match language {
+        Language::Rust => "rust",
+        Language::C => "c",
+        Language::Wat => "wat",
+    }
+}
