@@ -1,1 +1,39 @@
-//! placeholder
+//! `anrf-eval`: the benchmarks behind anrf's claims, re-runnable by anyone.
+//!
+//! Today it measures override detection: precision, recall and false-positive rate
+//! of [`anrf_gen::detect`] on the held-out split of the labelled intents, the
+//! false-positive rate on benign texts full of trigger words, and the time per text.
+//!
+//! ```
+//! let metrics = anrf_eval::intent::measure_builtin()?;
+//! assert!(metrics.test_examples > 100);
+//! assert!(metrics.overall.recall() > 0.5);
+//! # Ok::<(), anrf_eval::EvalError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod intent;
+
+/// Why an evaluation could not run at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The detector or its data could not be loaded.
+    #[error(transparent)]
+    Gen(#[from] anrf_gen::GenError),
+
+    /// A file could not be read or written.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The documentation file lacks the markers the metrics go between.
+    #[error("`{}` has no `{marker}` marker; add the metrics markers to the file", path.display())]
+    Markers {
+        path: std::path::PathBuf,
+        marker: &'static str,
+    },
+}

@@ -1,0 +1,137 @@
+//! The labelled intents the model is trained and measured on.
+//!
+//! `data/intents.jsonl`: one `{"text", "categories", "split"}` object a line, written
+//! for this project; `categories` empty means benign. The split was fixed once from a
+//! hash of each text (about 28% `test`) and is stored with the example, so it never
+//! moves. `data/trigger_benign.jsonl`: benign intents full of trigger words
+//! ("ignore", "override", "unsafe", "sandbox", "bypass"), never trained on, kept to
+//! measure false positives where they are most likely.
+
+use serde::Deserialize;
+
+use super::Category;
+use crate::GenError;
+
+/// The labelled dataset shipped with the crate.
+pub const INTENTS: &str = include_str!("../../data/intents.jsonl");
+
+/// The benign trigger-word set shipped with the crate.
+pub const TRIGGER_BENIGN: &str = include_str!("../../data/trigger_benign.jsonl");
+
+/// Which part of the data an example belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// Used to fit the model.
+    Train,
+    /// Held out: only ever measured.
+    Test,
+}
+
+/// One labelled intent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// The intent as a person would type it.
+    pub text: String,
+    /// The relaxations it asks for; empty when benign.
+    pub categories: Vec<Category>,
+    /// Train or test.
+    pub split: Split,
+}
+
+impl Example {
+    /// Whether the example carries `category`.
+    pub fn has(&self, category: Category) -> bool {
+        self.categories.contains(&category)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExample {
+    text: String,
+    categories: Vec<String>,
+    split: Split,
+}
+
+/// Parses a JSON Lines dataset; `name` is used in errors.
+pub fn parse_jsonl(name: &str, src: &str) -> Result<Vec<Example>, GenError> {
+    let mut out = Vec::new();
+    for (i, line) in src.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| GenError::Dataset {
+            name: name.to_owned(),
+            line: i + 1,
+            reason,
+        };
+        let raw: RawExample = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let mut categories = Vec::with_capacity(raw.categories.len());
+        for c in &raw.categories {
+            let category =
+                Category::from_name(c).ok_or_else(|| bad(format!("unknown category `{c}`")))?;
+            categories.push(category);
+        }
+        if raw.text.trim().is_empty() {
+            return Err(bad("empty text".to_owned()));
+        }
+        out.push(Example {
+            text: raw.text,
+            categories,
+            split: raw.split,
+        });
+    }
+    Ok(out)
+}
+
+/// The shipped labelled dataset.
+pub fn intents() -> Result<Vec<Example>, GenError> {
+    parse_jsonl("intents.jsonl", INTENTS)
+}
+
+/// The shipped benign trigger-word set.
+pub fn trigger_benign() -> Result<Vec<Example>, GenError> {
+    parse_jsonl("trigger_benign.jsonl", TRIGGER_BENIGN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_datasets_parse_and_are_large_enough() {
+        let all = intents().unwrap();
+        assert!(all.len() >= 400, "{} examples", all.len());
+        let test = all.iter().filter(|e| e.split == Split::Test).count();
+        assert!(test * 100 / all.len() >= 20 && test * 100 / all.len() <= 35);
+        for category in Category::ALL {
+            assert!(
+                all.iter().filter(|e| e.has(category)).count() >= 30,
+                "{category}"
+            );
+        }
+        let benign = trigger_benign().unwrap();
+        assert!(benign.len() >= 50);
+        assert!(benign.iter().all(|e| e.categories.is_empty()));
+    }
+
+    #[test]
+    fn no_text_is_both_in_the_dataset_and_the_trigger_set() {
+        let all = intents().unwrap();
+        for e in trigger_benign().unwrap() {
+            assert!(all.iter().all(|a| a.text != e.text), "{}", e.text);
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_errors_with_their_line_number() {
+        let err = parse_jsonl(
+            "x",
+            "{\"text\":\"a\",\"categories\":[\"nope\"],\"split\":\"train\"}",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert!(err.to_string().contains("`nope`"), "{err}");
+    }
+}
