@@ -6,4 +6,5 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod audit;
 mod foundation;

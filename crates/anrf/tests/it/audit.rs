@@ -1,0 +1,317 @@
+//! `anrf audit log`, `verify`, `export` and `checkpoint` through the real
+//! binary, on a log in a temporary `ANRF_HOME`. The log is filled with the
+//! library, and tampered with by editing the database file's bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anrf_audit::{AuditLog, Decision, EventKind, NewEvent};
+
+fn anrf(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anrf"));
+    cmd.env("ANRF_HOME", home).env("USER", "tester");
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap()
+}
+
+/// A home whose log holds six events with fixed actors and subjects.
+fn home_with_log() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let mut log = AuditLog::open(&home.join("audit")).unwrap();
+    let events = [
+        (EventKind::Verify, "alice", "module-one", Decision::Allow),
+        (EventKind::Run, "alice", "module-one", Decision::Allow),
+        (
+            EventKind::OverrideRequest,
+            "bob",
+            "module-three",
+            Decision::Info,
+        ),
+        (
+            EventKind::OverrideApprove,
+            "carol",
+            "ovr-0001",
+            Decision::Allow,
+        ),
+        (EventKind::Run, "bob", "module-three", Decision::Violation),
+        (
+            EventKind::PolicyDecision,
+            "ci",
+            "module-two",
+            Decision::Deny,
+        ),
+    ];
+    for (kind, actor, subject, decision) in events {
+        log.append(
+            &NewEvent::new(kind, actor, subject, decision)
+                .with_details(serde_json::json!({"profile": "test"})),
+        )
+        .unwrap();
+    }
+    drop(log);
+    (tmp, home)
+}
+
+/// Snapshot settings: times, hashes, keys and temp paths vary per run.
+fn settings(home: &Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&home.display().to_string()), "[HOME]");
+    // The table's times keep their width, so the snapshot stays aligned.
+    s.add_filter(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", "YYYY-MM-DD HH:MM:SSZ");
+    s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]");
+    s.add_filter(r"\b[0-9a-f]{64}\b", "[HASH]");
+    s.add_filter(r"\b[0-9a-f]{16}\b", "[HEX16]");
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// Rewrites `from` to `to` (same length) in the database file, as someone
+/// with a hex editor would. The log is closed, so its WAL is merged.
+fn edit_db_bytes(home: &Path, from: &str, to: &str) {
+    assert_eq!(from.len(), to.len());
+    let db = home.join("audit").join("audit.db");
+    let wal = home.join("audit").join("audit.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the WAL was not merged"
+    );
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .unwrap();
+    bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+    std::fs::write(&db, bytes).unwrap();
+}
+
+#[test]
+fn log_prints_a_table_of_events() {
+    let (_tmp, home) = home_with_log();
+    let out = anrf(&home).args(["audit", "log"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    settings(&home).bind(|| insta::assert_snapshot!("audit_log_table", text(&out.stdout)));
+    let out = anrf(&home)
+        .args(["audit", "log", "--limit", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout).lines().count(), 3, "header + 2 rows");
+}
+
+#[test]
+fn log_json_is_the_event_records() {
+    let (_tmp, home) = home_with_log();
+    let out = anrf(&home)
+        .args(["audit", "log", "--json", "--kind", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let events: Vec<anrf_audit::EventRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [2, 5]);
+    assert_eq!(events[1].decision, "violation");
+    assert_eq!(events[1].details, serde_json::json!({"profile": "test"}));
+}
+
+#[test]
+fn verify_intact_log_exits_0_with_a_summary() {
+    let (_tmp, home) = home_with_log();
+    let out = anrf(&home).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    settings(&home).bind(|| insta::assert_snapshot!("audit_verify_intact", text(&out.stdout)));
+}
+
+#[test]
+fn verify_edited_event_exits_1_naming_it() {
+    let (_tmp, home) = home_with_log();
+    edit_db_bytes(&home, "ovr-0001", "ovr-0002");
+    let out = anrf(&home).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    settings(&home).bind(|| insta::assert_snapshot!("audit_verify_edited", text(&out.stdout)));
+    let out = anrf(&home)
+        .args(["audit", "verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "tampered");
+    assert_eq!(json["problem"]["seq"], 4);
+    assert_eq!(json["problem"]["reason"], "hash_mismatch");
+}
+
+#[test]
+fn verify_missing_checkpoint_file_exits_1() {
+    let (_tmp, home) = home_with_log();
+    std::fs::remove_file(home.join("audit").join("checkpoint.sig")).unwrap();
+    let out = anrf(&home).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    settings(&home).bind(|| {
+        insta::assert_snapshot!("audit_verify_checkpoint_file_missing", text(&out.stdout));
+    });
+}
+
+#[test]
+fn verify_forged_checkpoint_file_exits_1() {
+    let (_tmp, home) = home_with_log();
+    let path = home.join("audit").join("checkpoint.sig");
+    let forged = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"seq\": 6", "\"seq\": 9");
+    std::fs::write(&path, forged).unwrap();
+    let out = anrf(&home).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    settings(&home).bind(|| {
+        insta::assert_snapshot!("audit_verify_checkpoint_file_forged", text(&out.stdout));
+    });
+}
+
+#[test]
+fn commands_without_a_log_exit_2_and_say_where_they_looked() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "log"],
+        &["audit", "export", "--format", "jsonl"],
+        &["audit", "checkpoint"],
+    ] {
+        let out = anrf(tmp.path()).args(args).output().unwrap();
+        assert_eq!(code(&out), 2, "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("no audit log at") && err.contains("audit.db"),
+            "{err}"
+        );
+    }
+    assert!(
+        !tmp.path().join("audit").exists(),
+        "reading must not create the log"
+    );
+}
+
+#[test]
+fn export_jsonl_matches_log_json() {
+    let (tmp, home) = home_with_log();
+    let out = anrf(&home)
+        .args(["audit", "export", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let exported: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let listed = anrf(&home)
+        .args(["audit", "log", "--json"])
+        .output()
+        .unwrap();
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(exported, listed);
+    assert_eq!(exported.len(), 6);
+
+    let file = tmp.path().join("out.jsonl");
+    let out = anrf(&home)
+        .args(["audit", "export", "--format", "jsonl", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&file).unwrap(), {
+        let again = anrf(&home)
+            .args(["audit", "export", "--format", "jsonl"])
+            .output()
+            .unwrap();
+        again.stdout
+    });
+    let bad = anrf(&home)
+        .args(["audit", "export", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&bad), 2);
+}
+
+#[test]
+fn checkpoint_records_itself_and_signs_the_head() {
+    let (_tmp, home) = home_with_log();
+    let out = anrf(&home).args(["audit", "checkpoint"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    settings(&home).bind(|| insta::assert_snapshot!("audit_checkpoint", text(&out.stdout)));
+    let log = AuditLog::open_existing(&home.join("audit")).unwrap();
+    let events = log.events(&anrf_audit::EventFilter::default()).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.seq, last.kind.as_str(), last.actor.as_str()),
+        (7, "checkpoint", "tester")
+    );
+    let report = log.verify().unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+    assert_eq!((report.checkpoints, report.latest_checkpoint), (1, Some(7)));
+}
+
+#[test]
+fn two_anrf_processes_checkpointing_at_once_keep_the_chain() {
+    let (_tmp, home) = home_with_log();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let home = home.clone();
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    let out = anrf(&home).args(["audit", "checkpoint"]).output().unwrap();
+                    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let out = anrf(&home)
+        .args(["audit", "verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["events"], 16);
+    // Two requests may land on the same head, which is then signed once.
+    let checkpoints = json["checkpoints"].as_u64().unwrap();
+    assert!((1..=10).contains(&checkpoints), "{json}");
+}
+
+#[test]
+fn every_audit_help_carries_an_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in [
+        None,
+        Some("log"),
+        Some("verify"),
+        Some("export"),
+        Some("checkpoint"),
+    ] {
+        let mut cmd = anrf(tmp.path());
+        cmd.arg("audit");
+        cmd.args(sub);
+        let out = cmd.arg("--help").output().unwrap();
+        assert_eq!(code(&out), 0);
+        assert!(
+            text(&out.stdout).contains("Example:\n  anrf audit"),
+            "{sub:?}"
+        );
+    }
+}
