@@ -186,7 +186,7 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
         return d.refuse(
             Refusal::Expired,
             format!(
-                "expired: it was valid through {} (UTC) and it is now {}",
+                "it was valid through {} (UTC) and it is now {}",
                 ovr.expires,
                 ctx.now.date()
             ),
@@ -284,7 +284,7 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
         (0, None) => (
             Refusal::Unsigned,
             format!(
-                "unsigned: profile `{}` needs {need} trusted approver signature(s) for `{kind}` and it has none",
+                "profile `{}` needs {need} trusted approver signature(s) for `{kind}` and it has none",
                 ctx.profile
             ),
         ),
@@ -402,8 +402,9 @@ pub fn beyond_maxima(relaxation: &Relaxation, project: &ProjectPolicy) -> Option
             list(&m.network)
         )),
         Relaxation::Raise(limit, value) if *value > m.limits.get(*limit) => Some(format!(
-            "raising `{limit}` to {value} is wider than the project maxima: `maxima.{limit}` in `{origin}` is {}",
-            m.limits.get(*limit)
+            "raising `{limit}` to {} is wider than the project maxima: `maxima.{limit}` in `{origin}` is {}",
+            show_limit(*limit, *value),
+            show_limit(*limit, m.limits.get(*limit))
         )),
         _ => None,
     }
@@ -574,6 +575,18 @@ fn check_approval(ovr: &Override, approval: &Approval, ctx: &OverrideContext<'_>
         authz.policies.join(", ")
     );
     c
+}
+
+/// A limit's value as people write it: `64MiB`, `5s`, `1000000000`.
+pub(crate) fn show_limit(name: anrf_format::LimitName, value: u64) -> String {
+    use anrf_format::{ByteSize, LimitName, Millis};
+    match name {
+        LimitName::Fuel => value.to_string(),
+        LimitName::Timeout => {
+            Millis::new(value).map_or_else(|| value.to_string(), |m| m.to_string())
+        }
+        _ => ByteSize::new(value).map_or_else(|| value.to_string(), |b| b.to_string()),
+    }
 }
 
 /// The `target` attribute Cedar sees: the path, name, host or `limit=value`.

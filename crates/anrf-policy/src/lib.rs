@@ -58,7 +58,8 @@ pub use project::{
     RELAXATION_KINDS,
 };
 pub use record::{
-    APPROVAL_DOMAIN, SignatureCheck, Signer, Subject, format_time, parse_time, signed_message,
+    APPROVAL_DOMAIN, SignatureCheck, Signer, Subject, format_time, parse_time,
+    sign as sign_approval, signed_message, verify as verify_signature,
 };
 pub use resolve::{
     EffectiveDir, EffectivePolicy, HostBase, Item, ModuleInput, Resolution, ResolveInput, resolve,

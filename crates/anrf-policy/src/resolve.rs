@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::check::{OverrideContext, OverrideDecision, RevocationNotice, Verdict, check_override};
+use crate::check::{
+    OverrideContext, OverrideDecision, RevocationNotice, Verdict, check_override, show_limit,
+};
 use crate::grant::{CliGrant, GrantDecision, check_cli_grants};
 use crate::project::{Maxima, ProjectPolicy};
 use crate::record::Subject;
@@ -312,17 +314,22 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         let want = declared.get(name);
         let default = Limits::DEFAULT.get(name);
         let max = maxima.limits.get(name);
-        let subject = format!("limit {name} = {want}");
+        let (show_want, show_default, show_max) = (
+            show_limit(name, want),
+            show_limit(name, default),
+            show_limit(name, max),
+        );
+        let subject = format!("limit {name} = {show_want}");
         let (value, item) = if want <= default {
             let value = want.min(max);
             let mut reasons = vec![if want < default {
-                format!("the manifest lowers `{name}` below the default {default}")
+                format!("the manifest lowers `{name}` below the default {show_default}")
             } else {
                 format!("the default for `{name}`")
             }];
             if value < want {
                 reasons.push(format!(
-                    "narrowed to the project maximum {max} (`maxima.{name}` in `{}`)",
+                    "narrowed to the project maximum {show_max} (`maxima.{name}` in `{}`)",
                     project.origin()
                 ));
             }
@@ -340,25 +347,35 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
                     granted(
                         &subject,
                         vec![s.label.clone()],
-                        vec![format!("above the default {default}"), s.reason.clone()],
+                        vec![
+                            format!("above the default {show_default}"),
+                            s.reason.clone(),
+                        ],
                     ),
                 )
             } else {
                 let mut reasons = vec![format!(
-                    "above the default {default}: raising a limit needs a granted `raise:{name}=VALUE` override"
+                    "above the default {show_default}: raising a limit needs a granted `raise:{name}=VALUE` override"
                 )];
                 reasons.extend(function_scoped_note(&covering));
                 reasons.extend(refused_note(
                     &overrides,
                     |r| matches!(r, Relaxation::Raise(l, _) if *l == name),
                 ));
-                reasons.push(format!("the run gets the default {}", default.min(max)));
+                reasons.push(format!(
+                    "the run gets the default {}",
+                    show_limit(name, default.min(max))
+                ));
                 (
                     default.min(max),
                     refused(
                         &subject,
                         reasons,
-                        request_cmd(&format!("--raise {name}={want}")),
+                        refused_fix(
+                            &overrides,
+                            |r| matches!(r, Relaxation::Raise(l, _) if *l == name),
+                        )
+                        .unwrap_or_else(|| request_cmd(&format!("--raise {name}={show_want}"))),
                     ),
                 )
             }
@@ -392,7 +409,12 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
             } else {
                 let mut reasons = vec!["the module declares `memory_safety = \"sandbox-only\"`, which needs a granted `memory-unsafe` override".to_owned()];
                 reasons.extend(refused_note(&overrides, |r| *r == Relaxation::MemoryUnsafe));
-                items.push(refused(&subject, reasons, request_cmd("--memory-unsafe")));
+                items.push(refused(
+                    &subject,
+                    reasons,
+                    refused_fix(&overrides, |r| *r == Relaxation::MemoryUnsafe)
+                        .unwrap_or_else(|| request_cmd("--memory-unsafe")),
+                ));
             }
         }
     }
@@ -441,7 +463,8 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
                 items.push(refused(
                     &subject,
                     reasons,
-                    request_cmd(&format!("{flag} {host}")),
+                    refused_fix(&overrides, |r| covers(r))
+                        .unwrap_or_else(|| request_cmd(&format!("{flag} {host}"))),
                 ));
             }
         }
@@ -491,7 +514,11 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
             items.push(refused(
                 &subject,
                 reasons,
-                request_cmd(&format!("--allow-env {name}")),
+                refused_fix(
+                    &overrides,
+                    |r| matches!(r, Relaxation::AllowEnv(n) if n == name),
+                )
+                .unwrap_or_else(|| request_cmd(&format!("--allow-env {name}"))),
             ));
         }
     }
@@ -631,6 +658,21 @@ fn refused_note(
             format!("override `{}` does not count: {last}", d.id)
         })
         .collect()
+}
+
+/// The fix of the first refused override that is about this item, if any: an
+/// override that exists but is unsigned needs approving, not requesting again.
+fn refused_fix(
+    overrides: &[OverrideDecision],
+    relevant: impl Fn(&Relaxation) -> bool,
+) -> Option<String> {
+    overrides
+        .iter()
+        .filter(|d| {
+            d.verdict == Verdict::Refused
+                && d.relaxes.parse::<Relaxation>().is_ok_and(|r| relevant(&r))
+        })
+        .find_map(|d| d.fix.clone())
 }
 
 fn set_limit(limits: &mut Limits, name: LimitName, value: u64) {

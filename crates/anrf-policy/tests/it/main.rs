@@ -1,0 +1,7 @@
+//! Integration tests of `anrf-policy`: policy cases (every refusal, every grant path
+//! across the three profiles), tampering with approvals, and manifest edits.
+
+mod cases;
+mod edits;
+mod support;
+mod tamper;
