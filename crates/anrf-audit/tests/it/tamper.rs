@@ -483,3 +483,25 @@ fn problems_read_as_sentences() {
         "event 5 is missing (the next stored event is 6): events were deleted"
     );
 }
+
+#[test]
+fn chain_rewritten_with_the_log_key_still_disagrees_with_its_checkpoints() {
+    // Even someone holding `audit.key` who rewrites events and re-signs them
+    // is caught by the checkpoints they did not also re-sign.
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let fx = Fixture::new(10);
+    let pem = std::fs::read_to_string(fx.file("audit.key")).unwrap();
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let conn = fx.db();
+    conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 6", [])
+        .unwrap();
+    rechain_from(&conn, 6, Some(&key));
+    expect(
+        &fx,
+        Some(8),
+        ProblemKind::CheckpointMismatch {
+            checkpoint: 8,
+            source: CheckpointSource::Table,
+        },
+    );
+}
