@@ -71,6 +71,7 @@ fn status_word(status: Status) -> &'static str {
         Status::Failed => "failed",
         Status::Suppressed => "suppressed by approved override",
         Status::Skipped => "skipped",
+        Status::NotApplicable => "not applicable",
     }
 }
 
@@ -244,6 +245,22 @@ pub fn explain(report: &Report) -> Explanation {
 
     // Layers 2-3 and security: memory safety.
     let mut memory = Vec::new();
+    if let Some(g) = facts
+        .granted
+        .iter()
+        .find(|g| g.subject.starts_with("memory safety"))
+        && b.passed(&[CheckId::O005])
+    {
+        let mut evidence = vec![b.check(CheckId::O005)];
+        evidence.extend(b.line(g.line));
+        memory.push(Builder::statement(
+            format!(
+                "It declares `memory_safety = \"sandbox-only\"`: the sandbox protects the host, not the guest's own memory; granted by {}.",
+                g.via.iter().map(|v| format!("override `{v}`")).collect::<Vec<_>>().join(", ")
+            ),
+            evidence,
+        ));
+    }
     let rust_checked = !facts.sources_checked.is_empty()
         && report
             .outcome(CheckId::S001)

@@ -62,8 +62,8 @@ pub fn human(report: &Report, options: &RenderOptions) -> String {
     );
     let _ = writeln!(
         out,
-        "checks: {} passed, {} failed, {} skipped",
-        s.checks_passed, s.checks_failed, s.checks_skipped
+        "checks: {} passed, {} failed, {} skipped, {} not applicable",
+        s.checks_passed, s.checks_failed, s.checks_skipped, s.checks_not_applicable
     );
     let _ = writeln!(
         out,

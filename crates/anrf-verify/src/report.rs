@@ -44,7 +44,7 @@ pub fn blocks(finding: &Finding, profile: Profile) -> bool {
 
 /// Outcome of one check over the module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Ran and found nothing.
     Passed,
@@ -52,8 +52,10 @@ pub enum Status {
     Failed,
     /// Ran; everything it found is covered by approved overrides.
     Suppressed,
-    /// Did not apply or could not run (the reason says which).
+    /// Could not run, so nothing is established (the reason says why).
     Skipped,
+    /// Does not apply to this module (e.g. Rust source checks on a C guest).
+    NotApplicable,
 }
 
 /// One check's outcome.
@@ -235,6 +237,8 @@ pub struct Summary {
     pub checks_failed: usize,
     /// Checks skipped.
     pub checks_skipped: usize,
+    /// Checks that do not apply.
+    pub checks_not_applicable: usize,
 }
 
 impl Report {
@@ -285,6 +289,7 @@ impl Report {
                 Status::Passed | Status::Suppressed => s.checks_passed += 1,
                 Status::Failed => s.checks_failed += 1,
                 Status::Skipped => s.checks_skipped += 1,
+                Status::NotApplicable => s.checks_not_applicable += 1,
             }
         }
         s
@@ -295,13 +300,16 @@ impl Report {
 pub(crate) fn outcomes(
     findings: &[Finding],
     skipped: &BTreeMap<CheckId, String>,
+    not_applicable: &BTreeMap<CheckId, String>,
 ) -> Vec<CheckOutcome> {
     CheckId::ALL
         .iter()
         .map(|&id| {
             let mine: Vec<&Finding> = findings.iter().filter(|f| f.id == id).collect();
             let (status, reason) =
-                if let Some(reason) = skipped.get(&id).filter(|_| mine.is_empty()) {
+                if let Some(reason) = not_applicable.get(&id).filter(|_| mine.is_empty()) {
+                    (Status::NotApplicable, Some(reason.clone()))
+                } else if let Some(reason) = skipped.get(&id).filter(|_| mine.is_empty()) {
                     (Status::Skipped, Some(reason.clone()))
                 } else if mine.is_empty() {
                     (Status::Passed, None)
@@ -353,7 +361,7 @@ mod tests {
         let mut skipped = BTreeMap::new();
         skipped.insert(CheckId::T001, "no examples".to_owned());
         let findings = vec![finding(CheckId::S001)];
-        let out = outcomes(&findings, &skipped);
+        let out = outcomes(&findings, &skipped, &BTreeMap::new());
         assert_eq!(out.len(), CheckId::ALL.len());
         let get = |id| out.iter().find(|c| c.id == id).unwrap().status;
         assert_eq!(get(CheckId::S001), Status::Failed);

@@ -160,7 +160,7 @@ fn invalid_manifest(path: &Path, err: &FormatError, options: &VerifyOptions<'_>)
         policy: options.policy.origin().to_owned(),
         policy_digest: options.policy.digest().to_string(),
         profile: options.profile,
-        checks: outcomes(&findings, &skipped),
+        checks: outcomes(&findings, &skipped, &BTreeMap::new()),
         findings,
         facts: Facts::default(),
     }
@@ -180,6 +180,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         text: ManifestText::new(anrf_format::MANIFEST_FILE, manifest_src),
         findings: Vec::new(),
         skipped: BTreeMap::new(),
+        not_applicable: BTreeMap::new(),
         facts: Facts::default(),
     };
     let digest = module.content_digest().ok();
@@ -217,6 +218,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
     let Run {
         mut findings,
         skipped,
+        not_applicable,
         mut facts,
         ..
     } = run;
@@ -230,7 +232,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         policy: options.policy.origin().to_owned(),
         policy_digest: options.policy.digest().to_string(),
         profile: options.profile,
-        checks: outcomes(&findings, &skipped),
+        checks: outcomes(&findings, &skipped, &not_applicable),
         findings,
         facts,
     })
@@ -242,6 +244,7 @@ struct Run<'m, 'o> {
     text: ManifestText,
     findings: Vec<Finding>,
     skipped: BTreeMap<CheckId, String>,
+    not_applicable: BTreeMap<CheckId, String>,
     facts: Facts,
 }
 
@@ -266,6 +269,14 @@ impl<'m> Run<'m, '_> {
     fn skip(&mut self, ids: &[CheckId], reason: &str) {
         for id in ids {
             self.skipped.entry(*id).or_insert_with(|| reason.to_owned());
+        }
+    }
+
+    fn not_applicable(&mut self, ids: &[CheckId], reason: &str) {
+        for id in ids {
+            self.not_applicable
+                .entry(*id)
+                .or_insert_with(|| reason.to_owned());
         }
     }
 
@@ -527,7 +538,7 @@ impl<'m> Run<'m, '_> {
                 )
                 .at(location),
             );
-            self.skip(&[CheckId::M006], "no examples");
+            self.not_applicable(&[CheckId::M006], "the intent has no examples");
             return;
         }
         let mut names = BTreeSet::new();
@@ -681,7 +692,7 @@ impl<'m> Run<'m, '_> {
         ];
         match language {
             Language::Rust => {
-                self.skip(&[CheckId::S012], "the guest is written in Rust");
+                self.not_applicable(&[CheckId::S012], "the guest is written in Rust");
                 let eff = &resolution.effective;
                 let mut grants = Grants::none();
                 if !eff.dirs.is_empty() {
@@ -726,8 +737,12 @@ impl<'m> Run<'m, '_> {
             Language::C => {
                 let reason =
                     "C sources are not parsed; the whole module is memory-unsafe (ANRF-S012)";
-                self.skip(&memory_ids, reason);
-                self.skip(&[CheckId::S010, CheckId::S011], reason);
+                self.not_applicable(&memory_ids, reason);
+                self.not_applicable(&[CheckId::S011], reason);
+                self.skip(
+                    &[CheckId::S010],
+                    "C sources are not parsed for capability use (the sandbox still denies whatever is not granted)",
+                );
                 for (i, source) in sources.iter().enumerate() {
                     let location = self.at(&[
                         Key::Name("implementation"),
@@ -749,8 +764,8 @@ impl<'m> Run<'m, '_> {
             }
             Language::Wat => {
                 let reason = "the guest is hand-written WebAssembly text; the wasm checks cover it";
-                self.skip(&memory_ids, reason);
-                self.skip(&[CheckId::S010, CheckId::S011, CheckId::S012], reason);
+                self.not_applicable(&memory_ids, reason);
+                self.not_applicable(&[CheckId::S010, CheckId::S011, CheckId::S012], reason);
                 None
             }
         }
@@ -787,13 +802,13 @@ impl<'m> Run<'m, '_> {
     fn supply_chain(&mut self) {
         let ids = [CheckId::S101, CheckId::S102, CheckId::S103, CheckId::S104];
         if self.manifest().implementation.language != Language::Rust {
-            self.skip(&ids, "only Rust guests have cargo dependencies");
+            self.not_applicable(&ids, "only Rust guests have cargo dependencies");
             return;
         }
         let scan =
             supply::check_dependencies(self.module.dir(), self.options.cargo_home.as_deref());
         if let Some(reason) = scan.skipped {
-            self.skip(&ids, &reason);
+            self.not_applicable(&ids, &reason);
         }
         self.findings.extend(scan.findings);
         self.facts.dependencies = scan.dependencies;

@@ -1,12 +1,322 @@
-//! `anrf verify`.
+//! `anrf verify`: the CI gate. Static and dynamic checks with stable IDs,
+//! rendered as text, JSON or SARIF; exit 0 when nothing blocks under the
+//! profile, 1 when findings block, 2 on a usage or input error.
 
-use clap::Args;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anrf_format::{Module, Profile};
+use anrf_policy::{IndexRecord, PolicyFile, ProjectPolicy, RevocationNotice};
+use anrf_verify::{Cache, Examples, RenderOptions, Report, VerifyOptions};
+use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic as _, WrapErr as _};
 
 use crate::exit::Finish;
 
-#[derive(Debug, Args)]
-pub(crate) struct VerifyArgs {}
+/// Environment variable naming cargo's home (dependency sources for supply-chain checks).
+const CARGO_HOME: &str = "CARGO_HOME";
 
-pub(crate) fn exec(_args: VerifyArgs) -> miette::Result<Finish> {
-    Err(miette::miette!("`anrf verify` is not available in this build yet"))
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  anrf verify examples/wordcount
+  anrf verify examples/wordcount --profile prod --format sarif --exclude-suppressed -o anrf.sarif
+
+Exit codes: 0 nothing blocks under the profile, 1 findings block, 2 usage or input error.
+Every check ID is explained in docs/verify.md.")]
+pub(crate) struct VerifyArgs {
+    /// The module directory (or its `anrf.toml`)
+    module: PathBuf,
+    /// How strictly findings and overrides are judged
+    #[arg(long, value_enum, default_value_t = Profile::Dev)]
+    profile: Profile,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to FILE instead of stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Verify from scratch and do not store the result
+    #[arg(long)]
+    no_cache: bool,
+    /// Leave findings covered by approved overrides out of the output (for GitHub
+    /// code scanning, which shows SARIF suppressions as open alerts)
+    #[arg(long)]
+    exclude_suppressed: bool,
+    /// Do not run the intent examples in the sandbox (the ANRF-T checks are skipped)
+    #[arg(long)]
+    no_tests: bool,
+    /// The project policy file (default: the nearest `anrf-policy.toml` above the module)
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Diagnostics for a person
+    Human,
+    /// The report as JSON
+    Json,
+    /// SARIF 2.1.0 for code scanning
+    Sarif,
+}
+
+/// What `verify` and `explain` share: a validated request.
+pub(crate) struct Request {
+    pub(crate) module: PathBuf,
+    pub(crate) profile: Profile,
+    pub(crate) policy: Option<PathBuf>,
+    pub(crate) cache: bool,
+    pub(crate) examples: Examples,
+}
+
+/// A report and whether it came from the cache.
+pub(crate) struct Verified {
+    pub(crate) report: Report,
+    pub(crate) cached: bool,
+}
+
+pub(crate) fn exec(args: VerifyArgs) -> miette::Result<Finish> {
+    let request = Request {
+        module: args.module.clone(),
+        profile: args.profile,
+        policy: args.policy.clone(),
+        cache: !args.no_cache,
+        examples: if args.no_tests {
+            Examples::Skip
+        } else {
+            Examples::Run
+        },
+    };
+    let verified = verify(&request)?;
+    let report = &verified.report;
+    if verified.cached && args.format == Format::Human {
+        eprintln!("note: result from the verification cache (`--no-cache` verifies again)");
+    }
+    let options = RenderOptions {
+        prefix: Some(display_prefix(&args.module)),
+        exclude_suppressed: args.exclude_suppressed,
+    };
+    let text = match args.format {
+        Format::Human => anrf_verify::render::human(report, &options),
+        Format::Json => anrf_verify::render::json(report) + "\n",
+        Format::Sarif => anrf_verify::sarif::sarif(report, &options) + "\n",
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot write the report to `{}`", path.display()))?;
+            let summary = report.summary();
+            eprintln!(
+                "anrf verify: {} under `{}`: {} blocking finding(s); report written to `{}`",
+                report.module,
+                report.profile,
+                summary.blocking,
+                path.display()
+            );
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error.
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    Ok(Finish::Code(report.exit_code()))
+}
+
+/// Verifies the requested module, through the cache unless told not to, and
+/// records the decision in the audit log.
+pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
+    if !request.module.exists() {
+        return Err(miette::miette!(
+            help = "pass a module directory containing `anrf.toml`, e.g. `anrf verify examples/wordcount`",
+            "no module at `{}`",
+            request.module.display()
+        ));
+    }
+    let policy = load_policy(&request.module, request.policy.as_deref())?;
+    let module = Module::load(&request.module);
+    let mut options = VerifyOptions::new(&policy, request.profile);
+    options.examples(request.examples);
+    if let Some(home) = cargo_home() {
+        options.cargo_home(home);
+    }
+    if let Ok(module) = &module {
+        options.revocations(revocations(module)?);
+        let env = module
+            .manifest()
+            .security
+            .capabilities
+            .env
+            .iter()
+            .filter_map(|name| {
+                std::env::var(name.as_str())
+                    .ok()
+                    .map(|v| (name.as_str().to_owned(), v))
+            })
+            .collect();
+        options.env(env);
+    }
+    let cache = Cache::new(crate::home::anrf_home()?.join("cache").join("verify"));
+    let key = match (&module, request.cache) {
+        (Ok(module), true) => Cache::key(module, &options),
+        _ => None,
+    };
+    if let Some(report) = key.as_ref().and_then(|k| cache.get(k)) {
+        audit(&report, true)?;
+        return Ok(Verified {
+            report,
+            cached: true,
+        });
+    }
+    let report = match &module {
+        Ok(module) => anrf_verify::verify(module, &options),
+        Err(_) => anrf_verify::verify_path(&request.module, &options),
+    }
+    .map_err(|e| {
+        miette::miette!(
+            help = "pass a module directory containing `anrf.toml`",
+            "{e}"
+        )
+    })?;
+    if let Some(key) = &key {
+        if let Err(e) = cache.put(key, &report) {
+            eprintln!("warning: {e}; the result is not cached");
+        }
+    }
+    audit(&report, false)?;
+    Ok(Verified {
+        report,
+        cached: false,
+    })
+}
+
+/// The module path as shown in reports: relative paths as given (so SARIF
+/// locations match the repository layout), `.` dropped.
+fn display_prefix(module: &Path) -> String {
+    let dir = if module
+        .file_name()
+        .is_some_and(|n| n == anrf_format::MANIFEST_FILE)
+    {
+        module.parent().unwrap_or(module)
+    } else {
+        module
+    };
+    let text = dir.to_string_lossy().replace('\\', "/");
+    text.trim_start_matches("./")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(CARGO_HOME).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    directories::BaseDirs::new().map(|d| d.home_dir().join(".cargo"))
+}
+
+/// The project policy: `--policy FILE`, else the nearest `anrf-policy.toml` in the
+/// module directory or above it, else the strict built-in policy.
+pub(crate) fn load_policy(module: &Path, explicit: Option<&Path>) -> miette::Result<ProjectPolicy> {
+    let found = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => {
+            let start = std::path::absolute(module).into_diagnostic()?;
+            start
+                .ancestors()
+                .map(|dir| dir.join(anrf_policy::POLICY_FILE))
+                .find(|p| p.is_file())
+        }
+    };
+    let Some(path) = found else {
+        return Ok(ProjectPolicy::builtin());
+    };
+    let text = std::fs::read_to_string(&path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read the project policy `{}`", path.display()))?;
+    let origin = path.display().to_string();
+    let file = PolicyFile::parse(&text, &origin).map_err(|e| miette::miette!("{e}"))?;
+    let cedar = match file.cedar_file() {
+        Some(rel) => {
+            let cedar_path = path.parent().unwrap_or(Path::new(".")).join(rel);
+            Some(
+                std::fs::read_to_string(&cedar_path)
+                    .into_diagnostic()
+                    .wrap_err_with(|| {
+                        format!("cannot read the Cedar rules `{}`", cedar_path.display())
+                    })?,
+            )
+        }
+        None => None,
+    };
+    file.compile(cedar.as_deref())
+        .map_err(|e| miette::miette!("{e}"))
+}
+
+/// Revocations recorded under `$ANRF_HOME/overrides` for the module's overrides.
+fn revocations(module: &Module) -> miette::Result<Vec<RevocationNotice>> {
+    let dir = crate::home::anrf_home()?.join("overrides");
+    let mut out = Vec::new();
+    for ovr in &module.manifest().security.overrides {
+        let path = dir.join(format!("{}.toml", ovr.id.as_str()));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let record = IndexRecord::parse(&text, &path.display().to_string())
+            .map_err(|e| miette::miette!("{e}"))?;
+        out.extend(record.revocation());
+    }
+    Ok(out)
+}
+
+/// Appends the verification decision to the audit log: required under `test`
+/// and `prod` (no unrecorded verdict), best effort under `dev`.
+fn audit(report: &Report, cached: bool) -> miette::Result<()> {
+    use anrf_audit::{Decision, EventKind, NewEvent, Recorded, Requirement};
+    let dir = crate::home::anrf_home()?.join("audit");
+    let summary = report.summary();
+    let decision = if report.passed() {
+        Decision::Allow
+    } else {
+        Decision::Deny
+    };
+    let subject = report
+        .digest
+        .clone()
+        .unwrap_or_else(|| report.module.clone());
+    let event = NewEvent::new(
+        EventKind::Verify,
+        anrf_audit::local_actor(),
+        subject,
+        decision,
+    )
+    .with_details(serde_json::json!({
+        "module": report.module,
+        "profile": report.profile.as_str(),
+        "policy_digest": report.policy_digest,
+        "verifier": report.verifier,
+        "exit_code": report.exit_code(),
+        "blocking": summary.blocking,
+        "errors": summary.errors,
+        "warnings": summary.warnings,
+        "suppressed": summary.suppressed,
+        "blocking_checks": report.blocking().map(|f| f.id.code()).collect::<Vec<_>>(),
+        "cached": cached,
+    }));
+    let requirement = if report.profile == Profile::Dev {
+        Requirement::BestEffort
+    } else {
+        Requirement::Required
+    };
+    match anrf_audit::record(&dir, &event, requirement) {
+        Ok(Recorded::Appended(_)) => Ok(()),
+        Ok(Recorded::Skipped(e)) => {
+            eprintln!("warning: the verification was not recorded in the audit log: {e}");
+            Ok(())
+        }
+        Err(e) => Err(miette::miette!(
+            help = "fix the audit log (see `anrf audit verify`); under `test` and `prod` no verdict goes unrecorded",
+            "cannot record the verification in the audit log: {e}"
+        )),
+    }
 }
