@@ -1,12 +1,714 @@
-//! `anrf run`.
+//! `anrf run`: runs a module, a `.wasm` or a `.wat` in the sandbox.
+//!
+//! Raw arguments ([`RunArgs`]) become a validated [`Request`]; the effective
+//! policy comes from `anrf-policy` and is turned into the runtime's
+//! [`RunPolicy`] in one place ([`to_run_policy`]); the [`Outcome`] becomes the
+//! exit code of DESIGN.md: the guest's own, `125` when a violation stopped it,
+//! `2` for a usage or input error.
 
-use clap::Args;
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::exit::Finish;
+use anrf_audit::{Decision, EventKind, NewEvent, Recorded, Requirement};
+use anrf_format::{EnvName, Module, Profile, parse_duration, parse_size};
+use anrf_policy::{
+    CliGrant, EffectivePolicy, HostBase, OffsetDateTime, POLICY_FILE, PolicyFile, ProjectPolicy,
+    Resolution, ResolveInput,
+};
+use anrf_runtime::{
+    Access, CacheEvent, Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering,
+    ModuleInput, Outcome, RunPolicy, Runtime, RuntimeConfig,
+};
+use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic as _, miette};
+
+use crate::exit::{Finish, USAGE};
+
+/// Environment variable naming the AOT cache directory.
+pub(crate) const ANRF_CACHE_DIR: &str = "ANRF_CACHE_DIR";
 
 #[derive(Debug, Args)]
-pub(crate) struct RunArgs {}
+#[command(after_help = "Examples:\n  \
+anrf run examples/wordcount < input.txt\n  \
+anrf run tool.wasm --json -- --verbose file.txt\n  \
+anrf run hello --engine aot --profile prod --timeout 2s\n  \
+anrf run hello --allow-read data --justification \"reads its sample CSV from data/\"\n\n\
+Exit code: the guest's own when it ran to completion, 125 when a violation stopped it,\n\
+2 for a usage or input error.")]
+pub(crate) struct RunArgs {
+    /// A module directory (or its `anrf.toml`), or a bare `.wasm` / `.wat` file
+    /// (which runs with no capabilities and the default limits).
+    target: PathBuf,
+    /// Execution engine [default: `jit` in dev and test, `aot` in prod].
+    #[arg(long, value_enum)]
+    engine: Option<EngineArg>,
+    /// Enforcement profile.
+    #[arg(long, value_enum, default_value_t = Profile::Dev)]
+    profile: Profile,
+    /// Print one JSON object (status, exit code, output, violations, usage) on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Lower the linear memory limit (bytes or with a unit: `32MiB`).
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
+    /// Lower the wall-clock timeout (milliseconds or with a unit: `2s`).
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+    /// Lower the stdout and the stderr caps (bytes or with a unit: `64KiB`).
+    #[arg(long, value_name = "SIZE")]
+    max_output: Option<String>,
+    /// Lower the instruction budget (fuel units; used with fuel metering).
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// Directory of the AOT cache [default: `$ANRF_HOME/cache/aot`].
+    #[arg(long, value_name = "DIR", env = ANRF_CACHE_DIR)]
+    cache_dir: Option<PathBuf>,
+    /// Dev only: let the guest read DIR (seen at `/DIR`, or at DIR if absolute).
+    #[arg(long = "allow-read", value_name = "DIR")]
+    allow_read: Vec<String>,
+    /// Dev only: let the guest read and write DIR.
+    #[arg(long = "allow-write", value_name = "DIR")]
+    allow_write: Vec<String>,
+    /// Dev only: pass the host's environment variable NAME.
+    #[arg(long = "allow-env", value_name = "NAME")]
+    allow_env: Vec<String>,
+    /// Why the `--allow-*` grants are needed (required with them; recorded in the audit log).
+    #[arg(long, value_name = "TEXT")]
+    justification: Option<String>,
+    /// Arguments passed to the guest, after `--`.
+    #[arg(last = true, value_name = "GUEST_ARGS")]
+    guest_args: Vec<String>,
+}
 
-pub(crate) fn exec(_args: RunArgs) -> miette::Result<Finish> {
-    Err(miette::miette!("`anrf run` is not available in this build yet"))
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineArg {
+    /// The Pulley interpreter.
+    Interp,
+    /// The Cranelift JIT.
+    Jit,
+    /// Ahead-of-time native code from the integrity-checked cache.
+    Aot,
+}
+
+/// The validated request.
+#[derive(Debug)]
+struct Request {
+    source: Source,
+    engine: EngineKind,
+    metering: Metering,
+    profile: Profile,
+    json: bool,
+    lower: LimitFlags,
+    cache_dir: PathBuf,
+    grants: Vec<CliGrant>,
+    justification: Option<String>,
+    guest_args: Vec<String>,
+}
+
+#[derive(Debug)]
+enum Source {
+    Module(Box<Module>),
+    Wasm(PathBuf),
+    Wat(PathBuf),
+}
+
+/// Limits given on the command line; each may only lower the effective one.
+#[derive(Debug, Default)]
+struct LimitFlags {
+    memory: Option<(u64, String)>,
+    timeout: Option<(u64, String)>,
+    output: Option<(u64, String)>,
+    fuel: Option<u64>,
+}
+
+pub(crate) fn exec(args: RunArgs) -> miette::Result<Finish> {
+    let json = args.json;
+    let profile = args.profile;
+    let engine = args.engine;
+    match run(args) {
+        Ok(finish) => Ok(finish),
+        Err(report) => {
+            if json {
+                print_json_error(&report, profile, engine);
+            }
+            Err(report)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> miette::Result<Finish> {
+    let request = validate(args)?;
+    let resolution = resolve(&request)?;
+    let policy = to_run_policy(&resolution.effective, &request)?;
+    let policy = lower_limits(policy, &request.lower)?;
+
+    let (bytes_input, subject) = module_input(&request.source)?;
+    let config = RuntimeConfig {
+        cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
+    };
+    let runtime = Runtime::new(request.engine, config).map_err(|e| miette!("{e}"))?;
+    let loaded = runtime.load(bytes_input).map_err(|e| {
+        miette!(
+            help = "check that the file is a WebAssembly module (`.wasm`) or text (`.wat`) built for wasm32-wasip1",
+            "cannot load `{}`: {e}",
+            request.source.display()
+        )
+    })?;
+
+    audit(
+        &request,
+        NewEvent::new(
+            EventKind::PolicyDecision,
+            anrf_audit::local_actor(),
+            subject.clone(),
+            Decision::Allow,
+        )
+        .with_details(serde_json::json!({
+            "profile": request.profile.as_str(),
+            "engine": request.engine.as_str(),
+            "module_digest": loaded.digest(),
+            "effective": resolution.effective,
+            "cli_grants": resolution.cli_grants,
+            "justification": request.justification,
+        })),
+    )?;
+
+    let invocation = Invocation {
+        stdin: read_stdin()?,
+        args: request.guest_args.clone(),
+        program: request.source.program_name(),
+    };
+    let outcome = runtime
+        .run(&loaded, &policy, invocation)
+        .map_err(|e| miette!("{e}"))?;
+
+    let decision = match outcome.status {
+        anrf_runtime::Status::Ok => Decision::Allow,
+        anrf_runtime::Status::Violation => Decision::Violation,
+        anrf_runtime::Status::Error => Decision::Error,
+    };
+    audit(
+        &request,
+        NewEvent::new(EventKind::Run, anrf_audit::local_actor(), subject, decision).with_details(
+            serde_json::json!({
+                "profile": request.profile.as_str(),
+                "engine": request.engine.as_str(),
+                "module_digest": loaded.digest(),
+                "exit_code": outcome.exit_code,
+                "violations": outcome.violations,
+                "fuel_used": outcome.fuel_used,
+                "peak_memory_bytes": outcome.peak_memory_bytes,
+            }),
+        ),
+    )?;
+
+    report(&outcome, &request);
+    Ok(Finish::Code(exit_code(&outcome)))
+}
+
+/// Raw arguments to a validated request.
+fn validate(args: RunArgs) -> miette::Result<Request> {
+    let source = source(&args.target)?;
+    let engine = match args.engine {
+        Some(EngineArg::Interp) => EngineKind::Interp,
+        Some(EngineArg::Jit) => EngineKind::Jit,
+        Some(EngineArg::Aot) => EngineKind::Aot,
+        None => match args.profile {
+            Profile::Dev | Profile::Test => EngineKind::Jit,
+            Profile::Prod => EngineKind::Aot,
+        },
+    };
+    let metering = match args.profile {
+        Profile::Dev | Profile::Test => Metering::Fuel,
+        Profile::Prod => Metering::Epoch,
+    };
+    let size = |flag: &str, value: &Option<String>| -> miette::Result<Option<(u64, String)>> {
+        value
+            .as_ref()
+            .map(|v| {
+                parse_size(v)
+                    .map(|s| (s.bytes(), v.clone()))
+                    .map_err(|e| miette!("invalid `{flag} {v}`: {e}"))
+            })
+            .transpose()
+    };
+    let lower = LimitFlags {
+        memory: size("--max-memory", &args.max_memory)?,
+        output: size("--max-output", &args.max_output)?,
+        timeout: args
+            .timeout
+            .as_ref()
+            .map(|v| {
+                parse_duration(v)
+                    .map(|d| (d.ms(), v.clone()))
+                    .map_err(|e| miette!("invalid `--timeout {v}`: {e}"))
+            })
+            .transpose()?,
+        fuel: args.fuel,
+    };
+    if lower.fuel == Some(0) {
+        return Err(miette!("invalid `--fuel 0`: the budget must be at least 1"));
+    }
+    let cache_dir = match args.cache_dir {
+        Some(dir) => dir,
+        None => crate::home::anrf_home()?.join("cache").join("aot"),
+    };
+    let mut grants = Vec::new();
+    for dir in args.allow_read {
+        grants.push(CliGrant::Read {
+            host: dir,
+            guest: None,
+        });
+    }
+    for dir in args.allow_write {
+        grants.push(CliGrant::Write {
+            host: dir,
+            guest: None,
+        });
+    }
+    for name in args.allow_env {
+        let name = EnvName::new(&name).map_err(|e| miette!("invalid `--allow-env {name}`: {e}"))?;
+        grants.push(CliGrant::Env { name });
+    }
+    if args.justification.is_some() && grants.is_empty() {
+        return Err(miette!(
+            help = "use it with `--allow-read DIR`, `--allow-write DIR` or `--allow-env NAME`",
+            "`--justification` given without any `--allow-*` grant"
+        ));
+    }
+    Ok(Request {
+        source,
+        engine,
+        metering,
+        profile: args.profile,
+        json: args.json,
+        lower,
+        cache_dir,
+        grants,
+        justification: args.justification,
+        guest_args: args.guest_args,
+    })
+}
+
+fn source(target: &Path) -> miette::Result<Source> {
+    let extension = target.extension().and_then(|e| e.to_str());
+    match extension {
+        Some("wasm") if target.is_file() => Ok(Source::Wasm(target.to_path_buf())),
+        Some("wat") if target.is_file() => Ok(Source::Wat(target.to_path_buf())),
+        Some("wasm" | "wat") => Err(miette!("cannot read `{}`: no such file", target.display())),
+        _ => Ok(Source::Module(Box::new(Module::load(target)?))),
+    }
+}
+
+impl Source {
+    fn display(&self) -> String {
+        match self {
+            Source::Module(m) => m.dir().display().to_string(),
+            Source::Wasm(p) | Source::Wat(p) => p.display().to_string(),
+        }
+    }
+
+    fn program_name(&self) -> String {
+        match self {
+            Source::Module(m) => m.name().to_owned(),
+            Source::Wasm(p) | Source::Wat(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The effective policy, from `anrf-policy`. A run does not start while
+/// anything it asked for was refused.
+fn resolve(request: &Request) -> miette::Result<Resolution> {
+    let start = match &request.source {
+        Source::Module(m) => m.dir().to_path_buf(),
+        Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
+    };
+    let project = project_policy(&start)?;
+    let digest = match &request.source {
+        Source::Module(m) => Some(m.security_digest()?),
+        Source::Wasm(_) | Source::Wat(_) => None,
+    };
+    let module = match (&request.source, &digest) {
+        (Source::Module(m), Some(digest)) => Some(anrf_policy::ModuleInput {
+            manifest: m.manifest(),
+            security_digest: digest,
+        }),
+        _ => None,
+    };
+    let user = anrf_audit::local_actor();
+    let resolution = anrf_policy::resolve(&ResolveInput {
+        project: &project,
+        profile: request.profile,
+        now: OffsetDateTime::now_utc(),
+        module,
+        cli_grants: &request.grants,
+        cli_justification: request.justification.as_deref(),
+        user: &user,
+        revocations: &[],
+    });
+    let refused_grants: Vec<_> = resolution
+        .cli_grants
+        .iter()
+        .filter(|g| g.verdict == anrf_policy::Verdict::Refused)
+        .collect();
+    if !refused_grants.is_empty() {
+        let mut lines = Vec::new();
+        for grant in refused_grants {
+            lines.push(format!("- {}", grant.reasons.join("; ")));
+            if let Some(fix) = &grant.fix {
+                lines.push(format!("  to allow it: {fix}"));
+            }
+        }
+        return Err(miette!(
+            "refusing the command-line grants under the `{}` profile\n{}",
+            request.profile,
+            lines.join("\n")
+        ));
+    }
+    if !resolution.is_complete() {
+        let mut lines = Vec::new();
+        for item in resolution.refused() {
+            lines.push(format!("- {}: {}", item.subject, item.reasons.join("; ")));
+            if let Some(fix) = &item.fix {
+                lines.push(format!("  to allow it: {fix}"));
+            }
+        }
+        return Err(miette!(
+            "refusing to run `{}` under the `{}` profile: it asks for what the effective policy does not grant\n{}",
+            request.source.display(),
+            request.profile,
+            lines.join("\n")
+        ));
+    }
+    Ok(resolution)
+}
+
+/// The project policy: `anrf-policy.toml` in the start directory or the nearest
+/// parent, else the built-in one.
+fn project_policy(start: &Path) -> miette::Result<ProjectPolicy> {
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    for dir in start.ancestors() {
+        let path = dir.join(POLICY_FILE);
+        if !path.is_file() {
+            continue;
+        }
+        let origin = path.display().to_string();
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| miette!("cannot read `{origin}`: {e}"))?;
+        let file = PolicyFile::parse(&text, &origin).map_err(|e| miette!("{e}"))?;
+        let cedar = match file.cedar_file() {
+            Some(rel) => {
+                let cedar_path = dir.join(rel);
+                Some(std::fs::read_to_string(&cedar_path).map_err(|e| {
+                    miette!(
+                        "cannot read `{}` named by `{origin}`: {e}",
+                        cedar_path.display()
+                    )
+                })?)
+            }
+            None => None,
+        };
+        return file.compile(cedar.as_deref()).map_err(|e| miette!("{e}"));
+    }
+    Ok(ProjectPolicy::builtin())
+}
+
+/// The one conversion from the effective policy to the runtime's policy:
+/// host paths resolved to absolute directories, environment values read for
+/// the granted names only, what the v1 runtime cannot provide refused.
+fn to_run_policy(effective: &EffectivePolicy, request: &Request) -> miette::Result<RunPolicy> {
+    if effective.isolation == anrf_format::Isolation::Process {
+        return Err(miette!(
+            help = "set `isolation = \"wasm\"` in `[security]`; the in-process wasm sandbox is what this runtime provides",
+            "`isolation = \"process\"` is not supported by this runtime yet, and running with less isolation than declared is refused"
+        ));
+    }
+    if let Some(host) = effective.network.first() {
+        return Err(miette!(
+            help = "remove the `network` entries from `[security.capabilities]`",
+            "network access (`{host}`) is not supported by the v1 runtime: no socket is ever granted"
+        ));
+    }
+    let limits = Limits {
+        memory_bytes: effective.limits.memory.bytes(),
+        fuel: effective.limits.fuel.units(),
+        timeout: effective.limits.timeout.as_duration(),
+        stack_bytes: effective.limits.stack.bytes(),
+        stdout_bytes: effective.limits.stdout.bytes(),
+        stderr_bytes: effective.limits.stderr.bytes(),
+        ..Limits::DEFAULT
+    };
+    let module_dir = match &request.source {
+        Source::Module(m) => Some(m.dir().to_path_buf()),
+        Source::Wasm(_) | Source::Wat(_) => None,
+    };
+    let cwd = std::env::current_dir().into_diagnostic()?;
+    let mut caps = Capabilities::none();
+    for dir in &effective.dirs {
+        let base = match (dir.base, &module_dir) {
+            (HostBase::ModuleDir, Some(module_dir)) => module_dir.as_path(),
+            _ => cwd.as_path(),
+        };
+        let host = base.join(&dir.host);
+        let host = std::fs::canonicalize(&host).map_err(|e| {
+            miette!(
+                "granted directory `{}` (at `{}` in the guest) cannot be opened: {e}",
+                host.display(),
+                dir.guest
+            )
+        })?;
+        if !host.is_dir() {
+            return Err(miette!(
+                "granted directory `{}` is not a directory",
+                host.display()
+            ));
+        }
+        let access = match dir.access {
+            anrf_format::Access::ReadOnly => Access::ReadOnly,
+            anrf_format::Access::ReadWrite => Access::ReadWrite,
+        };
+        caps.grant_dir(DirGrant::new(dir.guest.clone(), host, access).map_err(|e| miette!("{e}"))?)
+            .map_err(|e| miette!("{e}"))?;
+    }
+    for name in &effective.env {
+        // Only the granted names are read from the host; an unset one is absent.
+        if let Ok(value) = std::env::var(name.as_str()) {
+            caps.grant_env(name.as_str(), value)
+                .map_err(|e| miette!("{e}"))?;
+        }
+    }
+    if effective.clock {
+        caps.grant_clock();
+    }
+    if effective.random {
+        caps.grant_random();
+    }
+    Ok(RunPolicy::new(limits, request.metering)
+        .with_capabilities(caps)
+        .with_profile(request.profile.as_str()))
+}
+
+/// Applies `--max-memory`, `--timeout`, `--max-output` and `--fuel`, which may
+/// only lower a limit.
+fn lower_limits(policy: RunPolicy, flags: &LimitFlags) -> miette::Result<RunPolicy> {
+    let mut limits = *policy.limits();
+    let refuse = |flag: &str, given: &str, name: &str, current: String| {
+        miette!(
+            help = format!(
+                "flags can only lower a limit; raising `{name}` needs `{name} = ...` in `[security.limits]` up to the default, and above it an approved `raise:{name}=...` override (`anrf override request`)"
+            ),
+            "`{flag} {given}` would raise the {name} limit above {current}"
+        )
+    };
+    if let Some((bytes, given)) = &flags.memory {
+        if *bytes > limits.memory_bytes {
+            return Err(refuse(
+                "--max-memory",
+                given,
+                "memory",
+                format!("{} bytes", limits.memory_bytes),
+            ));
+        }
+        limits.memory_bytes = *bytes;
+    }
+    if let Some((ms, given)) = &flags.timeout {
+        let wanted = Duration::from_millis(*ms);
+        if wanted > limits.timeout {
+            return Err(refuse(
+                "--timeout",
+                given,
+                "timeout",
+                format!("{} ms", limits.timeout.as_millis()),
+            ));
+        }
+        limits.timeout = wanted;
+    }
+    if let Some((bytes, given)) = &flags.output {
+        let current = limits.stdout_bytes.min(limits.stderr_bytes);
+        if *bytes > current {
+            return Err(refuse(
+                "--max-output",
+                given,
+                "stdout",
+                format!("{current} bytes"),
+            ));
+        }
+        limits.stdout_bytes = *bytes;
+        limits.stderr_bytes = *bytes;
+    }
+    if let Some(fuel) = flags.fuel {
+        if fuel > limits.fuel {
+            return Err(refuse(
+                "--fuel",
+                &fuel.to_string(),
+                "fuel",
+                format!("{}", limits.fuel),
+            ));
+        }
+        limits.fuel = fuel;
+    }
+    let profile = policy.profile().to_owned();
+    Ok(RunPolicy::new(limits, policy.metering())
+        .with_capabilities(policy.capabilities().clone())
+        .with_profile(profile))
+}
+
+fn module_input(source: &Source) -> miette::Result<(ModuleInput, String)> {
+    match source {
+        Source::Module(module) => {
+            let Some(artifact) = &module.manifest().implementation.artifact else {
+                return Err(miette!(
+                    help = format!("build it first: anrf build {}", module.dir().display()),
+                    "module `{}` has no built artifact (`[implementation.artifact]` is missing)",
+                    module.name()
+                ));
+            };
+            let bytes = module.artifact_bytes()?.unwrap_or_default();
+            let actual = anrf_format::Sha256Hex::of(&bytes);
+            if actual.as_str() != artifact.sha256.as_str() {
+                return Err(miette!(
+                    help = format!("rebuild it: anrf build {}", module.dir().display()),
+                    "the artifact `{}` does not match the sha256 recorded in the manifest (recorded {}, found {})",
+                    artifact.path.as_str(),
+                    artifact.sha256.as_str(),
+                    actual.as_str()
+                ));
+            }
+            Ok((ModuleInput::Wasm(bytes), module.name().to_owned()))
+        }
+        Source::Wasm(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| miette!("cannot read `{}`: {e}", path.display()))?;
+            Ok((ModuleInput::Wasm(bytes), path.display().to_string()))
+        }
+        Source::Wat(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| miette!("cannot read `{}`: {e}", path.display()))?;
+            Ok((ModuleInput::Wat(text), path.display().to_string()))
+        }
+    }
+}
+
+/// The host's stdin, passed to the guest whole; nothing when it is a terminal.
+fn read_stdin() -> miette::Result<Vec<u8>> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(Vec::new());
+    }
+    let mut bytes = Vec::new();
+    stdin
+        .read_to_end(&mut bytes)
+        .map_err(|e| miette!("cannot read stdin: {e}"))?;
+    Ok(bytes)
+}
+
+/// Appends an audit event; in `test` and `prod` a failure to record is an error.
+fn audit(request: &Request, event: NewEvent) -> miette::Result<()> {
+    let requirement = match request.profile {
+        Profile::Dev => Requirement::BestEffort,
+        Profile::Test | Profile::Prod => Requirement::Required,
+    };
+    let dir = crate::home::anrf_home()?.join("audit");
+    match anrf_audit::record(&dir, &event, requirement) {
+        Ok(Recorded::Appended(_)) => Ok(()),
+        Ok(Recorded::Skipped(e)) => {
+            eprintln!("anrf: warning: the run was not recorded in the audit log: {e}");
+            Ok(())
+        }
+        Err(e) => Err(miette!(
+            "refusing to run without recording it in the audit log ({} profile): {e}",
+            request.profile
+        )),
+    }
+}
+
+/// Prints the outcome: guest output as is and violations on stderr, or one JSON object.
+fn report(outcome: &Outcome, request: &Request) {
+    if let Some(CacheEvent::Rejected { reason }) = &outcome.cache {
+        eprintln!(
+            "anrf: warning: the cached AOT artifact was rejected and recompiled (never executed): {reason}"
+        );
+    }
+    if request.json {
+        let value = JsonReport {
+            outcome,
+            profile: request.profile.as_str(),
+        };
+        let text = serde_json::to_string(&value).unwrap_or_default();
+        let _ = writeln!(std::io::stdout(), "{text}");
+        return;
+    }
+    // A closed pipe downstream is not an error of the run.
+    let _ = std::io::stdout().write_all(&outcome.stdout);
+    let _ = std::io::stdout().flush();
+    let mut err = std::io::stderr();
+    let _ = err.write_all(&outcome.stderr);
+    for violation in &outcome.violations {
+        let _ = writeln!(
+            err,
+            "anrf: {} violation: {}",
+            violation.kind, violation.message
+        );
+    }
+    if outcome.stopped_by_violation() {
+        let _ = writeln!(
+            err,
+            "anrf: the guest was stopped (exit code 125) by the sandbox"
+        );
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+    profile: &'a str,
+}
+
+fn exit_code(outcome: &Outcome) -> u8 {
+    u8::try_from(outcome.exit_code).unwrap_or(anrf_runtime::VIOLATION_EXIT_CODE as u8)
+}
+
+/// In `--json` mode an input error still prints one JSON object.
+fn print_json_error(report: &miette::Report, profile: Profile, engine: Option<EngineArg>) {
+    let engine = match engine {
+        Some(EngineArg::Interp) => "interp",
+        Some(EngineArg::Jit) => "jit",
+        Some(EngineArg::Aot) => "aot",
+        None if profile == Profile::Prod => "aot",
+        None => "jit",
+    };
+    let value = ErrorJson {
+        status: "error",
+        exit_code: USAGE,
+        stdout: "",
+        stderr: report.to_string(),
+        violations: [],
+        fuel_used: 0,
+        peak_memory_bytes: 0,
+        duration_ms: 0,
+        engine,
+        profile: profile.as_str(),
+    };
+    let value = serde_json::to_string(&value).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{value}");
+}
+
+/// The `--json` object of a run that could not start (same fields, same order).
+#[derive(serde::Serialize)]
+struct ErrorJson {
+    status: &'static str,
+    exit_code: u8,
+    stdout: &'static str,
+    stderr: String,
+    violations: [(); 0],
+    fuel_used: u64,
+    peak_memory_bytes: u64,
+    duration_ms: u64,
+    engine: &'static str,
+    profile: &'static str,
 }

@@ -8,3 +8,4 @@
 
 mod audit;
 mod foundation;
+mod run;

@@ -1,0 +1,302 @@
+//! `anrf run` end to end, through the real binary, on `.wat` fixtures.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/run")
+        .join(name)
+}
+
+struct Env {
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn anrf(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_anrf"));
+        cmd.env("ANRF_HOME", self.home.path())
+            .env_remove("ANRF_CACHE_DIR")
+            .arg("run");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, b"")
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = self
+            .anrf()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited with a code, not a signal")
+}
+
+fn path(name: &str) -> String {
+    fixture(name).display().to_string()
+}
+
+fn json_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r#""duration_ms":\d+"#, r#""duration_ms":"[ms]""#),
+        (r#""fuel_used":\d+"#, r#""fuel_used":"[fuel]""#),
+    ]
+}
+
+#[test]
+fn exit_code_and_stdout_pass_through() {
+    let env = Env::new();
+    let out = env.run(&[&path("hello_exit_42.wat")]);
+    assert_eq!(code(&out), 42);
+    assert_eq!(text(&out.stdout), "hi\n");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn json_output_has_the_contract_shape() {
+    let env = Env::new();
+    let out = env.run(&[&path("hello_exit_42.wat"), "--json"]);
+    assert_eq!(code(&out), 42);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one JSON object");
+    insta::with_settings!({ filters => json_filters() }, {
+        insta::assert_snapshot!(stdout.trim_end(), @r#"{"status":"ok","exit_code":42,"stdout":"hi\n","stderr":"","violations":[],"fuel_used":"[fuel]","peak_memory_bytes":65536,"duration_ms":"[ms]","engine":"jit","profile":"dev"}"#);
+    });
+}
+
+#[test]
+fn violation_exits_125_with_a_message() {
+    let env = Env::new();
+    let out = env.run(&[&path("loop_forever.wat"), "--fuel", "100000"]);
+    assert_eq!(code(&out), 125);
+    insta::assert_snapshot!(text(&out.stderr), @r"
+    anrf: fuel_exhausted violation: the guest used its whole instruction budget of 100000 fuel; lower its work, or raise `fuel` in `[security.limits]` (above the default it needs a `raise:fuel=...` override)
+    anrf: the guest was stopped (exit code 125) by the sandbox
+    ");
+    let out = env.run(&[&path("loop_forever.wat"), "--fuel", "100000", "--json"]);
+    assert_eq!(code(&out), 125);
+    insta::with_settings!({ filters => json_filters() }, {
+        insta::assert_snapshot!(text(&out.stdout).trim_end(), @r#"{"status":"violation","exit_code":125,"stdout":"","stderr":"","violations":[{"kind":"fuel_exhausted","message":"the guest used its whole instruction budget of 100000 fuel; lower its work, or raise `fuel` in `[security.limits]` (above the default it needs a `raise:fuel=...` override)"}],"fuel_used":"[fuel]","peak_memory_bytes":65536,"duration_ms":"[ms]","engine":"jit","profile":"dev"}"#);
+    });
+}
+
+#[test]
+fn timeout_stops_a_loop_on_every_engine() {
+    let env = Env::new();
+    for engine in ["interp", "jit", "aot"] {
+        let out = env.run(&[
+            &path("loop_forever.wat"),
+            "--engine",
+            engine,
+            "--profile",
+            "prod",
+            "--timeout",
+            "200ms",
+            "--json",
+        ]);
+        assert_eq!(code(&out), 125, "{engine}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["violations"][0]["kind"], "timeout", "{engine}");
+        assert_eq!(json["engine"], engine);
+        assert_eq!(json["profile"], "prod");
+    }
+}
+
+#[test]
+fn capability_denied_is_reported_and_the_guest_gets_the_error() {
+    let env = Env::new();
+    let out = env.run(&[&path("open_passwd.wat"), "--json"]);
+    // The guest exits with the errno it got: 76, `NOTCAPABLE`.
+    assert_eq!(code(&out), 76);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "violation");
+    assert_eq!(json["violations"][0]["kind"], "capability_denied");
+    let message = json["violations"][0]["message"].as_str().unwrap();
+    assert!(message.contains("`/etc/passwd`"), "{message}");
+    assert!(
+        message.contains("--allow-read"),
+        "says what would allow it: {message}"
+    );
+}
+
+#[test]
+fn malformed_wasm_exits_2() {
+    let env = Env::new();
+    let out = env.run(&[&path("malformed.wasm")]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("invalid WebAssembly module"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("panicked"));
+    let out = env.run(&[&path("malformed.wasm"), "--json"]);
+    assert_eq!(code(&out), 2);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "error");
+    assert_eq!(json["exit_code"], 2);
+}
+
+#[test]
+fn missing_input_exits_2() {
+    let env = Env::new();
+    let out = env.run(&["no-such-file.wasm"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("no-such-file.wasm"));
+}
+
+#[test]
+fn stdin_and_guest_args_pass_through() {
+    let env = Env::new();
+    let out = env.run_with_stdin(
+        &[&path("cat_stdin.wat"), "--", "one", "two", "--three"],
+        b"piped text\n",
+    );
+    assert_eq!(code(&out), 3);
+    assert_eq!(text(&out.stdout), "piped text\n");
+}
+
+#[test]
+fn host_environment_does_not_leak() {
+    let env = Env::new();
+    let out = env
+        .anrf()
+        .arg(path("environ_count.wat"))
+        .env("ANRF_CANARY", "secret-canary-value")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "the guest sees no environment variable");
+    let out = env
+        .anrf()
+        .args([
+            &path("environ_count.wat"),
+            "--allow-env",
+            "ANRF_CANARY",
+            "--justification",
+            "the tool prints a greeting configured by this variable",
+        ])
+        .env("ANRF_CANARY", "secret-canary-value")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "exactly the granted variable");
+}
+
+#[test]
+fn dev_grants_need_a_justification() {
+    let env = Env::new();
+    let data = path("data");
+    let out = env.run(&[&path("cat_granted_file.wat"), "--allow-read", &data]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("--justification"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.run(&[
+        &path("cat_granted_file.wat"),
+        "--allow-read",
+        &data,
+        "--justification",
+        "prints the greeting kept in the fixture directory",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello from data\n");
+}
+
+#[test]
+fn dev_grants_are_refused_in_test_and_prod() {
+    let env = Env::new();
+    let data = path("data");
+    for profile in ["test", "prod"] {
+        let out = env.run(&[
+            &path("cat_granted_file.wat"),
+            "--profile",
+            profile,
+            "--allow-read",
+            &data,
+            "--justification",
+            "prints the greeting kept in the fixture directory",
+        ]);
+        assert_eq!(code(&out), 2, "{profile}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("only honoured in `dev`"), "{stderr}");
+        assert!(stderr.contains("anrf override request"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn limit_flags_can_only_lower() {
+    let env = Env::new();
+    for (flag, value) in [
+        ("--max-memory", "1GiB"),
+        ("--timeout", "10m"),
+        ("--max-output", "2MiB"),
+        ("--fuel", "2000000000"),
+    ] {
+        let out = env.run(&[&path("hello_exit_42.wat"), flag, value]);
+        assert_eq!(code(&out), 2, "{flag}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("would raise"), "{stderr}");
+        assert!(stderr.contains("can only lower"), "{stderr}");
+    }
+    let out = env.run(&[
+        &path("hello_exit_42.wat"),
+        "--max-memory",
+        "1MiB",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(code(&out), 42);
+}
+
+#[test]
+fn aot_engine_uses_the_configured_cache() {
+    let env = Env::new();
+    let cache = env.home.path().join("my-cache");
+    for _ in 0..2 {
+        let out = env
+            .anrf()
+            .args([&path("hello_exit_42.wat"), "--engine", "aot"])
+            .env("ANRF_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 42);
+        assert_eq!(text(&out.stderr), "");
+    }
+    let entries = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "cwasm")
+        })
+        .count();
+    assert_eq!(entries, 1);
+}
