@@ -10,6 +10,9 @@
 //!   labelled dataset in `data/intents.jsonl` and shipped in this build as
 //!   `data/intent-model.json`. Its evidence is the n-grams that pushed the score up.
 //!
+//! A few counter-patterns (lowering a limit) halve the model's score for their
+//! category when no rule of that category fired.
+//!
 //! A category is detected when its combined score (the larger of the rule strength and
 //! the model's probability) reaches [`THRESHOLD`]. Relaxations that an approval can
 //! grant give [`Decision::NeedsApproval`]; tampering with policy, approvals or the
@@ -272,6 +275,12 @@ impl Detector {
         for hit in &hits {
             let i = hit.category.index();
             scores.rule[i] = scores.rule[i].max(hit.strength);
+        }
+        for category in self.rules.countered(text) {
+            let i = category.index();
+            if scores.rule[i] < THRESHOLD {
+                scores.model[i] *= 0.5;
+            }
         }
         let categories: Vec<Category> = Category::ALL
             .into_iter()

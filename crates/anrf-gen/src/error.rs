@@ -83,4 +83,27 @@ pub enum GenError {
     /// Any other transport failure.
     #[error("request to the model server at `{endpoint}` failed: {reason}")]
     Transport { endpoint: String, reason: String },
+
+    /// A file of the module being generated could not be written or moved.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The output directory of `anrf gen` already holds something.
+    #[error(
+        "`{}` already exists and is not empty; generation writes only to a new or empty directory \
+         (choose another `-o DIR` or remove it)",
+        path.display()
+    )]
+    OutputExists { path: PathBuf },
+
+    /// The guest could not be built for a reason the model cannot fix (no toolchain).
+    #[error("the generated guest could not be built: {source}")]
+    Build { source: anrf_build::BuildError },
+
+    /// The verifier could not run at all.
+    #[error("the generated module could not be verified: {source}")]
+    Verify { source: anrf_verify::VerifyError },
 }

@@ -355,10 +355,25 @@ const SPECS: &[Spec] = &[
     },
 ];
 
+/// Patterns that read as the *opposite* of a relaxation (lowering a limit). When one
+/// matches and no rule of its category fired, the model's score for the category is
+/// halved: the model sees "memory limit" and cannot tell "lower" from "raise".
+const COUNTER_SPECS: &[Spec] = &[Spec {
+    id: "limit.lower",
+    category: LR,
+    refine: PLAIN,
+    pattern: concat!(
+        r"\b(?:lower\w*|reduc\w*|decreas\w*|shrink\w*|tighten\w*|cut)\b",
+        gap!(25),
+        r"\b(?:memory|ram|timeout|fuel|stack|limits?|budget)\b"
+    ),
+}];
+
 /// The compiled rules.
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<(&'static str, Category, Refine, Regex)>,
+    counters: Vec<(Category, Regex)>,
     negation: Regex,
     from_stdin: Regex,
 }
@@ -381,8 +396,13 @@ impl RuleSet {
                 compile(spec.id, spec.pattern)?,
             ));
         }
+        let mut counters = Vec::with_capacity(COUNTER_SPECS.len());
+        for spec in COUNTER_SPECS {
+            counters.push((spec.category, compile(spec.id, spec.pattern)?));
+        }
         Ok(RuleSet {
             rules,
+            counters,
             negation: compile(
                 "negation",
                 r"\b(?:no|not|never|without|don'?t|doesn'?t|does not|do not|must not|mustn'?t|should not|shouldn'?t|cannot|can'?t|won'?t|nor)\b",
@@ -427,6 +447,15 @@ impl RuleSet {
             }
         }
         hits
+    }
+
+    /// Categories for which `text` reads as the opposite of a relaxation.
+    pub fn countered(&self, text: &str) -> Vec<Category> {
+        self.counters
+            .iter()
+            .filter(|(_, regex)| regex.is_match(text))
+            .map(|(category, _)| *category)
+            .collect()
     }
 
     /// Whether the clause before `start` contains a negation.
