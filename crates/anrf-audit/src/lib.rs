@@ -9,8 +9,8 @@
 //! ```
 //! use anrf_audit::{AuditLog, Decision, EventKind, NewEvent};
 //!
-//! # fn main() -> Result<(), anrf_audit::AuditError> {
-//! let home = tempfile::tempdir().map_err(|e| anrf_audit::AuditError::Export { source: e })?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let home = tempfile::tempdir()?;
 //! let mut log = AuditLog::open(&home.path().join("audit"))?;
 //! let event = NewEvent::new(EventKind::Run, "alice", "sha256:1f2e", Decision::Allow)
 //!     .with_details(serde_json::json!({"exit_code": 0, "profile": "test"}));

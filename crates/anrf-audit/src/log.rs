@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::{self, Checkpoint, FileState};
 use crate::error::AuditError;
 use crate::event::{self, EventKind, EventRecord, HashedFields, NewEvent};
 use crate::key;
@@ -210,9 +210,15 @@ impl AuditLog {
                 .map_err(sql)?;
             init_schema(&conn, dir, &db_path, busy_secs)?
         } else {
-            read_meta(&conn, &db_path, busy_secs)?.ok_or_else(|| AuditError::NotFound {
-                path: db_path.clone(),
-            })?
+            match read_meta(&conn, &db_path, busy_secs)? {
+                Some(public) => public,
+                // The key record is gone (tampering, or a crash while the log
+                // was created): identify the log by its key file, if any.
+                None => match key::load(dir)? {
+                    Some(k) => key::public_hex(&k.verifying_key()),
+                    None => return Err(AuditError::NotFound { path: db_path }),
+                },
+            }
         };
         let public = key::parse_public_hex(&recorded).ok_or_else(|| AuditError::Key {
             path: db_path.clone(),
@@ -349,7 +355,7 @@ impl AuditLog {
         tx.commit().map_err(sql)?;
         // The event is durable now. The external head is best effort: if it
         // cannot be written it lags behind, which verify tolerates.
-        let _ = checkpoint::write_file(&self.dir, &self.public, &head_checkpoint);
+        let _ = self.update_head_file(&head_checkpoint);
         Ok(record)
     }
 
@@ -397,7 +403,7 @@ impl AuditLog {
             )
             .map_err(sql)?;
         tx.commit().map_err(sql)?;
-        checkpoint::write_file(&self.dir, &self.public, &stored)?;
+        self.update_head_file(&stored)?;
         Ok(Some(stored))
     }
 
@@ -456,6 +462,10 @@ impl AuditLog {
         &self,
         mut f: impl FnMut(RawRow) -> Result<(), AuditError>,
     ) -> Result<(), AuditError> {
+        // A dropped table holds no events; verify then reports the truncation.
+        if !self.table_exists("events")? {
+            return Ok(());
+        }
         let mut stmt = self
             .conn
             .prepare(
@@ -473,6 +483,9 @@ impl AuditLog {
     /// Every row of the `checkpoints` table, ascending. Rows whose `seq` is
     /// negative come back with `seq` 0 so verify reports them.
     pub(crate) fn table_checkpoints(&self) -> Result<Vec<Checkpoint>, AuditError> {
+        if !self.table_exists("checkpoints")? {
+            return Ok(Vec::new());
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT seq, head_hash, time, signature FROM checkpoints ORDER BY seq")
@@ -500,6 +513,55 @@ impl AuditLog {
                 |r| r.get(0),
             )
             .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Replaces `checkpoint.sig` with `cp`, unless the file holds evidence
+    /// of tampering that overwriting would erase: a file that is missing
+    /// after events were written, unreadable, not signed by the log's key, or
+    /// disagreeing with the chain. Such a file stays until someone looks
+    /// (`anrf audit verify` keeps failing), which is the point.
+    fn update_head_file(&self, cp: &Checkpoint) -> Result<(), AuditError> {
+        let keep = match checkpoint::read_file(&self.dir)? {
+            FileState::Absent => cp.seq > 1,
+            FileState::Unreadable(_) => true,
+            FileState::Present(file) => {
+                let old = file.checkpoint;
+                !old.signature_valid(&self.public)
+                    || (old.seq <= cp.seq && self.hash_at(old.seq)? != Some(old.head_hash))
+            }
+        };
+        if keep {
+            return Ok(());
+        }
+        checkpoint::write_file(&self.dir, &self.public, cp)
+    }
+
+    /// The stored hash of event `seq` (the genesis hash for 0).
+    fn hash_at(&self, seq: u64) -> Result<Option<String>, AuditError> {
+        if seq == 0 {
+            return Ok(Some(hex::encode(event::genesis_hash(
+                self.public.as_bytes(),
+            ))));
+        }
+        let Ok(seq) = i64::try_from(seq) else {
+            return Ok(None);
+        };
+        self.conn
+            .query_row("SELECT hash FROM events WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    fn table_exists(&self, name: &str) -> Result<bool, AuditError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [name],
+                |r| r.get(0),
+            )
             .map_err(|e| self.sql(e))
     }
 

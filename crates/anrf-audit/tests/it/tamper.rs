@@ -505,3 +505,82 @@ fn chain_rewritten_with_the_log_key_still_disagrees_with_its_checkpoints() {
         },
     );
 }
+
+#[test]
+fn dropped_events_table_is_a_truncation_at_event_1() {
+    let fx = Fixture::new(10);
+    fx.db().execute_batch("DROP TABLE events;").unwrap();
+    expect(
+        &fx,
+        Some(1),
+        ProblemKind::Truncated {
+            checkpoint: 4,
+            last_event: 0,
+            source: CheckpointSource::Table,
+        },
+    );
+}
+
+#[test]
+fn deleted_database_recreated_by_the_next_command_is_detected() {
+    // The attacker deletes `audit.db`; the next command starts a fresh log
+    // with the same key, but `checkpoint.sig` still covers event 10.
+    let fx = Fixture::new(10);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(fx.file(&format!("audit.db{suffix}")));
+    }
+    let mut log = anrf_audit::AuditLog::open(&fx.dir).unwrap();
+    for i in 1..=3 {
+        log.append(&crate::support::event(i)).unwrap();
+    }
+    expect(
+        &fx,
+        Some(4),
+        ProblemKind::Truncated {
+            checkpoint: 10,
+            last_event: 3,
+            source: CheckpointSource::File,
+        },
+    );
+    // And once the new log grows past it, the old head still disagrees.
+    for i in 4..=10 {
+        log.append(&crate::support::event(i)).unwrap();
+    }
+    expect(
+        &fx,
+        Some(10),
+        ProblemKind::CheckpointMismatch {
+            checkpoint: 10,
+            source: CheckpointSource::File,
+        },
+    );
+}
+
+#[test]
+fn evidence_survives_later_appends() {
+    // Appending after tampering does not overwrite the external head that
+    // shows it: verify keeps failing until someone looks.
+    let fx = Fixture::new(10);
+    std::fs::remove_file(fx.file("checkpoint.sig")).unwrap();
+    let mut log = anrf_audit::AuditLog::open(&fx.dir).unwrap();
+    log.append(&crate::support::event(11)).unwrap();
+    expect(&fx, None, ProblemKind::CheckpointFileMissing);
+
+    let fx = Fixture::new(10);
+    fx.db()
+        .execute("DELETE FROM events WHERE seq >= 9", [])
+        .unwrap();
+    let mut log = anrf_audit::AuditLog::open(&fx.dir).unwrap();
+    for i in 9..=12 {
+        log.append(&crate::support::event(i)).unwrap();
+    }
+    // The new event 10 is not the one the external head signed.
+    expect(
+        &fx,
+        Some(10),
+        ProblemKind::CheckpointMismatch {
+            checkpoint: 10,
+            source: CheckpointSource::File,
+        },
+    );
+}
