@@ -58,7 +58,7 @@ pub use project::{
     RELAXATION_KINDS,
 };
 pub use record::{
-    APPROVAL_DOMAIN, SignatureCheck, Signer, Subject, format_time, parse_time,
+    APPROVAL_DOMAIN, SignatureCheck, Signer, Subject, format_time, parse_date, parse_time,
     sign as sign_approval, signed_message, verify as verify_signature,
 };
 pub use resolve::{

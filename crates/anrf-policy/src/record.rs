@@ -165,6 +165,15 @@ pub fn format_time(t: OffsetDateTime) -> Result<String, PolicyError> {
     })
 }
 
+/// Parses a `YYYY-MM-DD` date (an override's last valid day).
+pub fn parse_date(s: &str) -> Result<time::Date, PolicyError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), &format).map_err(|e| PolicyError::Time {
+        value: s.to_owned(),
+        reason: format!("{e} (write the date as YYYY-MM-DD)"),
+    })
+}
+
 /// Parses an RFC 3339 time.
 pub fn parse_time(s: &str) -> Result<OffsetDateTime, PolicyError> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| PolicyError::Time {

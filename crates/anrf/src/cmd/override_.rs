@@ -1,12 +1,828 @@
-//! `anrf override`.
+//! `anrf override`: request, approve, revoke, list and show overrides.
+//!
+//! Requests are written into the module's manifest (`[[security.overrides]]`, with
+//! the capability declared in `[security]` when missing) and indexed under
+//! `$ANRF_HOME/overrides/<id>.toml`, so `approve ID` finds the module. Approvals
+//! are checked (trusted key, role, Cedar rules, no self-approval outside `dev`)
+//! before anything is signed. Every step is recorded in the audit log.
+//!
+//! Also the loaders the `run`, `verify` and `explain` commands use:
+//! [`load_project_policy`], [`load_revocations`] and [`resolve_module`].
 
-use clap::Args;
+use std::path::{Path, PathBuf};
+
+use anrf_audit::{Decision, EventKind, NewEvent, Requirement};
+use anrf_format::{Manifest, Module, Override, Profile, Relaxation, Revocation, Scope};
+use anrf_policy::{
+    ApproveAs, CliGrant, IndexRecord, ManifestEdit, ModuleInput, NewOverride, OffsetDateTime,
+    OverrideContext, OverrideDecision, POLICY_FILE, PolicyFile, ProjectPolicy, Resolution,
+    ResolveInput, RevocationNotice, RevokedEntry, Subject, Verdict,
+};
+use clap::{Args, Subcommand};
+use miette::{IntoDiagnostic as _, WrapErr as _};
 
 use crate::exit::Finish;
 
-#[derive(Debug, Args)]
-pub(crate) struct OverrideArgs {}
+/// Exit code when policy refuses a request or an approval.
+const REFUSED: u8 = 1;
 
-pub(crate) fn exec(_args: OverrideArgs) -> miette::Result<Finish> {
-    Err(miette::miette!("`anrf override` is not available in this build yet"))
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  anrf override request hello --allow-read data/ --justification \"reads the bundled word list\"\n  anrf override approve ovr-1a2b3c4d5e6f7a8b --key keys/bob.key --profile prod\n  anrf override list hello --profile prod"
+)]
+pub(crate) struct OverrideArgs {
+    #[command(subcommand)]
+    command: OverrideCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum OverrideCommand {
+    /// Ask for a relaxation: writes it into the manifest, unapproved
+    Request(RequestArgs),
+    /// Sign an override with an approver key (checked against the project policy first)
+    Approve(ApproveArgs),
+    /// Revoke an override: it grants nothing from now on
+    Revoke(RevokeArgs),
+    /// List a module's overrides and whether each holds under a profile
+    List(ListArgs),
+    /// Show one override: its approvals and the reasons it holds or not
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  anrf override request hello --allow-read data --justification \"reads the bundled stop-word list\"\n  anrf override request hello --raise memory=256MiB --expires 2027-03-31 \\\n      --justification \"parses 150MB CSV exports in memory for the monthly report\"\n  anrf override request cparse --memory-unsafe --scope function:parse_header \\\n      --justification \"legacy C header parser, fuzzed nightly, not yet ported\"\n\n\
+Exit status: 0 requested, 1 refused by policy (the reason is printed), 2 usage error."
+)]
+struct RequestArgs {
+    /// Module directory or its `anrf.toml`.
+    module: PathBuf,
+    /// Read a directory (relative to the module).
+    #[arg(long = "allow-read", value_name = "DIR")]
+    allow_read: Vec<String>,
+    /// Read and write a directory (relative to the module).
+    #[arg(long = "allow-write", value_name = "DIR")]
+    allow_write: Vec<String>,
+    /// Read an environment variable.
+    #[arg(long = "allow-env", value_name = "NAME")]
+    allow_env: Vec<String>,
+    /// Raise a limit above its default, e.g. `memory=256MiB`, `timeout=30s`.
+    #[arg(long = "raise", value_name = "LIMIT=VALUE")]
+    raise: Vec<String>,
+    /// The guest's memory safety rests on the sandbox alone (C, `unsafe` Rust).
+    #[arg(long = "memory-unsafe")]
+    memory_unsafe: bool,
+    /// `module` (default) or `function:NAME` (a function in `logic.functions`).
+    #[arg(long, default_value = "module")]
+    scope: String,
+    /// Why the module needs it and why the secure default does not work.
+    #[arg(long)]
+    justification: Option<String>,
+    /// Last valid day, `YYYY-MM-DD` (UTC) [default: 90 days from today].
+    #[arg(long)]
+    expires: Option<String>,
+    /// Who asks [default: `$USER`].
+    #[arg(long = "as", value_name = "NAME")]
+    requested_by: Option<String>,
+    /// Print the new override(s) as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  anrf override approve ovr-1a2b3c4d5e6f7a8b --key keys/bob.key --profile prod\n\n\
+The key must belong to a trusted approver of anrf-policy.toml whom its Cedar rules\n\
+authorize; the requester may approve their own override only in `dev`.\n\
+Exit status: 0 approved, 1 refused by policy (the reason is printed), 2 usage error."
+)]
+struct ApproveArgs {
+    /// The override id (`ovr-...`).
+    id: String,
+    /// The approver's private key file (from `anrf key gen`).
+    #[arg(long)]
+    key: PathBuf,
+    /// The role to sign under [default: the first of the approver's roles the rules permit].
+    #[arg(long)]
+    role: Option<String>,
+    /// The profile the approval is for (it also counts in weaker profiles).
+    #[arg(long, value_enum, default_value = "prod")]
+    profile: Profile,
+    /// The module, when the override is not in this machine's index.
+    #[arg(long)]
+    module: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  anrf override revoke ovr-1a2b3c4d5e6f7a8b --reason \"the word list now ships inside the module\""
+)]
+struct RevokeArgs {
+    id: String,
+    /// Why it is revoked.
+    #[arg(long)]
+    reason: String,
+    /// Who revokes [default: `$USER`].
+    #[arg(long = "as", value_name = "NAME")]
+    by: Option<String>,
+    #[arg(long)]
+    module: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  anrf override list hello --profile prod\n  anrf override list --json"
+)]
+struct ListArgs {
+    /// Module directory [default: every module in this machine's index].
+    module: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "dev")]
+    profile: Profile,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  anrf override show ovr-1a2b3c4d5e6f7a8b --profile prod --json")]
+struct ShowArgs {
+    id: String,
+    #[arg(long, value_enum, default_value = "dev")]
+    profile: Profile,
+    #[arg(long)]
+    module: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn exec(args: OverrideArgs) -> miette::Result<Finish> {
+    match args.command {
+        OverrideCommand::Request(a) => request(&a),
+        OverrideCommand::Approve(a) => approve(&a),
+        OverrideCommand::Revoke(a) => revoke(&a),
+        OverrideCommand::List(a) => list(&a),
+        OverrideCommand::Show(a) => show(&a),
+    }
+}
+
+// ------------------------------------------------------------ shared loaders
+
+/// The project policy for a module: the nearest `anrf-policy.toml` in the module
+/// directory or above it, else the strict built-in policy.
+pub(crate) fn load_project_policy(module_dir: &Path) -> miette::Result<ProjectPolicy> {
+    let start = std::path::absolute(module_dir).unwrap_or_else(|_| module_dir.to_path_buf());
+    let Some(path) = start
+        .ancestors()
+        .map(|d| d.join(POLICY_FILE))
+        .find(|p| p.is_file())
+    else {
+        return Ok(ProjectPolicy::builtin());
+    };
+    let text = std::fs::read_to_string(&path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read `{}`", path.display()))?;
+    let origin = path.display().to_string();
+    let file = PolicyFile::parse(&text, &origin).map_err(|e| miette::miette!("{e}"))?;
+    let cedar = match file.cedar_file() {
+        Some(rel) => {
+            let cedar_path = path.parent().unwrap_or(Path::new(".")).join(rel);
+            Some(
+                std::fs::read_to_string(&cedar_path)
+                    .into_diagnostic()
+                    .wrap_err_with(|| {
+                        format!(
+                            "cannot read the Cedar file `{}` named by `{origin}`",
+                            cedar_path.display()
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    file.compile(cedar.as_deref())
+        .map_err(|e| miette::miette!("{e}"))
+}
+
+/// Revocations recorded in `$ANRF_HOME/overrides`.
+pub(crate) fn load_revocations() -> miette::Result<Vec<RevocationNotice>> {
+    Ok(index_records()?
+        .iter()
+        .filter_map(IndexRecord::revocation)
+        .collect())
+}
+
+/// The effective policy of a run or check of `module` under `profile`, with the
+/// command-line grants (refused outside `dev`) and the time now.
+#[allow(
+    dead_code,
+    reason = "the entry point for `run`, `verify` and `explain`"
+)]
+pub(crate) fn resolve_module(
+    module: &Module,
+    profile: Profile,
+    cli_grants: &[CliGrant],
+    justification: Option<&str>,
+) -> miette::Result<Resolution> {
+    let project = load_project_policy(module.dir())?;
+    let digest = module.security_digest()?;
+    let revocations = load_revocations()?;
+    let user = anrf_audit::local_actor();
+    Ok(anrf_policy::resolve(&ResolveInput {
+        project: &project,
+        profile,
+        now: OffsetDateTime::now_utc(),
+        module: Some(ModuleInput {
+            manifest: module.manifest(),
+            security_digest: &digest,
+        }),
+        cli_grants,
+        cli_justification: justification,
+        user: &user,
+        revocations: &revocations,
+    }))
+}
+
+/// Records a policy event, best effort in `dev`, required otherwise.
+pub(crate) fn audit(event: &NewEvent, profile: Profile) -> miette::Result<()> {
+    let dir = crate::home::anrf_home()?.join("audit");
+    let requirement = if profile == Profile::Dev {
+        Requirement::BestEffort
+    } else {
+        Requirement::Required
+    };
+    match anrf_audit::record(&dir, event, requirement) {
+        Ok(anrf_audit::Recorded::Appended(_)) => Ok(()),
+        Ok(anrf_audit::Recorded::Skipped(e)) => {
+            eprintln!("warning: not recorded in the audit log: {e}");
+            Ok(())
+        }
+        Err(e) => Err(miette::miette!("{e}")),
+    }
+}
+
+fn index_dir() -> miette::Result<PathBuf> {
+    Ok(crate::home::anrf_home()?.join("overrides"))
+}
+
+fn index_records() -> miette::Result<Vec<IndexRecord>> {
+    let dir = index_dir()?;
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut records = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read `{}`", path.display()))?;
+        records.push(
+            IndexRecord::parse(&text, &path.display().to_string())
+                .map_err(|e| miette::miette!("{e}"))?,
+        );
+    }
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(records)
+}
+
+fn read_index(id: &str) -> miette::Result<Option<IndexRecord>> {
+    let path = index_dir()?.join(format!("{id}.toml"));
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read `{}`", path.display()))?;
+    IndexRecord::parse(&text, &path.display().to_string())
+        .map(Some)
+        .map_err(|e| miette::miette!("{e}"))
+}
+
+fn write_index(record: &IndexRecord) -> miette::Result<()> {
+    let dir = index_dir()?;
+    std::fs::create_dir_all(&dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create `{}`", dir.display()))?;
+    let path = dir.join(format!("{}.toml", record.id));
+    let text = record.to_toml().map_err(|e| miette::miette!("{e}"))?;
+    std::fs::write(&path, text)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write `{}`", path.display()))
+}
+
+/// The module holding override `id`: `--module`, else the index.
+fn locate(
+    id: &str,
+    module: Option<&Path>,
+) -> miette::Result<(Module, Override, Option<IndexRecord>)> {
+    let record = read_index(id)?;
+    let dir = match (module, &record) {
+        (Some(m), _) => m.to_path_buf(),
+        (None, Some(r)) => PathBuf::from(&r.module_dir),
+        (None, None) => miette::bail!(
+            help = "pass the module with `--module DIR`",
+            "override `{id}` is not in this machine's index (`$ANRF_HOME/overrides`)"
+        ),
+    };
+    let module = Module::load(&dir)?;
+    let ovr = module
+        .manifest()
+        .security
+        .overrides
+        .iter()
+        .find(|o| o.id.as_str() == id)
+        .cloned()
+        .ok_or_else(|| {
+            miette::miette!(
+                "module `{}` has no override `{id}` in `{}`",
+                module.name(),
+                module.manifest_path().display()
+            )
+        })?;
+    Ok((module, ovr, record))
+}
+
+/// Writes an edited manifest back after checking that it still parses.
+fn write_manifest(module: &Module, text: &str) -> miette::Result<()> {
+    let path = module.manifest_path();
+    Manifest::from_str(text, &path.display().to_string())
+        .wrap_err("the edited manifest does not parse; it was not written")?;
+    std::fs::write(path, text)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write `{}`", path.display()))
+}
+
+fn read_manifest_text(module: &Module) -> miette::Result<String> {
+    std::fs::read_to_string(module.manifest_path())
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read `{}`", module.manifest_path().display()))
+}
+
+fn decide(
+    module: &Module,
+    ovr: &Override,
+    profile: Profile,
+    project: &ProjectPolicy,
+) -> miette::Result<OverrideDecision> {
+    let subject = Subject {
+        module: module.name().to_owned(),
+        digest: module.security_digest()?,
+    };
+    let revocations = load_revocations()?;
+    Ok(anrf_policy::check_override(
+        ovr,
+        &OverrideContext {
+            project,
+            profile,
+            now: OffsetDateTime::now_utc(),
+            subject: &subject,
+            functions: &module.manifest().logic.functions,
+            revocations: &revocations,
+        },
+    ))
+}
+
+// ------------------------------------------------------------------ request
+
+fn relaxations(args: &RequestArgs) -> miette::Result<Vec<Relaxation>> {
+    let mut out = Vec::new();
+    let parse = |s: String| s.parse::<Relaxation>().map_err(|e| miette::miette!("{e}"));
+    for d in &args.allow_read {
+        out.push(parse(format!("allow-read:{}", d.trim_end_matches('/')))?);
+    }
+    for d in &args.allow_write {
+        out.push(parse(format!("allow-write:{}", d.trim_end_matches('/')))?);
+    }
+    for n in &args.allow_env {
+        out.push(parse(format!("allow-env:{n}"))?);
+    }
+    for r in &args.raise {
+        out.push(parse(format!("raise:{r}"))?);
+    }
+    if args.memory_unsafe {
+        out.push(Relaxation::MemoryUnsafe);
+    }
+    if out.is_empty() {
+        miette::bail!(
+            help = "e.g. `--allow-read data`, `--allow-env NAME`, `--raise memory=256MiB`, `--memory-unsafe`",
+            "nothing to request: name at least one relaxation"
+        );
+    }
+    Ok(out)
+}
+
+fn request(args: &RequestArgs) -> miette::Result<Finish> {
+    let module = Module::load(&args.module)?;
+    let project = load_project_policy(module.dir())?;
+    let scope: Scope = match args.scope.as_str() {
+        "project" => miette::bail!(
+            help = "request it per module with `--scope module`, or write it under `[[overrides]]` in anrf-policy.toml",
+            "`--scope project` overrides live in anrf-policy.toml and cannot be requested from a module yet"
+        ),
+        s => s.parse().map_err(|e| miette::miette!("{e}"))?,
+    };
+    let expires = args
+        .expires
+        .as_deref()
+        .map(anrf_policy::parse_date)
+        .transpose()
+        .map_err(|e| {
+            miette::miette!(
+                help = "write the date as YYYY-MM-DD",
+                "invalid `--expires`: {e}"
+            )
+        })?;
+    let requested_by = args
+        .requested_by
+        .clone()
+        .unwrap_or_else(anrf_audit::local_actor);
+    let justification = args.justification.clone().unwrap_or_default();
+    let now = OffsetDateTime::now_utc();
+    let wanted = relaxations(args)?;
+
+    // Decide every relaxation before writing anything.
+    let mut created = Vec::new();
+    for relaxes in wanted {
+        let new = NewOverride {
+            module: module.name(),
+            functions: &module.manifest().logic.functions,
+            scope: scope.clone(),
+            relaxes: relaxes.clone(),
+            justification: &justification,
+            requested_by: &requested_by,
+            expires,
+            now,
+        };
+        match anrf_policy::new_override(&new, &project) {
+            Ok(o) => created.push(o),
+            Err(refused) => {
+                let event = NewEvent::new(EventKind::OverrideRequest, &requested_by, module.name(), Decision::Deny)
+                    .with_details(serde_json::json!({
+                        "module": module.name(), "relaxes": relaxes.to_string(), "scope": scope.to_string(),
+                        "refusal": refused.refusal.code(), "reason": refused.message,
+                    }));
+                audit(&event, Profile::Dev)?;
+                eprintln!(
+                    "refused ({}): `{relaxes}` for module `{}`: {}",
+                    refused.refusal.code(),
+                    module.name(),
+                    refused.message
+                );
+                return Ok(Finish::Code(REFUSED));
+            }
+        }
+    }
+
+    let mut text = read_manifest_text(&module)?;
+    let origin = module.manifest_path().display().to_string();
+    let mut declared = Vec::new();
+    for o in &created {
+        let (t, edit) =
+            anrf_policy::declare(&text, &o.relaxes, &origin).map_err(|e| miette::miette!("{e}"))?;
+        if let ManifestEdit::Declared(what) = edit {
+            declared.push(what);
+        }
+        text = anrf_policy::add_override(&t, o, &origin).map_err(|e| miette::miette!("{e}"))?;
+    }
+    write_manifest(&module, &text)?;
+    let module_dir =
+        std::path::absolute(module.dir()).unwrap_or_else(|_| module.dir().to_path_buf());
+    let requested_at = anrf_policy::format_time(now).map_err(|e| miette::miette!("{e}"))?;
+    for o in &created {
+        write_index(&IndexRecord {
+            id: o.id.as_str().to_owned(),
+            module: module.name().to_owned(),
+            module_dir: module_dir.display().to_string(),
+            relaxes: o.relaxes.to_string(),
+            scope: o.scope.to_string(),
+            requested_by: requested_by.clone(),
+            requested_at: requested_at.clone(),
+            expires: o.expires.to_string(),
+            revoked: None,
+        })?;
+        let event = NewEvent::new(
+            EventKind::OverrideRequest,
+            &requested_by,
+            o.id.as_str(),
+            Decision::Info,
+        )
+        .with_details(serde_json::json!({
+            "module": module.name(), "relaxes": o.relaxes.to_string(), "scope": o.scope.to_string(),
+            "justification": o.justification.as_str(), "expires": o.expires.to_string(),
+        }));
+        audit(&event, Profile::Dev)?;
+    }
+
+    if args.json {
+        let out: Vec<_> = created
+            .iter()
+            .map(|o| serde_json::json!({
+                "id": o.id.as_str(), "module": module.name(), "relaxes": o.relaxes.to_string(),
+                "scope": o.scope.to_string(), "requested_by": o.requested_by, "expires": o.expires.to_string(),
+            }))
+            .collect();
+        println!("{}", serde_json::Value::Array(out));
+        return Ok(Finish::Code(0));
+    }
+    for o in &created {
+        println!(
+            "requested {} for module `{}`: `{}` at scope `{}`, expires end of {}",
+            o.id,
+            module.name(),
+            o.relaxes,
+            o.scope,
+            o.expires
+        );
+    }
+    for d in &declared {
+        println!("declared {d} in {}", module.manifest_path().display());
+    }
+    println!();
+    println!("Approve with:");
+    for o in &created {
+        println!(
+            "  anrf override approve {} --key APPROVER.key --profile prod",
+            o.id
+        );
+    }
+    Ok(Finish::Code(0))
+}
+
+// ------------------------------------------------------------------ approve
+
+fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
+    let (module, ovr, _) = locate(&args.id, args.module.as_deref())?;
+    let project = load_project_policy(module.dir())?;
+    let key = super::key::read_secret_key(&args.key)?;
+    let subject = Subject {
+        module: module.name().to_owned(),
+        digest: module.security_digest()?,
+    };
+    let now = OffsetDateTime::now_utc();
+    let actor = project
+        .approver_by_key(&key.public_key())
+        .map_or_else(|| key.public_key().to_string(), |a| a.name.clone());
+    let who = ApproveAs {
+        key: &key,
+        role: args.role.as_deref(),
+        profile: args.profile,
+        now,
+    };
+    let (approval, rules) = match anrf_policy::approve(&ovr, &subject, &project, &who) {
+        Ok(ok) => ok,
+        Err(refused) => {
+            let event = NewEvent::new(EventKind::OverrideApprove, &actor, ovr.id.as_str(), Decision::Deny).with_details(
+                serde_json::json!({
+                    "module": module.name(), "relaxes": ovr.relaxes.to_string(), "profile": args.profile.as_str(),
+                    "refusal": refused.refusal.code(), "reason": refused.message, "policy": project.origin(),
+                }),
+            );
+            audit(&event, args.profile)?;
+            eprintln!("refused ({}): {}", refused.refusal.code(), refused.message);
+            return Ok(Finish::Code(REFUSED));
+        }
+    };
+    // Record first: outside dev an approval that cannot be recorded is not written.
+    let event = NewEvent::new(EventKind::OverrideApprove, &approval.approver, ovr.id.as_str(), Decision::Allow).with_details(
+        serde_json::json!({
+            "module": module.name(), "relaxes": ovr.relaxes.to_string(), "scope": ovr.scope.to_string(),
+            "role": approval.role, "profile": args.profile.as_str(), "cedar_policies": rules,
+            "subject_digest": approval.subject_digest.as_str(), "policy_digest": approval.policy_digest.as_str(),
+            "public_key": approval.public_key, "signed_at": approval.signed_at,
+        }),
+    );
+    audit(&event, args.profile)?;
+    let origin = module.manifest_path().display().to_string();
+    let text = read_manifest_text(&module)?;
+    let text = anrf_policy::add_approval(&text, ovr.id.as_str(), &approval, &origin)
+        .map_err(|e| miette::miette!("{e}"))?;
+    write_manifest(&module, &text)?;
+
+    let reloaded = Module::load(module.manifest_path())?;
+    let updated = reloaded
+        .manifest()
+        .security
+        .overrides
+        .iter()
+        .find(|o| o.id == ovr.id)
+        .cloned()
+        .unwrap_or(ovr);
+    let decision = decide(&reloaded, &updated, args.profile, &project)?;
+    if args.json {
+        let out = serde_json::json!({ "approval": approval, "cedar_policies": rules, "decision": decision });
+        println!("{out}");
+        return Ok(Finish::Code(0));
+    }
+    println!(
+        "approved {} (`{}` on `{}`) as `{}` ({}) for profile `{}`, permitted by Cedar rule(s) {}",
+        updated.id,
+        updated.relaxes,
+        module.name(),
+        approval.approver,
+        approval.role,
+        args.profile,
+        rules.join(", ")
+    );
+    if decision.is_granted() {
+        println!(
+            "it now holds in `{}`: {} of {} approver(s)",
+            args.profile,
+            decision.approvers.len(),
+            decision.required_approvers
+        );
+    } else {
+        println!(
+            "it does not hold in `{}` yet: {}",
+            args.profile,
+            decision.reasons.last().map_or("", String::as_str)
+        );
+    }
+    Ok(Finish::Code(0))
+}
+
+// ------------------------------------------------------------------- revoke
+
+fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
+    let (module, ovr, record) = locate(&args.id, args.module.as_deref())?;
+    if args.reason.trim().len() < 4 {
+        miette::bail!("give a real `--reason` for the revocation");
+    }
+    let by = args.by.clone().unwrap_or_else(anrf_audit::local_actor);
+    let at =
+        anrf_policy::format_time(OffsetDateTime::now_utc()).map_err(|e| miette::miette!("{e}"))?;
+    let revocation = Revocation {
+        by: by.clone(),
+        at: at.clone(),
+        reason: args.reason.clone(),
+    };
+    let event = NewEvent::new(
+        EventKind::OverrideRevoke,
+        &by,
+        ovr.id.as_str(),
+        Decision::Allow,
+    )
+    .with_details(serde_json::json!({
+        "module": module.name(), "relaxes": ovr.relaxes.to_string(), "reason": args.reason,
+    }));
+    audit(&event, Profile::Prod)?;
+    let mut record = record.unwrap_or_else(|| IndexRecord {
+        id: ovr.id.as_str().to_owned(),
+        module: module.name().to_owned(),
+        module_dir: std::path::absolute(module.dir())
+            .unwrap_or_else(|_| module.dir().to_path_buf())
+            .display()
+            .to_string(),
+        relaxes: ovr.relaxes.to_string(),
+        scope: ovr.scope.to_string(),
+        requested_by: ovr.requested_by.clone(),
+        requested_at: String::new(),
+        expires: ovr.expires.to_string(),
+        revoked: None,
+    });
+    record.revoked = Some(RevokedEntry {
+        by,
+        at,
+        reason: args.reason.clone(),
+    });
+    write_index(&record)?;
+    if ovr.revoked.is_none() {
+        let origin = module.manifest_path().display().to_string();
+        let text = read_manifest_text(&module)?;
+        let text = anrf_policy::set_revoked(&text, ovr.id.as_str(), &revocation, &origin)
+            .map_err(|e| miette::miette!("{e}"))?;
+        write_manifest(&module, &text)?;
+    }
+    println!(
+        "revoked {} (`{}` on `{}`): it grants nothing from now on",
+        ovr.id,
+        ovr.relaxes,
+        module.name()
+    );
+    Ok(Finish::Code(0))
+}
+
+// -------------------------------------------------------------- list, show
+
+fn list(args: &ListArgs) -> miette::Result<Finish> {
+    let dirs: Vec<PathBuf> = if let Some(m) = &args.module {
+        vec![m.clone()]
+    } else {
+        let mut dirs: Vec<PathBuf> = index_records()?
+            .into_iter()
+            .map(|r| PathBuf::from(r.module_dir))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    };
+    let mut rows = Vec::new();
+    for dir in dirs {
+        let module = match Module::load(&dir) {
+            Ok(m) => m,
+            Err(e) if args.module.is_none() => {
+                eprintln!("warning: skipping `{}`: {e}", dir.display());
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let project = load_project_policy(module.dir())?;
+        for ovr in &module.manifest().security.overrides {
+            rows.push((
+                module.name().to_owned(),
+                decide(&module, ovr, args.profile, &project)?,
+            ));
+        }
+    }
+    if args.json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|(m, d)| serde_json::json!({ "module": m, "profile": args.profile.as_str(), "override": d }))
+            .collect();
+        println!("{}", serde_json::Value::Array(out));
+        return Ok(Finish::Code(0));
+    }
+    if rows.is_empty() {
+        println!("no overrides");
+        return Ok(Finish::Code(0));
+    }
+    println!(
+        "{:<22} {:<14} {:<28} {:<16} {:<10} {:<9} status ({})",
+        "id", "module", "relaxes", "scope", "expires", "approvals", args.profile
+    );
+    for (m, d) in &rows {
+        let status = match (d.verdict, d.refusal) {
+            (Verdict::Granted, _) => "granted".to_owned(),
+            (Verdict::Refused, Some(r)) => format!("refused: {}", r.code()),
+            (Verdict::Refused, None) => "refused".to_owned(),
+        };
+        println!(
+            "{:<22} {:<14} {:<28} {:<16} {:<10} {:<9} {status}",
+            d.id,
+            m,
+            d.relaxes,
+            d.scope,
+            d.expires,
+            format!("{}/{}", d.approvers.len(), d.required_approvers)
+        );
+    }
+    Ok(Finish::Code(0))
+}
+
+fn show(args: &ShowArgs) -> miette::Result<Finish> {
+    let (module, ovr, record) = locate(&args.id, args.module.as_deref())?;
+    let project = load_project_policy(module.dir())?;
+    let decision = decide(&module, &ovr, args.profile, &project)?;
+    if args.json {
+        let out = serde_json::json!({
+            "module": module.name(),
+            "module_dir": module.dir().display().to_string(),
+            "policy": project.origin(),
+            "profile": args.profile.as_str(),
+            "override": ovr,
+            "decision": decision,
+            "index": record,
+        });
+        println!("{out}");
+        return Ok(Finish::Code(0));
+    }
+    println!(
+        "override {} on module `{}` ({})",
+        ovr.id,
+        module.name(),
+        module.dir().display()
+    );
+    println!("  relaxes:       {}", ovr.relaxes);
+    println!("  scope:         {}", ovr.scope);
+    println!("  justification: {}", ovr.justification.as_str());
+    println!("  requested by:  {}", ovr.requested_by);
+    println!("  expires:       end of {} (UTC)", ovr.expires);
+    println!("  approvals:     {}", ovr.approvals.len());
+    for a in &decision.approvals {
+        let status = if a.counted {
+            "counts".to_owned()
+        } else {
+            format!("ignored: {}", a.refusal.map_or("", |r| r.code()))
+        };
+        println!(
+            "    - {} as {} for {} at {} ({status})",
+            a.approver, a.role, a.profile, a.signed_at
+        );
+    }
+    println!("  policy:        {}", project.origin());
+    let verdict = if decision.is_granted() {
+        "GRANTED"
+    } else {
+        "REFUSED"
+    };
+    println!("{verdict} in profile `{}`:", args.profile);
+    for r in &decision.reasons {
+        println!("  - {r}");
+    }
+    if let Some(fix) = &decision.fix {
+        println!("to allow: {fix}");
+    }
+    Ok(Finish::Code(0))
 }

@@ -8,4 +8,5 @@
 
 mod audit;
 mod foundation;
+mod policy;
 mod run;

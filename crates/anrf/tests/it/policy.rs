@@ -1,0 +1,453 @@
+//! `anrf key` and `anrf override` end to end, through the real binary: request ->
+//! approve with a second key -> run succeeds -> source edited -> run refused ->
+//! re-approve -> run succeeds, with the audit log verifying at the end; and the
+//! refusals the CLI must give on its own (self-approval, unknown key, a key file
+//! others can read, tampered approvals).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+const HELLO_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "MESSAGE\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const LEN))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"#;
+
+const MANIFEST: &str = r#"# a tiny guest for the policy flow
+anrf = 1
+
+[module]
+name = "hello"
+version = "0.1.0"
+
+[intent]
+summary = "Print a greeting"
+
+[logic]
+interface = "command"
+effects = ["stdout"]
+
+[implementation]
+language = "wat"
+sources = ["hello.wat"]
+
+[security]
+memory_safety = "enforced"
+isolation = "wasm"
+overrides = []
+
+[security.limits]
+memory = "16MiB"
+fuel = 10000000
+timeout = "2s"
+stack = "256KiB"
+stdout = "64KiB"
+stderr = "64KiB"
+
+[security.capabilities]
+dirs = []
+env = []
+clock = false
+random = false
+network = []
+"#;
+
+const WHY: &str = "reads the greeting templates shipped in data to localise the output";
+
+struct Project {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+}
+
+impl Project {
+    fn new() -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("project");
+        let home = tmp.path().join("home");
+        let module = root.join("hello");
+        std::fs::create_dir_all(module.join("data")).unwrap();
+        std::fs::write(module.join("data/greeting.txt"), "hello\n").unwrap();
+        std::fs::write(module.join("anrf.toml"), MANIFEST).unwrap();
+        let p = Project {
+            _tmp: tmp,
+            root,
+            home,
+        };
+        p.set_message("hello");
+        p
+    }
+
+    fn module(&self) -> PathBuf {
+        self.root.join("hello")
+    }
+
+    fn set_message(&self, message: &str) {
+        let wat = HELLO_WAT
+            .replace("MESSAGE", message)
+            .replace("LEN", &(message.len() + 1).to_string());
+        std::fs::write(self.module().join("hello.wat"), wat).unwrap();
+    }
+
+    fn anrf(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_anrf"))
+            .env("ANRF_HOME", &self.home)
+            .env("USER", "alice")
+            .env_remove("ANRF_CACHE_DIR")
+            .current_dir(&self.root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.anrf(args);
+        assert_eq!(
+            code(&out),
+            0,
+            "anrf {args:?}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// Generates keys for `names` and writes an anrf-policy.toml trusting them.
+    fn policy(&self, names: &[(&str, &str)]) {
+        let mut approvers = String::new();
+        for (name, role) in names {
+            self.ok(&["key", "gen", name, "--out", "keys", "--role", role]);
+            let public =
+                std::fs::read_to_string(self.root.join(format!("keys/{name}.pub"))).unwrap();
+            write!(
+                approvers,
+                "\n[[approvers]]\nname = \"{name}\"\npublic_key = \"{}\"\nroles = [\"{role}\"]\n",
+                public.trim()
+            )
+            .unwrap();
+        }
+        let text = format!(
+            "version = 1\ncedar = \"\"\"\n@id(\"security-approves\")\npermit(principal in Role::\"security\", action == Action::\"approve\", resource);\n\"\"\"\n\n[maxima]\nread = [\"data\"]\nwrite = []\n{approvers}"
+        );
+        std::fs::write(self.root.join("anrf-policy.toml"), text).unwrap();
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited with a code")
+}
+
+fn request_read(p: &Project) -> String {
+    let out = p.ok(&[
+        "override",
+        "request",
+        "hello",
+        "--allow-read",
+        "data",
+        "--justification",
+        WHY,
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    json[0]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn request_approve_run_edit_refuse_reapprove_run_and_audit_verifies() {
+    let p = Project::new();
+    p.policy(&[("bob", "security"), ("carol", "security")]);
+    p.ok(&["build", "hello"]);
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
+
+    // request: declared in the manifest, unapproved, so the test profile refuses the run
+    let id = request_read(&p);
+    let manifest = std::fs::read_to_string(p.module().join("anrf.toml")).unwrap();
+    assert!(manifest.contains(&format!("id = \"{id}\"")), "{manifest}");
+    assert!(manifest.contains("host = \"data\""), "{manifest}");
+    assert!(manifest.starts_with("# a tiny guest"), "comments kept");
+    let refused = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&refused), 2, "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("unsigned") && stderr.contains(&format!("anrf override approve {id}")),
+        "{stderr}"
+    );
+
+    // approve with a second key (not the requester's): the run succeeds
+    let approved = p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/bob.key",
+        "--profile",
+        "test",
+    ]);
+    assert!(
+        approved.contains("permitted by Cedar rule(s) security-approves"),
+        "{approved}"
+    );
+    assert!(approved.contains("it now holds in `test`"), "{approved}");
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
+
+    // the source changes: the approval no longer binds, the run is refused
+    p.set_message("HELLO, WORLD");
+    p.ok(&["build", "hello"]);
+    let refused = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&refused), 2);
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("changed since approval"), "{stderr}");
+    let shown = p.ok(&["override", "show", &id, "--profile", "test", "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["decision"]["refusal"], "digest_mismatch");
+
+    // re-approve: the run succeeds again
+    p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/carol.key",
+        "--profile",
+        "test",
+    ]);
+    assert_eq!(
+        p.ok(&["run", "hello", "--profile", "test"]),
+        "HELLO, WORLD\n"
+    );
+
+    let listed = p.ok(&["override", "list", "hello", "--profile", "test", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed[0]["override"]["verdict"], "granted");
+    assert_eq!(
+        listed[0]["override"]["approvers"],
+        serde_json::json!(["carol"])
+    );
+
+    // revoke: the run is refused from now on
+    p.ok(&[
+        "override",
+        "revoke",
+        &id,
+        "--reason",
+        "the templates now ship inside the module",
+    ]);
+    let refused = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("revoked"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // every step is in the audit log, and the log verifies
+    p.ok(&["audit", "verify"]);
+    let log = p.ok(&["audit", "log", "--json"]);
+    for kind in [
+        "key_gen",
+        "override_request",
+        "override_approve",
+        "override_revoke",
+    ] {
+        assert!(
+            log.contains(kind),
+            "no `{kind}` event in the audit log:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn self_approval_outside_dev_and_an_unknown_key_are_refused() {
+    let p = Project::new();
+    p.policy(&[("alice", "security"), ("bob", "security")]);
+    p.ok(&["build", "hello"]);
+    let id = request_read(&p);
+    // alice requested it ($USER=alice): she may not approve it for test or prod
+    let out = p.anrf(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/alice.key",
+        "--profile",
+        "test",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("refused (self_approval)"),
+        "{}",
+        text(&out.stderr)
+    );
+    // but she may in dev
+    p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/alice.key",
+        "--profile",
+        "dev",
+    ]);
+    // a key that is not in the policy cannot sign at all
+    p.ok(&["key", "gen", "mallory", "--out", "keys"]);
+    let out = p.anrf(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/mallory.key",
+        "--profile",
+        "test",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("refused (unknown_key)"),
+        "{}",
+        text(&out.stderr)
+    );
+    // the dev approval does not make the run pass in test
+    let out = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    // and the refusals are in the audit log as denials
+    let log = p.ok(&["audit", "log", "--json"]);
+    assert!(log.contains("\"deny\""), "{log}");
+}
+
+#[test]
+fn key_gen_writes_a_private_key_only_its_owner_can_read() {
+    let p = Project::new();
+    let out = p.ok(&["key", "gen", "bob", "--out", "keys"]);
+    assert!(
+        out.contains("[[approvers]]")
+            && out.contains("name = \"bob\"")
+            && out.contains("public_key = \"ed25519:"),
+        "{out}"
+    );
+    let key = p.root.join("keys/bob.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let public = p.ok(&["key", "public", "keys/bob.key"]);
+        assert_eq!(
+            public.trim(),
+            std::fs::read_to_string(p.root.join("keys/bob.pub"))
+                .unwrap()
+                .trim()
+        );
+        // a key others can read is refused
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = p.anrf(&["key", "public", "keys/bob.key"]);
+        assert_eq!(code(&out), 2);
+        assert!(
+            text(&out.stderr).contains("readable by others"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // an existing key is never overwritten
+    let out = p.anrf(&["key", "gen", "bob", "--out", "keys"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("already exists"));
+}
+
+#[test]
+fn a_placeholder_justification_and_an_override_past_the_maxima_are_refused() {
+    let p = Project::new();
+    p.policy(&[("bob", "security")]);
+    let out = p.anrf(&[
+        "override",
+        "request",
+        "hello",
+        "--allow-read",
+        "data",
+        "--justification",
+        "n/a",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("refused (justification)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = p.anrf(&[
+        "override",
+        "request",
+        "hello",
+        "--allow-read",
+        "secrets",
+        "--justification",
+        WHY,
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("wider than the project maxima"),
+        "{}",
+        text(&out.stderr)
+    );
+    let manifest = std::fs::read_to_string(p.module().join("anrf.toml")).unwrap();
+    assert_eq!(manifest, MANIFEST, "a refused request writes nothing");
+}
+
+#[test]
+fn a_tampered_approval_in_the_manifest_stops_the_run() {
+    let p = Project::new();
+    p.policy(&[("bob", "security")]);
+    p.ok(&["build", "hello"]);
+    let id = request_read(&p);
+    p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/bob.key",
+        "--profile",
+        "test",
+    ]);
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
+    // widen the approved profile by hand: the signature no longer verifies
+    let path = p.module().join("anrf.toml");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        manifest.replace("profile = \"test\"", "profile = \"prod\""),
+    )
+    .unwrap();
+    let out = p.anrf(&["run", "hello", "--profile", "prod"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("forged"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn override_help_carries_examples() {
+    let p = Project::new();
+    for args in [
+        &["key", "gen", "--help"][..],
+        &["override", "request", "--help"],
+        &["override", "approve", "--help"],
+        &["override", "revoke", "--help"],
+        &["override", "list", "--help"],
+        &["override", "show", "--help"],
+    ] {
+        let out = p.ok(args);
+        assert!(out.contains("Example"), "{args:?}: {out}");
+    }
+}
