@@ -411,7 +411,14 @@ impl AuditLog {
     /// checkpoint (table and `checkpoint.sig`) and that no checkpointed event
     /// is missing. Tampering is reported in the value, not as `Err`.
     pub fn verify(&self) -> Result<VerifyReport, AuditError> {
-        verify::verify(self)
+        verify::verify(self, None)
+    }
+
+    /// [`verify`](Self::verify), also requiring the log's public key to be
+    /// `public_key_hex` (pinned elsewhere, e.g. in CI). This catches a log
+    /// whose database, key file and checkpoint were all replaced.
+    pub fn verify_pinned(&self, public_key_hex: &str) -> Result<VerifyReport, AuditError> {
+        verify::verify(self, Some(public_key_hex))
     }
 
     /// Events matching `filter`, in ascending sequence order. Rows whose

@@ -96,6 +96,8 @@ pub enum ProblemKind {
     CheckpointFileUnreadable { detail: String },
     /// `audit.key` holds a different key than the one the log records.
     KeyMismatch { key_file_public_key: String },
+    /// The log's key is not the pinned one.
+    UnexpectedKey { expected: String },
 }
 
 impl fmt::Display for Problem {
@@ -162,6 +164,11 @@ impl fmt::Display for Problem {
                 key::KEY_FILE,
                 short(key_file_public_key)
             ),
+            ProblemKind::UnexpectedKey { expected } => write!(
+                f,
+                "the log's key is not the pinned key `{}`: the whole log was replaced",
+                short(expected)
+            ),
         }
     }
 }
@@ -190,7 +197,7 @@ struct Walk<'a> {
     problem: Option<Problem>,
 }
 
-pub(crate) fn verify(log: &AuditLog) -> Result<VerifyReport, AuditError> {
+pub(crate) fn verify(log: &AuditLog, pinned: Option<&str>) -> Result<VerifyReport, AuditError> {
     let public = *log.public();
     let table = log.table_checkpoints()?;
     let table_count = table.len() as u64;
@@ -201,6 +208,13 @@ pub(crate) fn verify(log: &AuditLog) -> Result<VerifyReport, AuditError> {
             .or_default()
             .push((cp, CheckpointSource::Table));
     }
+    let pinned_problem = pinned
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| *p != key::public_hex(&public))
+        .map(|expected| Problem {
+            seq: None,
+            kind: ProblemKind::UnexpectedKey { expected },
+        });
     let mut log_problem = match log.key_state() {
         KeyState::Mismatch(found) => Some(Problem {
             seq: None,
@@ -267,6 +281,7 @@ pub(crate) fn verify(log: &AuditLog) -> Result<VerifyReport, AuditError> {
         ) => Some(p),
         other => walk.problem.or(other),
     };
+    let problem = pinned_problem.or(problem);
     Ok(VerifyReport {
         events: walk.events,
         head: walk.head,

@@ -584,3 +584,25 @@ fn evidence_survives_later_appends() {
         },
     );
 }
+
+#[test]
+fn whole_log_replaced_is_caught_by_a_pinned_key() {
+    // Database, key and checkpoint file all replaced by a fresh log: only a
+    // key pinned elsewhere tells.
+    let fx = Fixture::new(3);
+    let pinned = fx.verify().public_key;
+    std::fs::remove_dir_all(&fx.dir).unwrap();
+    let mut log = anrf_audit::AuditLog::open(&fx.dir).unwrap();
+    log.append(&crate::support::event(1)).unwrap();
+    assert!(log.verify().unwrap().is_intact());
+    let report = log.verify_pinned(&pinned).unwrap();
+    assert_eq!(
+        report.problem,
+        Some(Problem {
+            seq: None,
+            kind: ProblemKind::UnexpectedKey { expected: pinned },
+        })
+    );
+    let own = log.public_key_hex().to_uppercase();
+    assert!(log.verify_pinned(&own).unwrap().is_intact());
+}

@@ -48,13 +48,18 @@ struct LogArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  anrf audit verify || echo \"audit trail tampered\"\n\n\
+    after_help = "Example:\n  anrf audit verify || echo \"audit trail tampered\"\n  \
+anrf audit verify --public-key \"$(cat pinned-audit-key.hex)\"\n\n\
 Exit status: 0 intact, 1 tampered (the first bad event is named), 2 no log or usage error."
 )]
 struct VerifyArgs {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
+    /// Also require the log's public key to be HEX (pinned elsewhere, e.g. in
+    /// CI); catches a log whose database, key and checkpoint were all replaced
+    #[arg(long, value_name = "HEX", value_parser = parse_public_key)]
+    public_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -95,6 +100,17 @@ fn parse_kind(text: &str) -> Result<EventKind, String> {
         let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         format!("unknown event kind `{text}`; one of: {}", known.join(", "))
     })
+}
+
+fn parse_public_key(text: &str) -> Result<String, String> {
+    let key = text.trim().to_ascii_lowercase();
+    if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(key)
+    } else {
+        Err(format!(
+            "`{text}` is not a public key: expected 64 hex digits, as `anrf audit verify --json` prints in `public_key`"
+        ))
+    }
 }
 
 fn open(dir: &Path) -> miette::Result<AuditLog> {
@@ -185,7 +201,11 @@ fn short_time(time: &str) -> String {
 
 fn verify(dir: &Path, args: &VerifyArgs) -> miette::Result<Finish> {
     let log = open(dir)?;
-    let report = log.verify().map_err(diagnostic)?;
+    let report = match &args.public_key {
+        Some(key) => log.verify_pinned(key),
+        None => log.verify(),
+    }
+    .map_err(diagnostic)?;
     let text = if args.json {
         let mut value = serde_json::to_value(&report)
             .map_err(|e| miette::miette!("cannot encode the report: {e}"))?;

@@ -315,3 +315,35 @@ fn every_audit_help_carries_an_example() {
         );
     }
 }
+
+#[test]
+fn verify_with_a_pinned_key() {
+    let (_tmp, home) = home_with_log();
+    let out = anrf(&home)
+        .args(["audit", "verify", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = json["public_key"].as_str().unwrap().to_owned();
+    let ok = anrf(&home)
+        .args(["audit", "verify", "--public-key", &key])
+        .output()
+        .unwrap();
+    assert_eq!(code(&ok), 0, "{}", text(&ok.stdout));
+    let other = "ab".repeat(32);
+    let bad = anrf(&home)
+        .args(["audit", "verify", "--public-key", &other])
+        .output()
+        .unwrap();
+    assert_eq!(code(&bad), 1);
+    assert!(
+        text(&bad.stdout).contains("is not the pinned key `abababababababab`"),
+        "{}",
+        text(&bad.stdout)
+    );
+    let usage = anrf(&home)
+        .args(["audit", "verify", "--public-key", "xyz"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&usage), 2);
+}
