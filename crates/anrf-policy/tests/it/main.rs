@@ -2,6 +2,7 @@
 //! across the three profiles), tampering with approvals, and manifest edits.
 
 mod cases;
+mod docs;
 mod edits;
 mod support;
 mod tamper;
