@@ -1,9 +1,5 @@
 //! Fixtures: approvers with fixed keys, a project policy, a manifest, and helpers
 //! to request, approve and resolve.
-#![expect(
-    clippy::unwrap_used,
-    reason = "fixtures: a failure here is a broken fixture, shown by the panic"
-)]
 
 use anrf_format::{ContentDigest, Manifest, Override, Profile, Relaxation, Scope};
 use anrf_policy::{
