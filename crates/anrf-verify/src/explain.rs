@@ -253,6 +253,16 @@ pub fn explain(report: &Report) -> Explanation {
     {
         let mut evidence = vec![b.check(CheckId::O005)];
         evidence.extend(b.line(g.line));
+        for o in facts.overrides.iter().filter(|o| g.via.contains(&o.id)) {
+            evidence.extend(o.signatures.iter().filter(|s| s.counted).map(|s| {
+                Evidence::Signature {
+                    override_id: o.id.clone(),
+                    approver: s.approver.clone(),
+                    role: s.role.clone(),
+                    public_key: s.public_key.clone(),
+                }
+            }));
+        }
         memory.push(Builder::statement(
             format!(
                 "It declares `memory_safety = \"sandbox-only\"`: the sandbox protects the host, not the guest's own memory; granted by {}.",
@@ -477,7 +487,7 @@ pub fn explain(report: &Report) -> Explanation {
                     public_key: s.public_key.clone(),
                 }),
         );
-        evidence.push(b.check(CheckId::O001));
+        evidence.extend([CheckId::O001, CheckId::O002, CheckId::O003].map(|id| b.check(id)));
         let approvers = if o.approvers.is_empty() {
             format!(
                 "self-approved by `{}` (allowed in `dev` only)",

@@ -268,10 +268,10 @@ checks! {
     O003 = "ANRF-O003", "override-not-approved", Error, Safety,
         "every override carries the approvals the profile requires",
         "have a trusted approver run `anrf override approve ID --key KEY`";
-    /// An override scoped to a function the module does not declare.
-    O004 = "ANRF-O004", "override-unknown-function", Error, Safety,
-        "every `function:NAME` scope names a function in `logic.functions`",
-        "add the function to `logic.functions` or fix the scope";
+    /// A `function:NAME` scope on a relaxation that applies to the whole run.
+    O004 = "ANRF-O004", "override-scope-ineffective", Error, Safety,
+        "only `memory-unsafe` overrides are scoped to a function; capabilities, limits and threads are granted to the whole run",
+        "request the override with `--scope module` (`anrf override request MODULE ... --scope module`)";
     /// `sandbox-only` without an approved `memory-unsafe` override.
     O005 = "ANRF-O005", "sandbox-only-without-override", Error, Safety,
         "`memory_safety = \"sandbox-only\"` is backed by an approved `memory-unsafe` override",

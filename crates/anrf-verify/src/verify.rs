@@ -712,7 +712,10 @@ impl<'m> Run<'m, '_> {
                     grants = grants.with(Resource::Network);
                 }
                 let mut functions = BTreeSet::new();
-                for source in &sources {
+                for source in sources
+                    .iter()
+                    .filter(|s| Path::new(s.as_str()).extension().is_some_and(|e| e == "rs"))
+                {
                     let Ok(text) = std::fs::read_to_string(self.module.resolve(source)) else {
                         continue;
                     };
@@ -899,6 +902,28 @@ impl<'m> Run<'m, '_> {
                 .any(|d| d.id == ovr.id.as_str() && d.is_granted());
             if !granted {
                 continue;
+            }
+            if matches!(ovr.scope, anrf_format::Scope::Function(_))
+                && ovr.relaxes != Relaxation::MemoryUnsafe
+            {
+                let location = self.at(&[
+                    Key::Name("security"),
+                    Key::Name("overrides"),
+                    Key::Index(i),
+                    Key::Name("scope"),
+                ]);
+                self.findings.push(
+                    Finding::new(
+                        CheckId::O004,
+                        format!(
+                            "override `{}` scopes `{}` to `{}`, but the sandbox grants capabilities, limits and threads to the whole run, so it grants nothing",
+                            ovr.id.as_str(),
+                            ovr.relaxes,
+                            ovr.scope
+                        ),
+                    )
+                    .at(location),
+                );
             }
             let unused = match ovr.relaxes {
                 Relaxation::MemoryUnsafe => {
