@@ -42,32 +42,44 @@ fn security<'d>(doc: &'d mut DocumentMut, origin: &str) -> Result<&'d mut Table,
         .ok_or_else(|| err(origin, "no `[security]` table"))
 }
 
-/// The `[[security.overrides]]` array, converting an empty inline `overrides = []`.
+/// The overrides array, converting an empty inline `overrides = []`: in a manifest
+/// `[[security.overrides]]`; in a project policy (no `[security]`, a `version`
+/// key) the top-level `[[overrides]]`, which holds `project`-scoped overrides.
 fn overrides<'d>(
     doc: &'d mut DocumentMut,
     origin: &str,
 ) -> Result<&'d mut ArrayOfTables, PolicyError> {
-    let sec = security(doc, origin)?;
-    let convert = match sec.get("overrides") {
+    let (table, name): (&mut Table, &str) = if doc.contains_key("security") {
+        (security(doc, origin)?, "security.overrides")
+    } else if doc.contains_key("version") {
+        (doc.as_table_mut(), "overrides")
+    } else {
+        return Err(err(
+            origin,
+            "neither a manifest (`[security]`) nor a project policy (`version`)",
+        ));
+    };
+    let convert = match table.get("overrides") {
         None => true,
         Some(Item::Value(v)) => match v.as_array() {
             Some(a) if a.is_empty() => true,
             _ => {
                 return Err(err(
                     origin,
-                    "`security.overrides` is an inline array: write each override as `[[security.overrides]]`",
+                    format!("`{name}` is an inline array: write each override as `[[{name}]]`"),
                 ));
             }
         },
         Some(Item::ArrayOfTables(_)) => false,
-        Some(_) => return Err(err(origin, "`security.overrides` must be an array")),
+        Some(_) => return Err(err(origin, format!("`{name}` must be an array"))),
     };
     if convert {
-        sec.insert("overrides", Item::ArrayOfTables(ArrayOfTables::new()));
+        table.insert("overrides", Item::ArrayOfTables(ArrayOfTables::new()));
     }
-    sec.get_mut("overrides")
+    table
+        .get_mut("overrides")
         .and_then(Item::as_array_of_tables_mut)
-        .ok_or_else(|| err(origin, "`security.overrides` must be an array of tables"))
+        .ok_or_else(|| err(origin, format!("`{name}` must be an array of tables")))
 }
 
 fn find<'d>(
@@ -78,15 +90,11 @@ fn find<'d>(
     overrides(doc, origin)?
         .iter_mut()
         .find(|t| t.get("id").and_then(Item::as_str) == Some(id))
-        .ok_or_else(|| {
-            err(
-                origin,
-                format!("no override `{id}` in `[[security.overrides]]`"),
-            )
-        })
+        .ok_or_else(|| err(origin, format!("no override `{id}` in `{origin}`")))
 }
 
-/// Appends `ovr` to `[[security.overrides]]`.
+/// Appends `ovr` to `[[security.overrides]]` of a manifest, or to `[[overrides]]`
+/// of a project policy.
 pub fn add_override(text: &str, ovr: &Override, origin: &str) -> Result<String, PolicyError> {
     let mut doc = parse(text, origin)?;
     let mut table = to_table(ovr, origin)?;

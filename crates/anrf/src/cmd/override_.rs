@@ -1,7 +1,8 @@
 //! `anrf override`: request, approve, revoke, list and show overrides.
 //!
 //! Requests are written into the module's manifest (`[[security.overrides]]`, with
-//! the capability declared in `[security]` when missing) and indexed under
+//! the capability declared in `[security]` when missing) — or, for `--scope
+//! project`, into the project policy's `[[overrides]]` — and indexed under
 //! `$ANRF_HOME/overrides/<id>.toml`, so `approve ID` finds the module. Approvals
 //! are checked (trusted key, role, Cedar rules, no self-approval outside `dev`)
 //! before anything is signed. Every step is recorded in the audit log.
@@ -72,7 +73,8 @@ struct RequestArgs {
     /// The guest's memory safety rests on the sandbox alone (C, `unsafe` Rust).
     #[arg(long = "memory-unsafe")]
     memory_unsafe: bool,
-    /// `module` (default) or `function:NAME` (a function in `logic.functions`).
+    /// `module` (default), `function:NAME` (a function in `logic.functions`), or
+    /// `project` (every module: written into anrf-policy.toml's `[[overrides]]`).
     #[arg(long, default_value = "module")]
     scope: String,
     /// Why the module needs it and why the secure default does not work.
@@ -168,35 +170,35 @@ pub(crate) fn exec(args: OverrideArgs) -> miette::Result<Finish> {
 
 // ------------------------------------------------------------ shared loaders
 
-/// The project policy for a module: the nearest `anrf-policy.toml` in the module
-/// directory or above it, else the strict built-in policy.
-pub(crate) fn load_project_policy(module_dir: &Path) -> miette::Result<ProjectPolicy> {
-    let start = std::path::absolute(module_dir).unwrap_or_else(|_| module_dir.to_path_buf());
-    let Some(path) = start
+/// The nearest `anrf-policy.toml` in `dir` or above it.
+pub(crate) fn find_policy_file(dir: &Path) -> Option<PathBuf> {
+    let start = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    start
         .ancestors()
         .map(|d| d.join(POLICY_FILE))
         .find(|p| p.is_file())
-    else {
-        return Ok(ProjectPolicy::builtin());
-    };
-    let text = std::fs::read_to_string(&path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read `{}`", path.display()))?;
+}
+
+/// The project policy for a module: the nearest `anrf-policy.toml` in the module
+/// directory or above it, else the strict built-in policy.
+pub(crate) fn load_project_policy(module_dir: &Path) -> miette::Result<ProjectPolicy> {
+    match find_policy_file(module_dir) {
+        Some(path) => {
+            let text = read_text(&path)?;
+            compile_policy(&path, &text)
+        }
+        None => Ok(ProjectPolicy::builtin()),
+    }
+}
+
+/// Compiles the text of the policy file at `path` (reading its `.cedar` file if named).
+fn compile_policy(path: &Path, text: &str) -> miette::Result<ProjectPolicy> {
     let origin = path.display().to_string();
-    let file = PolicyFile::parse(&text, &origin).map_err(|e| miette::miette!("{e}"))?;
+    let file = PolicyFile::parse(text, &origin).map_err(|e| miette::miette!("{e}"))?;
     let cedar = match file.cedar_file() {
         Some(rel) => {
             let cedar_path = path.parent().unwrap_or(Path::new(".")).join(rel);
-            Some(
-                std::fs::read_to_string(&cedar_path)
-                    .into_diagnostic()
-                    .wrap_err_with(|| {
-                        format!(
-                            "cannot read the Cedar file `{}` named by `{origin}`",
-                            cedar_path.display()
-                        )
-                    })?,
-            )
+            Some(read_text(&cedar_path).wrap_err_with(|| format!("named by `{origin}`"))?)
         }
         None => None,
     };
@@ -261,6 +263,12 @@ pub(crate) fn audit(event: &NewEvent, profile: Profile) -> miette::Result<()> {
     }
 }
 
+fn read_text(path: &Path) -> miette::Result<String> {
+    std::fs::read_to_string(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read `{}`", path.display()))
+}
+
 fn index_dir() -> miette::Result<PathBuf> {
     Ok(crate::home::anrf_home()?.join("overrides"))
 }
@@ -276,9 +284,7 @@ fn index_records() -> miette::Result<Vec<IndexRecord>> {
         if path.extension().and_then(|e| e.to_str()) != Some("toml") {
             continue;
         }
-        let text = std::fs::read_to_string(&path)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot read `{}`", path.display()))?;
+        let text = read_text(&path)?;
         records.push(
             IndexRecord::parse(&text, &path.display().to_string())
                 .map_err(|e| miette::miette!("{e}"))?,
@@ -293,9 +299,7 @@ fn read_index(id: &str) -> miette::Result<Option<IndexRecord>> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read `{}`", path.display()))?;
+    let text = read_text(&path)?;
     IndexRecord::parse(&text, &path.display().to_string())
         .map(Some)
         .map_err(|e| miette::miette!("{e}"))
@@ -313,76 +317,151 @@ fn write_index(record: &IndexRecord) -> miette::Result<()> {
         .wrap_err_with(|| format!("cannot write `{}`", path.display()))
 }
 
-/// The module holding override `id`: `--module`, else the index.
-fn locate(
-    id: &str,
-    module: Option<&Path>,
-) -> miette::Result<(Module, Override, Option<IndexRecord>)> {
-    let record = read_index(id)?;
-    let dir = match (module, &record) {
-        (Some(m), _) => m.to_path_buf(),
-        (None, Some(r)) => PathBuf::from(&r.module_dir),
-        (None, None) => miette::bail!(
-            help = "pass the module with `--module DIR`",
-            "override `{id}` is not in this machine's index (`$ANRF_HOME/overrides`)"
-        ),
-    };
-    let module = Module::load(&dir)?;
-    let ovr = module
-        .manifest()
-        .security
-        .overrides
-        .iter()
-        .find(|o| o.id.as_str() == id)
-        .cloned()
-        .ok_or_else(|| {
-            miette::miette!(
-                "module `{}` has no override `{id}` in `{}`",
-                module.name(),
-                module.manifest_path().display()
-            )
-        })?;
-    Ok((module, ovr, record))
+/// Where an override is written: a module's manifest, or (scope `project`) the
+/// project policy file.
+enum Holder {
+    Module(Module),
+    Project(PathBuf),
 }
 
-/// Writes an edited manifest back after checking that it still parses.
-fn write_manifest(module: &Module, text: &str) -> miette::Result<()> {
-    let path = module.manifest_path();
-    Manifest::from_str(text, &path.display().to_string())
-        .wrap_err("the edited manifest does not parse; it was not written")?;
-    std::fs::write(path, text)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot write `{}`", path.display()))
+impl Holder {
+    /// `--module DIR`, else the index; module `*` in the index is the policy file.
+    fn locate(id: &str, module: Option<&Path>) -> miette::Result<(Holder, Option<IndexRecord>)> {
+        let record = read_index(id)?;
+        let holder = match (module, &record) {
+            (Some(m), _) => Holder::Module(Module::load(m)?),
+            (None, Some(r)) if r.module == "*" => {
+                Holder::Project(PathBuf::from(&r.module_dir).join(POLICY_FILE))
+            }
+            (None, Some(r)) => Holder::Module(Module::load(Path::new(&r.module_dir))?),
+            (None, None) => miette::bail!(
+                help = "pass the module with `--module DIR`",
+                "override `{id}` is not in this machine's index (`$ANRF_HOME/overrides`)"
+            ),
+        };
+        Ok((holder, record))
+    }
+
+    /// The module name, or `*` for the project.
+    fn name(&self) -> String {
+        match self {
+            Holder::Module(m) => m.name().to_owned(),
+            Holder::Project(_) => "*".to_owned(),
+        }
+    }
+
+    fn file(&self) -> &Path {
+        match self {
+            Holder::Module(m) => m.manifest_path(),
+            Holder::Project(p) => p,
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        let dir = match self {
+            Holder::Module(m) => m.dir(),
+            Holder::Project(p) => p.parent().unwrap_or(Path::new(".")),
+        };
+        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+    }
+
+    fn policy(&self) -> miette::Result<ProjectPolicy> {
+        match self {
+            Holder::Module(m) => load_project_policy(m.dir()),
+            Holder::Project(p) => compile_policy(p, &read_text(p)?),
+        }
+    }
+
+    fn overrides(&self) -> miette::Result<Vec<Override>> {
+        Ok(match self {
+            Holder::Module(m) => m.manifest().security.overrides.clone(),
+            Holder::Project(_) => self.policy()?.overrides().to_vec(),
+        })
+    }
+
+    fn find(&self, id: &str) -> miette::Result<Override> {
+        self.overrides()?
+            .into_iter()
+            .find(|o| o.id.as_str() == id)
+            .ok_or_else(|| miette::miette!("no override `{id}` in `{}`", self.file().display()))
+    }
+
+    /// What approvals bind to: the module's security digest, or the policy's digest.
+    fn subject(&self, policy: &ProjectPolicy) -> miette::Result<Subject> {
+        Ok(match self {
+            Holder::Module(m) => Subject {
+                module: m.name().to_owned(),
+                digest: m.security_digest()?,
+            },
+            Holder::Project(_) => Subject {
+                module: "*".to_owned(),
+                digest: policy.digest().clone(),
+            },
+        })
+    }
+
+    fn functions(&self) -> Vec<String> {
+        match self {
+            Holder::Module(m) => m.manifest().logic.functions.clone(),
+            Holder::Project(_) => Vec::new(),
+        }
+    }
+
+    fn text(&self) -> miette::Result<String> {
+        read_text(self.file())
+    }
+
+    /// Writes the edited file back after checking that it still parses.
+    fn write(&self, text: &str) -> miette::Result<()> {
+        let path = self.file();
+        match self {
+            Holder::Module(_) => {
+                Manifest::from_str(text, &path.display().to_string())
+                    .wrap_err("the edited manifest does not parse; it was not written")?;
+            }
+            Holder::Project(p) => {
+                compile_policy(p, text)
+                    .wrap_err("the edited project policy does not parse; it was not written")?;
+            }
+        }
+        std::fs::write(path, text)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write `{}`", path.display()))
+    }
+
+    /// Re-reads the holder after a write.
+    fn reload(&self) -> miette::Result<Holder> {
+        Ok(match self {
+            Holder::Module(m) => Holder::Module(Module::load(m.manifest_path())?),
+            Holder::Project(p) => Holder::Project(p.clone()),
+        })
+    }
+
+    fn decide(
+        &self,
+        ovr: &Override,
+        profile: Profile,
+        policy: &ProjectPolicy,
+    ) -> miette::Result<OverrideDecision> {
+        let subject = self.subject(policy)?;
+        let functions = self.functions();
+        let revocations = load_revocations()?;
+        Ok(anrf_policy::check_override(
+            ovr,
+            &OverrideContext {
+                project: policy,
+                profile,
+                now: OffsetDateTime::now_utc(),
+                subject: &subject,
+                functions: &functions,
+                revocations: &revocations,
+            },
+        ))
+    }
 }
 
-fn read_manifest_text(module: &Module) -> miette::Result<String> {
-    std::fs::read_to_string(module.manifest_path())
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read `{}`", module.manifest_path().display()))
-}
-
-fn decide(
-    module: &Module,
-    ovr: &Override,
-    profile: Profile,
-    project: &ProjectPolicy,
-) -> miette::Result<OverrideDecision> {
-    let subject = Subject {
-        module: module.name().to_owned(),
-        digest: module.security_digest()?,
-    };
-    let revocations = load_revocations()?;
-    Ok(anrf_policy::check_override(
-        ovr,
-        &OverrideContext {
-            project,
-            profile,
-            now: OffsetDateTime::now_utc(),
-            subject: &subject,
-            functions: &module.manifest().logic.functions,
-            revocations: &revocations,
-        },
-    ))
+fn edit_err(e: anrf_policy::PolicyError) -> miette::Report {
+    miette::miette!("{e}")
 }
 
 // ------------------------------------------------------------------ request
@@ -416,25 +495,27 @@ fn relaxations(args: &RequestArgs) -> miette::Result<Vec<Relaxation>> {
 
 fn request(args: &RequestArgs) -> miette::Result<Finish> {
     let module = Module::load(&args.module)?;
-    let project = load_project_policy(module.dir())?;
-    let scope: Scope = match args.scope.as_str() {
-        "project" => miette::bail!(
-            help = "request it per module with `--scope module`, or write it under `[[overrides]]` in anrf-policy.toml",
-            "`--scope project` overrides live in anrf-policy.toml and cannot be requested from a module yet"
-        ),
-        s => s.parse().map_err(|e| miette::miette!("{e}"))?,
+    let scope: Scope = args.scope.parse().map_err(|e| miette::miette!("{e}"))?;
+    // A project-scoped override lives in the project policy file.
+    let holder = if scope == Scope::Project {
+        let Some(path) = find_policy_file(module.dir()) else {
+            miette::bail!(
+                help = "create anrf-policy.toml at the project root (see docs/policy.md), or use `--scope module`",
+                "`--scope project` overrides live in the project policy, and `{}` has none above it",
+                module.dir().display()
+            );
+        };
+        Holder::Project(path)
+    } else {
+        Holder::Module(module.clone())
     };
+    let project = holder.policy()?;
     let expires = args
         .expires
         .as_deref()
         .map(anrf_policy::parse_date)
         .transpose()
-        .map_err(|e| {
-            miette::miette!(
-                help = "write the date as YYYY-MM-DD",
-                "invalid `--expires`: {e}"
-            )
-        })?;
+        .map_err(|e| miette::miette!("invalid `--expires`: {e}"))?;
     let requested_by = args
         .requested_by
         .clone()
@@ -459,11 +540,16 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         match anrf_policy::new_override(&new, &project) {
             Ok(o) => created.push(o),
             Err(refused) => {
-                let event = NewEvent::new(EventKind::OverrideRequest, &requested_by, module.name(), Decision::Deny)
-                    .with_details(serde_json::json!({
-                        "module": module.name(), "relaxes": relaxes.to_string(), "scope": scope.to_string(),
-                        "refusal": refused.refusal.code(), "reason": refused.message,
-                    }));
+                let event = NewEvent::new(
+                    EventKind::OverrideRequest,
+                    &requested_by,
+                    module.name(),
+                    Decision::Deny,
+                )
+                .with_details(serde_json::json!({
+                    "module": module.name(), "relaxes": relaxes.to_string(), "scope": scope.to_string(),
+                    "refusal": refused.refusal.code(), "reason": refused.message,
+                }));
                 audit(&event, Profile::Dev)?;
                 eprintln!(
                     "refused ({}): `{relaxes}` for module `{}`: {}",
@@ -476,26 +562,42 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         }
     }
 
-    let mut text = read_manifest_text(&module)?;
+    // Declare what the module needs in its manifest; write the overrides where they live.
     let origin = module.manifest_path().display().to_string();
+    let mut manifest_text = read_text(module.manifest_path())?;
     let mut declared = Vec::new();
     for o in &created {
         let (t, edit) =
-            anrf_policy::declare(&text, &o.relaxes, &origin).map_err(|e| miette::miette!("{e}"))?;
+            anrf_policy::declare(&manifest_text, &o.relaxes, &origin).map_err(edit_err)?;
         if let ManifestEdit::Declared(what) = edit {
             declared.push(what);
         }
-        text = anrf_policy::add_override(&t, o, &origin).map_err(|e| miette::miette!("{e}"))?;
+        manifest_text = t;
     }
-    write_manifest(&module, &text)?;
-    let module_dir =
-        std::path::absolute(module.dir()).unwrap_or_else(|_| module.dir().to_path_buf());
-    let requested_at = anrf_policy::format_time(now).map_err(|e| miette::miette!("{e}"))?;
+    let holder_origin = holder.file().display().to_string();
+    let mut holder_text = match &holder {
+        Holder::Module(_) => manifest_text.clone(),
+        Holder::Project(_) => holder.text()?,
+    };
+    for o in &created {
+        holder_text =
+            anrf_policy::add_override(&holder_text, o, &holder_origin).map_err(edit_err)?;
+    }
+    match &holder {
+        Holder::Module(_) => holder.write(&holder_text)?,
+        Holder::Project(_) => {
+            holder.write(&holder_text)?;
+            if !declared.is_empty() {
+                Holder::Module(module.clone()).write(&manifest_text)?;
+            }
+        }
+    }
+    let requested_at = anrf_policy::format_time(now).map_err(edit_err)?;
     for o in &created {
         write_index(&IndexRecord {
             id: o.id.as_str().to_owned(),
-            module: module.name().to_owned(),
-            module_dir: module_dir.display().to_string(),
+            module: holder.name(),
+            module_dir: holder.dir().display().to_string(),
             relaxes: o.relaxes.to_string(),
             scope: o.scope.to_string(),
             requested_by: requested_by.clone(),
@@ -510,8 +612,9 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
             Decision::Info,
         )
         .with_details(serde_json::json!({
-            "module": module.name(), "relaxes": o.relaxes.to_string(), "scope": o.scope.to_string(),
+            "module": holder.name(), "relaxes": o.relaxes.to_string(), "scope": o.scope.to_string(),
             "justification": o.justification.as_str(), "expires": o.expires.to_string(),
+            "file": holder_origin,
         }));
         audit(&event, Profile::Dev)?;
     }
@@ -519,26 +622,25 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
     if args.json {
         let out: Vec<_> = created
             .iter()
-            .map(|o| serde_json::json!({
-                "id": o.id.as_str(), "module": module.name(), "relaxes": o.relaxes.to_string(),
-                "scope": o.scope.to_string(), "requested_by": o.requested_by, "expires": o.expires.to_string(),
-            }))
+            .map(|o| {
+                serde_json::json!({
+                    "id": o.id.as_str(), "module": holder.name(), "relaxes": o.relaxes.to_string(),
+                    "scope": o.scope.to_string(), "requested_by": o.requested_by, "expires": o.expires.to_string(),
+                    "file": holder_origin,
+                })
+            })
             .collect();
         println!("{}", serde_json::Value::Array(out));
         return Ok(Finish::Code(0));
     }
     for o in &created {
         println!(
-            "requested {} for module `{}`: `{}` at scope `{}`, expires end of {}",
-            o.id,
-            module.name(),
-            o.relaxes,
-            o.scope,
-            o.expires
+            "requested {} in {}: `{}` at scope `{}`, expires end of {}",
+            o.id, holder_origin, o.relaxes, o.scope, o.expires
         );
     }
     for d in &declared {
-        println!("declared {d} in {}", module.manifest_path().display());
+        println!("declared {d} in {origin}");
     }
     println!();
     println!("Approve with:");
@@ -554,13 +656,11 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
 // ------------------------------------------------------------------ approve
 
 fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
-    let (module, ovr, _) = locate(&args.id, args.module.as_deref())?;
-    let project = load_project_policy(module.dir())?;
+    let (holder, _) = Holder::locate(&args.id, args.module.as_deref())?;
+    let ovr = holder.find(&args.id)?;
+    let project = holder.policy()?;
     let key = super::key::read_secret_key(&args.key)?;
-    let subject = Subject {
-        module: module.name().to_owned(),
-        digest: module.security_digest()?,
-    };
+    let subject = holder.subject(&project)?;
     let now = OffsetDateTime::now_utc();
     let actor = project
         .approver_by_key(&key.public_key())
@@ -574,43 +674,44 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
     let (approval, rules) = match anrf_policy::approve(&ovr, &subject, &project, &who) {
         Ok(ok) => ok,
         Err(refused) => {
-            let event = NewEvent::new(EventKind::OverrideApprove, &actor, ovr.id.as_str(), Decision::Deny).with_details(
-                serde_json::json!({
-                    "module": module.name(), "relaxes": ovr.relaxes.to_string(), "profile": args.profile.as_str(),
-                    "refusal": refused.refusal.code(), "reason": refused.message, "policy": project.origin(),
-                }),
-            );
+            let event = NewEvent::new(
+                EventKind::OverrideApprove,
+                &actor,
+                ovr.id.as_str(),
+                Decision::Deny,
+            )
+            .with_details(serde_json::json!({
+                "module": holder.name(), "relaxes": ovr.relaxes.to_string(), "profile": args.profile.as_str(),
+                "refusal": refused.refusal.code(), "reason": refused.message, "policy": project.origin(),
+            }));
             audit(&event, args.profile)?;
             eprintln!("refused ({}): {}", refused.refusal.code(), refused.message);
             return Ok(Finish::Code(REFUSED));
         }
     };
     // Record first: outside dev an approval that cannot be recorded is not written.
-    let event = NewEvent::new(EventKind::OverrideApprove, &approval.approver, ovr.id.as_str(), Decision::Allow).with_details(
-        serde_json::json!({
-            "module": module.name(), "relaxes": ovr.relaxes.to_string(), "scope": ovr.scope.to_string(),
-            "role": approval.role, "profile": args.profile.as_str(), "cedar_policies": rules,
-            "subject_digest": approval.subject_digest.as_str(), "policy_digest": approval.policy_digest.as_str(),
-            "public_key": approval.public_key, "signed_at": approval.signed_at,
-        }),
-    );
+    let event = NewEvent::new(
+        EventKind::OverrideApprove,
+        &approval.approver,
+        ovr.id.as_str(),
+        Decision::Allow,
+    )
+    .with_details(serde_json::json!({
+        "module": holder.name(), "relaxes": ovr.relaxes.to_string(), "scope": ovr.scope.to_string(),
+        "role": approval.role, "profile": args.profile.as_str(), "cedar_policies": rules,
+        "subject_digest": approval.subject_digest.as_str(), "policy_digest": approval.policy_digest.as_str(),
+        "public_key": approval.public_key, "signed_at": approval.signed_at,
+    }));
     audit(&event, args.profile)?;
-    let origin = module.manifest_path().display().to_string();
-    let text = read_manifest_text(&module)?;
-    let text = anrf_policy::add_approval(&text, ovr.id.as_str(), &approval, &origin)
-        .map_err(|e| miette::miette!("{e}"))?;
-    write_manifest(&module, &text)?;
+    let origin = holder.file().display().to_string();
+    let text = anrf_policy::add_approval(&holder.text()?, ovr.id.as_str(), &approval, &origin)
+        .map_err(edit_err)?;
+    holder.write(&text)?;
 
-    let reloaded = Module::load(module.manifest_path())?;
-    let updated = reloaded
-        .manifest()
-        .security
-        .overrides
-        .iter()
-        .find(|o| o.id == ovr.id)
-        .cloned()
-        .unwrap_or(ovr);
-    let decision = decide(&reloaded, &updated, args.profile, &project)?;
+    let reloaded = holder.reload()?;
+    let policy = reloaded.policy()?;
+    let updated = reloaded.find(&args.id)?;
+    let decision = reloaded.decide(&updated, args.profile, &policy)?;
     if args.json {
         let out = serde_json::json!({ "approval": approval, "cedar_policies": rules, "decision": decision });
         println!("{out}");
@@ -620,7 +721,7 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
         "approved {} (`{}` on `{}`) as `{}` ({}) for profile `{}`, permitted by Cedar rule(s) {}",
         updated.id,
         updated.relaxes,
-        module.name(),
+        holder.name(),
         approval.approver,
         approval.role,
         args.profile,
@@ -646,13 +747,13 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
 // ------------------------------------------------------------------- revoke
 
 fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
-    let (module, ovr, record) = locate(&args.id, args.module.as_deref())?;
+    let (holder, record) = Holder::locate(&args.id, args.module.as_deref())?;
+    let ovr = holder.find(&args.id)?;
     if args.reason.trim().len() < 4 {
         miette::bail!("give a real `--reason` for the revocation");
     }
     let by = args.by.clone().unwrap_or_else(anrf_audit::local_actor);
-    let at =
-        anrf_policy::format_time(OffsetDateTime::now_utc()).map_err(|e| miette::miette!("{e}"))?;
+    let at = anrf_policy::format_time(OffsetDateTime::now_utc()).map_err(edit_err)?;
     let revocation = Revocation {
         by: by.clone(),
         at: at.clone(),
@@ -665,16 +766,13 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
         Decision::Allow,
     )
     .with_details(serde_json::json!({
-        "module": module.name(), "relaxes": ovr.relaxes.to_string(), "reason": args.reason,
+        "module": holder.name(), "relaxes": ovr.relaxes.to_string(), "reason": args.reason,
     }));
     audit(&event, Profile::Prod)?;
     let mut record = record.unwrap_or_else(|| IndexRecord {
         id: ovr.id.as_str().to_owned(),
-        module: module.name().to_owned(),
-        module_dir: std::path::absolute(module.dir())
-            .unwrap_or_else(|_| module.dir().to_path_buf())
-            .display()
-            .to_string(),
+        module: holder.name(),
+        module_dir: holder.dir().display().to_string(),
         relaxes: ovr.relaxes.to_string(),
         scope: ovr.scope.to_string(),
         requested_by: ovr.requested_by.clone(),
@@ -689,17 +787,16 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
     });
     write_index(&record)?;
     if ovr.revoked.is_none() {
-        let origin = module.manifest_path().display().to_string();
-        let text = read_manifest_text(&module)?;
-        let text = anrf_policy::set_revoked(&text, ovr.id.as_str(), &revocation, &origin)
-            .map_err(|e| miette::miette!("{e}"))?;
-        write_manifest(&module, &text)?;
+        let origin = holder.file().display().to_string();
+        let text = anrf_policy::set_revoked(&holder.text()?, ovr.id.as_str(), &revocation, &origin)
+            .map_err(edit_err)?;
+        holder.write(&text)?;
     }
     println!(
         "revoked {} (`{}` on `{}`): it grants nothing from now on",
         ovr.id,
         ovr.relaxes,
-        module.name()
+        holder.name()
     );
     Ok(Finish::Code(0))
 }
@@ -707,33 +804,37 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
 // -------------------------------------------------------------- list, show
 
 fn list(args: &ListArgs) -> miette::Result<Finish> {
-    let dirs: Vec<PathBuf> = if let Some(m) = &args.module {
-        vec![m.clone()]
+    let mut holders: Vec<Holder> = Vec::new();
+    if let Some(m) = &args.module {
+        let module = Module::load(m)?;
+        if let Some(p) = find_policy_file(module.dir()) {
+            holders.push(Holder::Project(p));
+        }
+        holders.push(Holder::Module(module));
     } else {
-        let mut dirs: Vec<PathBuf> = index_records()?
+        let mut seen: Vec<(String, String)> = index_records()?
             .into_iter()
-            .map(|r| PathBuf::from(r.module_dir))
+            .map(|r| (r.module, r.module_dir))
             .collect();
-        dirs.sort();
-        dirs.dedup();
-        dirs
-    };
-    let mut rows = Vec::new();
-    for dir in dirs {
-        let module = match Module::load(&dir) {
-            Ok(m) => m,
-            Err(e) if args.module.is_none() => {
-                eprintln!("warning: skipping `{}`: {e}", dir.display());
-                continue;
+        seen.sort();
+        seen.dedup();
+        for (module, dir) in seen {
+            let holder = if module == "*" {
+                Ok(Holder::Project(PathBuf::from(&dir).join(POLICY_FILE)))
+            } else {
+                Module::load(Path::new(&dir)).map(Holder::Module)
+            };
+            match holder {
+                Ok(h) => holders.push(h),
+                Err(e) => eprintln!("warning: skipping `{dir}`: {e}"),
             }
-            Err(e) => return Err(e.into()),
-        };
-        let project = load_project_policy(module.dir())?;
-        for ovr in &module.manifest().security.overrides {
-            rows.push((
-                module.name().to_owned(),
-                decide(&module, ovr, args.profile, &project)?,
-            ));
+        }
+    }
+    let mut rows = Vec::new();
+    for holder in &holders {
+        let policy = holder.policy()?;
+        for ovr in holder.overrides()? {
+            rows.push((holder.name(), holder.decide(&ovr, args.profile, &policy)?));
         }
     }
     if args.json {
@@ -749,7 +850,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
         return Ok(Finish::Code(0));
     }
     println!(
-        "{:<22} {:<14} {:<28} {:<16} {:<10} {:<9} status ({})",
+        "{:<22} {:<14} {:<28} {:<18} {:<10} {:<9} status ({})",
         "id", "module", "relaxes", "scope", "expires", "approvals", args.profile
     );
     for (m, d) in &rows {
@@ -759,7 +860,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
             (Verdict::Refused, None) => "refused".to_owned(),
         };
         println!(
-            "{:<22} {:<14} {:<28} {:<16} {:<10} {:<9} {status}",
+            "{:<22} {:<14} {:<28} {:<18} {:<10} {:<9} {status}",
             d.id,
             m,
             d.relaxes,
@@ -772,13 +873,14 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
 }
 
 fn show(args: &ShowArgs) -> miette::Result<Finish> {
-    let (module, ovr, record) = locate(&args.id, args.module.as_deref())?;
-    let project = load_project_policy(module.dir())?;
-    let decision = decide(&module, &ovr, args.profile, &project)?;
+    let (holder, record) = Holder::locate(&args.id, args.module.as_deref())?;
+    let ovr = holder.find(&args.id)?;
+    let project = holder.policy()?;
+    let decision = holder.decide(&ovr, args.profile, &project)?;
     if args.json {
         let out = serde_json::json!({
-            "module": module.name(),
-            "module_dir": module.dir().display().to_string(),
+            "module": holder.name(),
+            "file": holder.file().display().to_string(),
             "policy": project.origin(),
             "profile": args.profile.as_str(),
             "override": ovr,
@@ -789,10 +891,10 @@ fn show(args: &ShowArgs) -> miette::Result<Finish> {
         return Ok(Finish::Code(0));
     }
     println!(
-        "override {} on module `{}` ({})",
+        "override {} on `{}` ({})",
         ovr.id,
-        module.name(),
-        module.dir().display()
+        holder.name(),
+        holder.file().display()
     );
     println!("  relaxes:       {}", ovr.relaxes);
     println!("  scope:         {}", ovr.scope);

@@ -437,6 +437,68 @@ fn a_tampered_approval_in_the_manifest_stops_the_run() {
 }
 
 #[test]
+fn a_project_scoped_override_lives_in_the_policy_file_and_grants_to_the_module() {
+    let p = Project::new();
+    p.policy(&[("bob", "security")]);
+    p.ok(&["build", "hello"]);
+    let out = p.ok(&[
+        "override",
+        "request",
+        "hello",
+        "--allow-env",
+        "GREETING",
+        "--scope",
+        "project",
+        "--justification",
+        "every module greets in the language the deployment sets",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = json[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(json[0]["module"], "*");
+    let policy = std::fs::read_to_string(p.root.join("anrf-policy.toml")).unwrap();
+    assert!(
+        policy.contains("[[overrides]]") && policy.contains(&id),
+        "{policy}"
+    );
+    let manifest = std::fs::read_to_string(p.module().join("anrf.toml")).unwrap();
+    assert!(
+        manifest.contains("env = [\"GREETING\"]"),
+        "declared in the module: {manifest}"
+    );
+    assert!(!manifest.contains(&id), "not in the module manifest");
+
+    let out = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&out), 2, "unsigned: {}", text(&out.stderr));
+    p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/bob.key",
+        "--profile",
+        "test",
+    ]);
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
+    // it does not bind to one module's code: editing the module keeps it valid
+    p.set_message("bonjour");
+    p.ok(&["build", "hello"]);
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "bonjour\n");
+    let listed = p.ok(&["override", "list", "hello", "--profile", "test", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed[0]["module"], "*");
+    assert_eq!(listed[0]["override"]["verdict"], "granted");
+    p.ok(&[
+        "override",
+        "revoke",
+        &id,
+        "--reason",
+        "greetings are now per module",
+    ]);
+    assert_eq!(code(&p.anrf(&["run", "hello", "--profile", "test"])), 2);
+}
+
+#[test]
 fn override_help_carries_examples() {
     let p = Project::new();
     for args in [
