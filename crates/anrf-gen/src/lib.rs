@@ -20,7 +20,14 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod confidence;
 pub mod detect;
 mod error;
+pub mod pipeline;
+pub mod progress;
+pub mod prompt;
+pub mod relax;
+pub mod reply;
+pub mod report;
 
 pub use error::GenError;

@@ -12,13 +12,15 @@
 //! Everything happens in a staging directory beside the output; [`Generated::commit`]
 //! moves it into place, so a half-generated module never appears at `-o DIR`.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anrf_build::{BuildError, BuildOptions};
-use anrf_format::{Example, FormatError, Manifest, MemorySafety, Module, ModuleName, Profile, RelPath};
+use anrf_format::{
+    Example, FormatError, Manifest, MemorySafety, Module, ModuleName, Profile, RelPath,
+};
 use anrf_policy::ProjectPolicy;
 use anrf_verify::{Finding, Report, Severity, VerifyOptions};
-use serde::Serialize;
 
 use crate::GenError;
 use crate::client::{ChatBackend, Message, Sampling};
@@ -121,7 +123,7 @@ impl Generated {
     /// `GEN-REPORT.md` saying it is NOT verified and confidence 0. Returns where
     /// the module was written, if it was.
     pub fn commit(mut self, keep_unverified: bool) -> Result<Option<PathBuf>, GenError> {
-        if !self.verified() && !(keep_unverified && self.has_files()) {
+        if !(self.verified() || keep_unverified && self.has_files()) {
             return Ok(None);
         }
         let Some(staging) = self.staging.take() else {
@@ -155,9 +157,21 @@ pub fn generate(
     ensure_free(&request.out_dir)?;
 
     // (1) Override detection.
-    emit(progress, Stage::Detect, 0, State::Started, "checking the intent for override requests");
+    emit(
+        progress,
+        Stage::Detect,
+        0,
+        State::Started,
+        "checking the intent for override requests",
+    );
     let plan = relax::plan(&request.intent)?;
-    emit(progress, Stage::Detect, 0, detect_state(&plan), &detect_detail(&plan));
+    emit(
+        progress,
+        Stage::Detect,
+        0,
+        detect_state(&plan),
+        &detect_detail(&plan),
+    );
     let mut state = Run::new(request, plan, backend, max_rounds);
     if let Some(why) = state.plan.stop.clone() {
         state.notes.push(why);
@@ -165,7 +179,10 @@ pub fn generate(
     }
 
     let staging = staging_dir(&request.out_dir)?;
-    write(&staging.path().join("Cargo.toml"), &cargo_toml(request.module_name.as_str()))?;
+    write(
+        &staging.path().join("Cargo.toml"),
+        &cargo_toml(request.module_name.as_str()),
+    )?;
 
     // (2)..(6) Generation and repair rounds.
     let first = prompt::first_request(
@@ -178,7 +195,13 @@ pub fn generate(
     let mut messages = vec![Message::system(prompt::SYSTEM_PROMPT), Message::user(first)];
     let mut accepted = None;
     for round in 1..=max_rounds {
-        emit(progress, Stage::Generate, round, State::Started, &format!("asking `{}`", backend.model()));
+        emit(
+            progress,
+            Stage::Generate,
+            round,
+            State::Started,
+            &format!("asking `{}`", backend.model()),
+        );
         let reply = backend.chat(&messages, request.sampling)?;
         emit(
             progress,
@@ -231,8 +254,14 @@ pub fn generate(
         ));
         let last = state.last_report.take();
         state.finalize_unverified(staging.path(), rounds_used)?;
-        emit(progress, Stage::Confidence, 0, State::Skipped, "0: the module did not verify");
-        let generated = state.finish(GenStatus::NotConverged, Some(staging), last);
+        emit(
+            progress,
+            Stage::Confidence,
+            0,
+            State::Skipped,
+            "0: the module did not verify",
+        );
+        let generated = state.finish(GenStatus::NotConverged, Some(staging), last.as_ref());
         write_reports(&generated)?;
         return Ok(generated);
     };
@@ -240,34 +269,64 @@ pub fn generate(
     // (7) Confidence, (9) provenance, then the module as written is verified again.
     emit(progress, Stage::Confidence, 0, State::Started, "");
     let confidence = state.confidence(Some(&report), true, rounds_used);
-    emit(progress, Stage::Confidence, 0, State::Passed, &confidence.line());
+    emit(
+        progress,
+        Stage::Confidence,
+        0,
+        State::Passed,
+        &confidence.line(),
+    );
     state.write_provenance(staging.path(), rounds_used, confidence.score)?;
-    emit(progress, Stage::Verify, 0, State::Started, "the module as written");
+    emit(
+        progress,
+        Stage::Verify,
+        0,
+        State::Started,
+        "the module as written",
+    );
     let final_report = state.verify(staging.path())?;
     if !accepts(&final_report) {
-        emit(progress, Stage::Verify, 0, State::Failed, "the module as written does not verify");
+        emit(
+            progress,
+            Stage::Verify,
+            0,
+            State::Failed,
+            "the module as written does not verify",
+        );
         state.notes.push(
             "the module verified, but not once its provenance was written; it is not marked verified"
                 .to_owned(),
         );
         state.finalize_unverified(staging.path(), rounds_used)?;
-        let generated = state.finish(GenStatus::NotConverged, Some(staging), Some(final_report));
+        let generated = state.finish(GenStatus::NotConverged, Some(staging), Some(&final_report));
         write_reports(&generated)?;
         return Ok(generated);
     }
-    emit(progress, Stage::Verify, 0, State::Passed, "the module as written verifies");
+    emit(
+        progress,
+        Stage::Verify,
+        0,
+        State::Passed,
+        "the module as written verifies",
+    );
 
     // (8) Explanation, from the verifier's facts only.
     emit(progress, Stage::Explain, 0, State::Started, "");
     let explanation = anrf_verify::explain::explain(&final_report);
     state.explanation = Some(anrf_verify::explain::human(&explanation));
-    emit(progress, Stage::Explain, 0, State::Passed, "from the verification report");
+    emit(
+        progress,
+        Stage::Explain,
+        0,
+        State::Passed,
+        "from the verification report",
+    );
     state.confidence = Some(confidence);
     state.digest = Module::load(staging.path())
         .and_then(|m| m.content_digest())
         .ok()
         .map(|d| d.to_string());
-    let generated = state.finish(GenStatus::Verified, Some(staging), Some(final_report));
+    let generated = state.finish(GenStatus::Verified, Some(staging), Some(&final_report));
     write_reports(&generated)?;
     Ok(generated)
 }
@@ -361,7 +420,13 @@ impl<'r, 'b> Run<'r, 'b> {
             Ok(manifest) => manifest,
             Err(error) => {
                 let details = format_error(&error);
-                emit(progress, Stage::Parse, round, State::Failed, &first_line(&details));
+                emit(
+                    progress,
+                    Stage::Parse,
+                    round,
+                    State::Failed,
+                    &first_line(&details),
+                );
                 return Ok(Attempt::Rejected {
                     outcome: RoundOutcome::InvalidManifest,
                     problem: "the manifest `anrf.toml` is invalid".to_owned(),
@@ -394,7 +459,13 @@ impl<'r, 'b> Run<'r, 'b> {
         self.files_from_round = Some(round);
         self.manifest = Some(manifest);
 
-        emit(progress, Stage::Build, round, State::Started, "cargo build --target wasm32-wasip1");
+        emit(
+            progress,
+            Stage::Build,
+            round,
+            State::Started,
+            "cargo build --target wasm32-wasip1",
+        );
         let module = load(dir)?;
         match anrf_build::build(
             &module,
@@ -404,10 +475,22 @@ impl<'r, 'b> Run<'r, 'b> {
         ) {
             Ok(built) => {
                 self.toolchain = Some(built.toolchain.clone());
-                emit(progress, Stage::Build, round, State::Passed, &format!("{} {}", built.path, built.sha256));
+                emit(
+                    progress,
+                    Stage::Build,
+                    round,
+                    State::Passed,
+                    &format!("{} {}", built.path, built.sha256),
+                );
             }
             Err(BuildError::Compile { output, .. }) => {
-                emit(progress, Stage::Build, round, State::Failed, "the guest does not compile");
+                emit(
+                    progress,
+                    Stage::Build,
+                    round,
+                    State::Failed,
+                    "the guest does not compile",
+                );
                 return Ok(Attempt::Rejected {
                     outcome: RoundOutcome::CompileError,
                     problem: "the guest does not compile".to_owned(),
@@ -415,7 +498,13 @@ impl<'r, 'b> Run<'r, 'b> {
                 });
             }
             Err(BuildError::NoArtifact) => {
-                emit(progress, Stage::Build, round, State::Failed, "no wasm executable");
+                emit(
+                    progress,
+                    Stage::Build,
+                    round,
+                    State::Failed,
+                    "no wasm executable",
+                );
                 return Ok(Attempt::Rejected {
                     outcome: RoundOutcome::CompileError,
                     problem: "the build produced no `.wasm` executable".to_owned(),
@@ -426,7 +515,13 @@ impl<'r, 'b> Run<'r, 'b> {
             Err(source) => return Err(GenError::Build { source }),
         }
 
-        emit(progress, Stage::Verify, round, State::Started, "metadata, wasm, source, overrides");
+        emit(
+            progress,
+            Stage::Verify,
+            round,
+            State::Started,
+            "metadata, wasm, source, overrides",
+        );
         let report = self.verify(dir)?;
         let static_errors: Vec<&Finding> = report
             .findings
@@ -439,29 +534,61 @@ impl<'r, 'b> Run<'r, 'b> {
             .filter(|f| rejects(f, &report) && f.id.family() == anrf_verify::Family::Tests)
             .collect();
         if static_errors.is_empty() {
-            emit(progress, Stage::Verify, round, State::Passed, &verify_detail(&report));
+            emit(
+                progress,
+                Stage::Verify,
+                round,
+                State::Passed,
+                &verify_detail(&report),
+            );
         } else {
             emit(
                 progress,
                 Stage::Verify,
                 round,
                 State::Failed,
-                &format!("{} finding(s): {}", static_errors.len(), ids(&static_errors)),
+                &format!(
+                    "{} finding(s): {}",
+                    static_errors.len(),
+                    ids(&static_errors)
+                ),
             );
         }
         let examples = &report.facts.examples;
         let passed = examples.iter().filter(|e| e.passed).count();
         if examples.is_empty() {
-            emit(progress, Stage::Examples, round, State::Skipped, &examples_skip_reason(&report));
+            emit(
+                progress,
+                Stage::Examples,
+                round,
+                State::Skipped,
+                &examples_skip_reason(&report),
+            );
         } else if test_errors.is_empty() && passed == examples.len() {
-            emit(progress, Stage::Examples, round, State::Passed, &format!("{passed}/{} passed in the sandbox", examples.len()));
+            emit(
+                progress,
+                Stage::Examples,
+                round,
+                State::Passed,
+                &format!("{passed}/{} passed in the sandbox", examples.len()),
+            );
         } else {
-            emit(progress, Stage::Examples, round, State::Failed, &format!("{passed}/{} passed in the sandbox", examples.len()));
+            emit(
+                progress,
+                Stage::Examples,
+                round,
+                State::Failed,
+                &format!("{passed}/{} passed in the sandbox", examples.len()),
+            );
         }
         if accepts(&report) {
             return Ok(Attempt::Accepted(Box::new(report)));
         }
-        let blocking: Vec<&Finding> = report.findings.iter().filter(|f| rejects(f, &report)).collect();
+        let blocking: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| rejects(f, &report))
+            .collect();
         let (outcome, problem) = if static_errors.is_empty() {
             (
                 RoundOutcome::ExamplesFailed,
@@ -523,10 +650,7 @@ impl<'r, 'b> Run<'r, 'b> {
         manifest.implementation.artifact = None;
         manifest.implementation.provenance = None;
         for example in &self.request.examples {
-            manifest
-                .intent
-                .examples
-                .retain(|e| e.name != example.name);
+            manifest.intent.examples.retain(|e| e.name != example.name);
             manifest.intent.examples.push(example.clone());
         }
         (manifest, notes)
@@ -564,18 +688,21 @@ impl<'r, 'b> Run<'r, 'b> {
     }
 
     /// Writes the provenance into the staged manifest (confidence as given).
-    fn write_provenance(&mut self, dir: &Path, rounds: u32, confidence: f64) -> Result<(), GenError> {
+    fn write_provenance(
+        &mut self,
+        dir: &Path,
+        rounds: u32,
+        confidence: f64,
+    ) -> Result<(), GenError> {
         let path = dir.join(anrf_format::MANIFEST_FILE);
         let Ok(mut manifest) = Manifest::from_path(&path) else {
             return Ok(());
         };
         manifest.implementation.provenance = Some(self.provenance(rounds, confidence));
-        let text = manifest
-            .to_toml()
-            .map_err(|e| GenError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+        let text = manifest.to_toml().map_err(|e| GenError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         write(&path, &text)
     }
 
@@ -592,7 +719,7 @@ impl<'r, 'b> Run<'r, 'b> {
         self,
         status: GenStatus,
         staging: Option<tempfile::TempDir>,
-        last: Option<Report>,
+        last: Option<&Report>,
     ) -> Generated {
         let rounds_used = u32::try_from(self.rounds.len()).unwrap_or(u32::MAX);
         let confidence = self
@@ -607,7 +734,11 @@ impl<'r, 'b> Run<'r, 'b> {
             overrides: self.plan.clone(),
             max_rounds: self.max_rounds,
             rounds: self.rounds.clone(),
-            files_from_round: if staging.is_some() { self.files_from_round } else { None },
+            files_from_round: if staging.is_some() {
+                self.files_from_round
+            } else {
+                None
+            },
             provenance: ProvenanceFacts {
                 generator: GENERATOR.to_owned(),
                 backend: self.backend.describe(),
@@ -618,11 +749,11 @@ impl<'r, 'b> Run<'r, 'b> {
             },
             confidence,
             digest: self.digest.clone(),
-            findings: last.as_ref().map(|r| r.findings.clone()).unwrap_or_default(),
-            examples: last
+            findings: last
                 .as_ref()
-                .map(|r| r.facts.examples.clone())
+                .map(|r| r.findings.clone())
                 .unwrap_or_default(),
+            examples: last.map(|r| r.facts.examples.clone()).unwrap_or_default(),
             explanation: self.explanation.clone(),
             notes: self.notes.clone(),
         };
@@ -677,22 +808,30 @@ fn detect_detail(plan: &OverridePlan) -> String {
     let categories: Vec<&str> = d.categories.iter().map(|c| c.as_str()).collect();
     let mut out = format!("{}: {}", d.decision, categories.join(", "));
     if !plan.removed.is_empty() {
-        out.push_str(&format!("; {} clause(s) refused and removed", plan.removed.len()));
+        let _ = write!(
+            out,
+            "; {} clause(s) refused and removed",
+            plan.removed.len()
+        );
     }
     if !plan.pending.is_empty() {
-        out.push_str(&format!("; {} request(s) recorded as pending", plan.pending.len()));
+        let _ = write!(
+            out,
+            "; {} request(s) recorded as pending",
+            plan.pending.len()
+        );
     }
     if let Some(stop) = &plan.stop {
-        out.push_str(&format!("; stopped: {stop}"));
+        let _ = write!(out, "; stopped: {stop}");
     }
     out
 }
 
-fn emit(progress: &mut dyn Progress, stage: Stage, round: u32, state: State, detail: &str) {
+fn emit(progress: &mut dyn Progress, stage: Stage, round: u32, outcome: State, detail: &str) {
     progress.event(&Event {
         stage,
         round,
-        state,
+        state: outcome,
         detail: detail.to_owned(),
     });
 }
@@ -774,9 +913,7 @@ fn write(path: &Path, text: &str) -> Result<(), GenError> {
 fn ensure_free(dir: &Path) -> Result<(), GenError> {
     if dir.exists() {
         let empty = dir.is_dir()
-            && std::fs::read_dir(dir)
-                .map(|mut entries| entries.next().is_none())
-                .unwrap_or(false);
+            && std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
         if !empty {
             return Err(GenError::OutputExists {
                 path: dir.to_path_buf(),
@@ -826,9 +963,14 @@ mod tests {
 
     #[test]
     fn module_names_come_from_the_output_directory() {
-        assert_eq!(module_name_for(Path::new("out/orders")).unwrap().as_str(), "orders");
         assert_eq!(
-            module_name_for(Path::new("My_Word Counter")).unwrap().as_str(),
+            module_name_for(Path::new("out/orders")).unwrap().as_str(),
+            "orders"
+        );
+        assert_eq!(
+            module_name_for(Path::new("My_Word Counter"))
+                .unwrap()
+                .as_str(),
             "my-word-counter"
         );
         assert!(module_name_for(Path::new("42")).is_err());

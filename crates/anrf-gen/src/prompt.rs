@@ -161,7 +161,11 @@ pub fn truncate(text: &str, max: usize) -> String {
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}\n[... {} more bytes cut]", &text[..cut], text.len() - cut)
+    format!(
+        "{}\n[... {} more bytes cut]",
+        &text[..cut],
+        text.len() - cut
+    )
 }
 
 #[cfg(test)]

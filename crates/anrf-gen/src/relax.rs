@@ -207,7 +207,11 @@ fn split_out(text: &str, spans: &[[usize; 2]]) -> (String, Vec<String>) {
         if spans.iter().any(|[s, e]| *s < end && *e > start) {
             removed.push(clause.to_owned());
         } else {
-            kept.push(clause.trim_end_matches([',', '.', ';', '!', '?']).to_owned());
+            kept.push(
+                clause
+                    .trim_end_matches([',', '.', ';', '!', '?'])
+                    .to_owned(),
+            );
         }
     }
     let mut joined = kept.join(". ");
@@ -224,8 +228,10 @@ fn clauses(text: &str) -> Vec<(usize, usize)> {
     static SPLIT: OnceLock<Option<Regex>> = OnceLock::new();
     let Some(split) = SPLIT
         .get_or_init(|| {
-            Regex::new(r"(?i)[.!?;\n]+\s*|,\s*(?:and|then|also)\s+|\s+and\s+(?:then|also)\s+|\s+but\s+")
-                .ok()
+            Regex::new(
+                r"(?i)[.!?;\n]+\s*|,\s*(?:and|then|also)\s+|\s+and\s+(?:then|also)\s+|\s+but\s+",
+            )
+            .ok()
         })
         .as_ref()
     else {
@@ -318,7 +324,9 @@ fn relaxation_for(category: Category, evidence: &[String], text: &str) -> Relax 
 fn capability(evidence: &[String], text: &str) -> Relax {
     let words = format!("{} {}", evidence.join(" "), text).to_lowercase();
     let has = |keys: &[&str]| keys.iter().any(|k| words.contains(k));
-    if has(&["http", "network", "internet", "url", "socket", "download", "fetch", "api"]) {
+    if has(&[
+        "http", "network", "internet", "url", "socket", "download", "fetch", "api",
+    ]) {
         let host = find(text, r"https?://([A-Za-z0-9.-]+)").unwrap_or_else(|| "HOST".to_owned());
         return (
             Some(format!("allow-network:{host}")),
@@ -474,7 +482,8 @@ mod tests {
         assert_eq!(p.relaxation.as_deref(), Some("memory-unsafe"));
         let command = p.command("out dir").unwrap();
         assert!(
-            command.starts_with("anrf override request 'out dir' --memory-unsafe --justification \""),
+            command
+                .starts_with("anrf override request 'out dir' --memory-unsafe --justification \""),
             "{command}"
         );
     }

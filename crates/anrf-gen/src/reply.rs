@@ -65,7 +65,9 @@ pub fn parse(reply: &str) -> Result<ReplyFiles, Malformed> {
         }
         if path == "anrf.toml" {
             if manifest.replace(body).is_some() {
-                return Err(Malformed("`anrf.toml` appears twice in the reply".to_owned()));
+                return Err(Malformed(
+                    "`anrf.toml` appears twice in the reply".to_owned(),
+                ));
             }
         } else if is_source_path(path) {
             if sources.insert(path.to_owned(), body).is_some() {
@@ -168,12 +170,18 @@ mod tests {
                 "### FILE: src/main.rs\n```rust\nfn main(){}\n```\n",
                 "no `### FILE: anrf.toml`",
             ),
-            ("### FILE: anrf.toml\n```\nx\n```\n", "no `### FILE: src/main.rs`"),
+            (
+                "### FILE: anrf.toml\n```\nx\n```\n",
+                "no `### FILE: src/main.rs`",
+            ),
             (
                 "### FILE: Cargo.toml\n```\n[dependencies]\n```\n",
                 "anrf writes `Cargo.toml` itself",
             ),
-            ("### FILE: build.rs\n```\nfn main(){}\n```\n", "not accepted"),
+            (
+                "### FILE: build.rs\n```\nfn main(){}\n```\n",
+                "not accepted",
+            ),
             ("### FILE: src/../x.rs\n```\n\n```\n", "not accepted"),
             (
                 "### FILE: anrf.toml\n```\nx\n```\n### FILE: anrf.toml\n```\ny\n```\n",
@@ -191,7 +199,13 @@ mod tests {
     fn source_paths_are_flat_rust_identifiers() {
         assert!(is_source_path("src/main.rs"));
         assert!(is_source_path("src/count_words.rs"));
-        for bad in ["src/Main.rs", "src/a/b.rs", "src/.rs", "main.rs", "src/x.txt"] {
+        for bad in [
+            "src/Main.rs",
+            "src/a/b.rs",
+            "src/.rs",
+            "main.rs",
+            "src/x.txt",
+        ] {
             assert!(!is_source_path(bad), "{bad}");
         }
     }

@@ -10,3 +10,4 @@
 mod client;
 mod detect;
 mod fake_server;
+mod pipeline;
