@@ -320,7 +320,7 @@ fn write_index(record: &IndexRecord) -> miette::Result<()> {
 /// Where an override is written: a module's manifest, or (scope `project`) the
 /// project policy file.
 enum Holder {
-    Module(Module),
+    Module(Box<Module>),
     Project(PathBuf),
 }
 
@@ -329,11 +329,11 @@ impl Holder {
     fn locate(id: &str, module: Option<&Path>) -> miette::Result<(Holder, Option<IndexRecord>)> {
         let record = read_index(id)?;
         let holder = match (module, &record) {
-            (Some(m), _) => Holder::Module(Module::load(m)?),
+            (Some(m), _) => Holder::Module(Box::new(Module::load(m)?)),
             (None, Some(r)) if r.module == "*" => {
                 Holder::Project(PathBuf::from(&r.module_dir).join(POLICY_FILE))
             }
-            (None, Some(r)) => Holder::Module(Module::load(Path::new(&r.module_dir))?),
+            (None, Some(r)) => Holder::Module(Box::new(Module::load(Path::new(&r.module_dir))?)),
             (None, None) => miette::bail!(
                 help = "pass the module with `--module DIR`",
                 "override `{id}` is not in this machine's index (`$ANRF_HOME/overrides`)"
@@ -432,7 +432,7 @@ impl Holder {
     /// Re-reads the holder after a write.
     fn reload(&self) -> miette::Result<Holder> {
         Ok(match self {
-            Holder::Module(m) => Holder::Module(Module::load(m.manifest_path())?),
+            Holder::Module(m) => Holder::Module(Box::new(Module::load(m.manifest_path())?)),
             Holder::Project(p) => Holder::Project(p.clone()),
         })
     }
@@ -460,6 +460,7 @@ impl Holder {
     }
 }
 
+#[expect(clippy::needless_pass_by_value, reason = "a `map_err` adapter")]
 fn edit_err(e: anrf_policy::PolicyError) -> miette::Report {
     miette::miette!("{e}")
 }
@@ -507,7 +508,7 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         };
         Holder::Project(path)
     } else {
-        Holder::Module(module.clone())
+        Holder::Module(Box::new(module.clone()))
     };
     let project = holder.policy()?;
     let expires = args
@@ -588,7 +589,7 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         Holder::Project(_) => {
             holder.write(&holder_text)?;
             if !declared.is_empty() {
-                Holder::Module(module.clone()).write(&manifest_text)?;
+                Holder::Module(Box::new(module.clone())).write(&manifest_text)?;
             }
         }
     }
@@ -810,7 +811,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
         if let Some(p) = find_policy_file(module.dir()) {
             holders.push(Holder::Project(p));
         }
-        holders.push(Holder::Module(module));
+        holders.push(Holder::Module(Box::new(module)));
     } else {
         let mut seen: Vec<(String, String)> = index_records()?
             .into_iter()
@@ -822,7 +823,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
             let holder = if module == "*" {
                 Ok(Holder::Project(PathBuf::from(&dir).join(POLICY_FILE)))
             } else {
-                Module::load(Path::new(&dir)).map(Holder::Module)
+                Module::load(Path::new(&dir)).map(|m| Holder::Module(Box::new(m)))
             };
             match holder {
                 Ok(h) => holders.push(h),
