@@ -347,3 +347,98 @@ fn verify_with_a_pinned_key() {
         .unwrap();
     assert_eq!(code(&usage), 2);
 }
+
+/// A guest that prints `ran`: if it appears, the action happened.
+const PRINTS_RAN: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "ran\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 4))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"#;
+
+#[test]
+fn run_is_recorded_and_the_log_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let guest = tmp.path().join("ran.wat");
+    std::fs::write(&guest, PRINTS_RAN).unwrap();
+    let out = anrf(&home)
+        .args(["run", "--profile", "test"])
+        .arg(&guest)
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "ran\n", "{}", text(&out.stderr));
+    let log = AuditLog::open_existing(&home.join("audit")).unwrap();
+    let events = log.events(&anrf_audit::EventFilter::default()).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "run" && e.decision == "allow"),
+        "{events:#?}"
+    );
+    let out = anrf(&home).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+}
+
+#[test]
+fn run_under_test_profile_refuses_when_the_log_cannot_be_written() {
+    // A regular file where `ANRF_HOME` should be a directory: the audit
+    // directory cannot be created, even by root.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home-is-a-file");
+    std::fs::write(&home, "not a directory").unwrap();
+    let guest = tmp.path().join("ran.wat");
+    std::fs::write(&guest, PRINTS_RAN).unwrap();
+    // `--engine jit`: the AOT cache lives under `ANRF_HOME` too and would
+    // fail first under `prod`.
+    for profile in ["test", "prod"] {
+        let out = anrf(&home)
+            .args(["run", "--engine", "jit", "--profile", profile])
+            .arg(&guest)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{profile}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "", "{profile}: the guest must not run");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("audit") && err.contains("home-is-a-file"),
+            "{profile}: {err}"
+        );
+    }
+    // `dev` runs and warns.
+    let out = anrf(&home)
+        .args(["run", "--profile", "dev"])
+        .arg(&guest)
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "ran\n");
+    assert!(
+        text(&out.stderr).contains("not recorded"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn run_under_prod_refuses_on_a_read_only_file_system() {
+    // sysfs refuses new directories to every user, root included.
+    let tmp = tempfile::tempdir().unwrap();
+    let guest = tmp.path().join("ran.wat");
+    std::fs::write(&guest, PRINTS_RAN).unwrap();
+    let out = anrf(Path::new("/sys/anrf-audit-e2e"))
+        .args(["run", "--engine", "jit", "--profile", "prod"])
+        .arg(&guest)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("read-only") && err.contains("/sys/anrf-audit-e2e"),
+        "{err}"
+    );
+}
