@@ -130,11 +130,8 @@ impl Runtime {
             slots: Arc::default(),
         };
         // Fail early if the engine cannot be configured on this machine.
-        runtime.slot(EngineSettings {
-            metering: Metering::Fuel,
-            stack_bytes: crate::Limits::DEFAULT.stack_bytes,
-        })?;
-        spawn_ticker(Arc::downgrade(&runtime.slots));
+        runtime.slot(runtime.default_settings())?;
+        spawn_ticker(Arc::downgrade(&runtime.slots))?;
         Ok(runtime)
     }
 
@@ -154,10 +151,7 @@ impl Runtime {
                 })?
             }
         };
-        let slot = self.slot(EngineSettings {
-            metering: Metering::Fuel,
-            stack_bytes: crate::Limits::DEFAULT.stack_bytes,
-        })?;
+        let slot = self.slot(self.default_settings())?;
         Module::validate(&slot.engine, &bytes).map_err(|e| validation_error(&e))?;
         let digest = Sha256::digest(&bytes).into();
         Ok(LoadedModule {
@@ -194,6 +188,18 @@ impl Runtime {
         };
         let slot = self.slot(settings)?;
         self.compile(&slot, settings, module).map(|_| ())
+    }
+
+    /// The settings of the profile that usually goes with this engine (fuel for
+    /// `interp` and `jit`, epoch for `aot`), used to validate modules.
+    fn default_settings(&self) -> EngineSettings {
+        EngineSettings {
+            metering: match self.kind {
+                EngineKind::Interp | EngineKind::Jit => Metering::Fuel,
+                EngineKind::Aot => Metering::Epoch,
+            },
+            stack_bytes: crate::Limits::DEFAULT.stack_bytes,
+        }
     }
 
     fn compile(
@@ -315,8 +321,10 @@ fn validation_error(error: &wasmtime::Error) -> RuntimeError {
 
 /// Advances the epoch of every engine of a runtime every [`EPOCH_TICK`], until
 /// the runtime is dropped.
-fn spawn_ticker(slots: Weak<Mutex<HashMap<EngineSettings, Arc<EngineSlot>>>>) {
-    let spawned = std::thread::Builder::new()
+fn spawn_ticker(
+    slots: Weak<Mutex<HashMap<EngineSettings, Arc<EngineSlot>>>>,
+) -> Result<(), RuntimeError> {
+    std::thread::Builder::new()
         .name("anrf-epoch".into())
         .spawn(move || {
             while let Some(slots) = slots.upgrade() {
@@ -333,8 +341,7 @@ fn spawn_ticker(slots: Weak<Mutex<HashMap<EngineSettings, Arc<EngineSlot>>>>) {
                 drop(engines);
                 std::thread::sleep(EPOCH_TICK);
             }
-        });
-    // Without a ticker the deadline is still enforced at host calls and by the
-    // waiting thread; nothing else to do if the OS refuses a thread.
-    drop(spawned);
+        })
+        .map(drop)
+        .map_err(|e| RuntimeError::internal(format!("cannot start the epoch ticker: {e}")))
 }

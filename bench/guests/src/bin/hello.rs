@@ -1,0 +1,4 @@
+//! Hello world: the cold-start measurement.
+fn main() {
+    println!("hello, world");
+}

@@ -1,0 +1,413 @@
+//! Runtime benchmark: CPU-bound guests natively and on every engine, with fuel
+//! metering and with the epoch deadline only; cold start of hello world per
+//! engine, from a warm AOT cache, through the `anrf` CLI and the `wasmtime`
+//! CLI when installed. Writes its section of `docs/perf.md`.
+//!
+//! Run it with `bench/run.sh`, which builds the guests and sets:
+//! `BENCH_NATIVE_DIR`, `BENCH_WASM_DIR` (required), `BENCH_ANRF_BIN`,
+//! `BENCH_REPS` (default 5), `BENCH_OUT` (the markdown file to update).
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    reason = "a benchmark harness fails loudly and prints ratios"
+)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anrf_runtime::{
+    EngineKind, Invocation, Limits, LoadedModule, Metering, ModuleInput, RunPolicy, Runtime,
+    RuntimeConfig, Status,
+};
+
+/// The CPU-bound programs and the argument that sizes them (~0.3-0.5 s native).
+const PROGRAMS: &[(&str, &str)] = &[
+    ("fib", "40"),
+    ("sieve", "60"),
+    ("matmul", "1000"),
+    ("sha256", "50"),
+];
+
+const ENGINES: [EngineKind; 3] = [EngineKind::Aot, EngineKind::Jit, EngineKind::Interp];
+const METERINGS: [Metering; 2] = [Metering::Epoch, Metering::Fuel];
+
+const START_MARK: &str = "<!-- runtime-bench:start -->";
+const END_MARK: &str = "<!-- runtime-bench:end -->";
+
+fn main() {
+    let native_dir = PathBuf::from(std::env::var("BENCH_NATIVE_DIR").expect("BENCH_NATIVE_DIR"));
+    let wasm_dir = PathBuf::from(std::env::var("BENCH_WASM_DIR").expect("BENCH_WASM_DIR"));
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let anrf_bin = std::env::var("BENCH_ANRF_BIN")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let scratch = tempfile_dir();
+
+    let mut md = String::new();
+    cpu_bound(&mut md, &native_dir, &wasm_dir, &scratch, reps);
+    cold_start(
+        &mut md,
+        &native_dir,
+        &wasm_dir,
+        &scratch,
+        anrf_bin.as_deref(),
+    );
+
+    println!("{md}");
+    if let Ok(out) = std::env::var("BENCH_OUT") {
+        write_section(Path::new(&out), &md);
+        eprintln!("wrote the runtime section of {out}");
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("anrf-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Limits far above the defaults: the benchmark measures speed, not refusals.
+fn bench_policy(metering: Metering) -> RunPolicy {
+    let limits = Limits {
+        memory_bytes: 1 << 30,
+        fuel: u64::MAX / 2,
+        timeout: Duration::from_mins(10),
+        ..Limits::DEFAULT
+    };
+    RunPolicy::new(limits, metering)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time_process(cmd: &mut Command) -> (Duration, Vec<u8>) {
+    let start = Instant::now();
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("spawn");
+    let elapsed = start.elapsed();
+    assert!(out.status.success(), "{cmd:?} failed");
+    (elapsed, out.stdout)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn runtime(kind: EngineKind, cache: &Path) -> Runtime {
+    Runtime::new(
+        kind,
+        RuntimeConfig {
+            cache_dir: Some(cache.to_path_buf()),
+        },
+    )
+    .expect("runtime")
+}
+
+fn load(runtime: &Runtime, path: &Path) -> LoadedModule {
+    runtime
+        .load(ModuleInput::Wasm(std::fs::read(path).expect("read wasm")))
+        .expect("load")
+}
+
+fn cpu_bound(md: &mut String, native_dir: &Path, wasm_dir: &Path, scratch: &Path, reps: usize) {
+    let cache = scratch.join("aot-cache");
+    let mut rows = Vec::new();
+    let mut aot_epoch_ratios = Vec::new();
+    let mut fuel_overheads = Vec::new();
+    for (name, arg) in PROGRAMS {
+        let native_samples: Vec<(Duration, Vec<u8>)> = (0..reps)
+            .map(|_| time_process(Command::new(native_dir.join(name)).arg(arg)))
+            .collect();
+        let expected = native_samples[0].1.clone();
+        let native = median(native_samples.into_iter().map(|s| s.0).collect());
+        eprintln!("{name}: native {} ms", ms(native));
+        let mut cells = vec![name.to_string(), ms(native)];
+        for kind in ENGINES {
+            let rt = runtime(kind, &cache);
+            let module = load(&rt, &wasm_dir.join(format!("{name}.wasm")));
+            let mut per_metering = Vec::new();
+            for metering in METERINGS {
+                let policy = bench_policy(metering);
+                rt.prepare(&module, &policy).expect("compile");
+                // The interpreter is slow: one sample is enough to see its ratio.
+                let n = if kind == EngineKind::Interp { 1 } else { reps };
+                let samples: Vec<Duration> = (0..n)
+                    .map(|_| {
+                        let invocation = Invocation {
+                            args: vec![(*arg).to_string()],
+                            program: (*name).to_string(),
+                            ..Invocation::default()
+                        };
+                        let outcome = rt.run(&module, &policy, invocation).expect("run");
+                        assert_eq!(outcome.status, Status::Ok, "{name} {kind}: {outcome:?}");
+                        assert_eq!(outcome.stdout, expected, "{name} {kind}: same output");
+                        outcome.duration
+                    })
+                    .collect();
+                let t = median(samples);
+                eprintln!("{name}: {kind} {metering:?} {} ms", ms(t));
+                per_metering.push(t);
+                cells.push(format!("{} ({:.2}x)", ms(t), ratio(t, native)));
+            }
+            if kind == EngineKind::Aot {
+                aot_epoch_ratios.push(ratio(per_metering[0], native));
+            }
+            if kind != EngineKind::Interp {
+                fuel_overheads.push((kind, ratio(per_metering[1], per_metering[0]) - 1.0));
+            }
+        }
+        rows.push(cells);
+    }
+
+    let _ = writeln!(md, "### CPU-bound guests: time and ratio to native\n");
+    let _ = writeln!(
+        md,
+        "Median of {reps} runs (the interpreter: 1 run), milliseconds, ratio to native in parentheses. \
+`epoch` is the cheapest configuration the sandbox allows (epoch deadline only, no instruction counting); \
+`fuel` adds deterministic instruction metering. Wasm times are `Outcome::duration` (instantiation + execution, \
+compilation excluded: AOT loads from its cache); native times are process wall time.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| program | native | aot epoch | aot fuel | jit epoch | jit fuel | interp epoch | interp fuel |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    for cells in &rows {
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+    }
+    let worst_aot = aot_epoch_ratios.iter().copied().fold(0.0f64, f64::max);
+    let geo_aot = geomean(&aot_epoch_ratios);
+    let worst_fuel = fuel_overheads
+        .iter()
+        .map(|(_, o)| *o)
+        .fold(f64::MIN, f64::max);
+    let _ = writeln!(md);
+    let _ = writeln!(
+        md,
+        "- Target \"AOT with epoch deadline within 1.2x of native\": geometric mean {geo_aot:.2}x, worst {worst_aot:.2}x: **{}**.",
+        if worst_aot <= 1.2 {
+            "met"
+        } else if geo_aot <= 1.2 {
+            "met on average, not on every program"
+        } else {
+            "not met"
+        }
+    );
+    let fuel_list: Vec<String> = fuel_overheads
+        .iter()
+        .map(|(k, o)| format!("{k} {:+.0}%", o * 100.0))
+        .collect();
+    let _ = writeln!(
+        md,
+        "- Target \"metering adds at most 5%\" (fuel vs epoch, same engine): {}; worst {:+.0}%: **{}**.",
+        fuel_list.join(", "),
+        worst_fuel * 100.0,
+        if worst_fuel <= 0.05 { "met" } else { "not met" }
+    );
+}
+
+fn geomean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    (values.iter().map(|v| v.ln()).sum::<f64>() / values.len() as f64).exp()
+}
+
+fn cold_start(
+    md: &mut String,
+    native_dir: &Path,
+    wasm_dir: &Path,
+    scratch: &Path,
+    anrf_bin: Option<&Path>,
+) {
+    const N: usize = 10;
+    let hello = wasm_dir.join("hello.wasm");
+    let bytes = std::fs::read(&hello).expect("hello.wasm");
+    let policy = bench_policy(Metering::Epoch);
+    let mut rows: Vec<(String, Duration)> = Vec::new();
+
+    let native = median(
+        (0..N)
+            .map(|_| time_process(&mut Command::new(native_dir.join("hello"))).0)
+            .collect(),
+    );
+    rows.push(("native hello (process)".into(), native));
+
+    let warm_cache = scratch.join("cold-start-cache");
+    runtime(EngineKind::Aot, &warm_cache)
+        .prepare(
+            &load(&runtime(EngineKind::Aot, &warm_cache), &hello),
+            &policy,
+        )
+        .expect("warm the cache");
+    for (label, kind, fresh_cache) in [
+        (
+            "in-process: interp (compile + run)",
+            EngineKind::Interp,
+            false,
+        ),
+        ("in-process: jit (compile + run)", EngineKind::Jit, false),
+        (
+            "in-process: aot, cold cache (compile + store + run)",
+            EngineKind::Aot,
+            true,
+        ),
+        (
+            "in-process: aot, warm cache (check + load + run)",
+            EngineKind::Aot,
+            false,
+        ),
+    ] {
+        let samples = (0..N)
+            .map(|i| {
+                let cache = if fresh_cache {
+                    scratch.join(format!("fresh-{i}"))
+                } else {
+                    warm_cache.clone()
+                };
+                let start = Instant::now();
+                let rt = runtime(kind, &cache);
+                let module = rt.load(ModuleInput::Wasm(bytes.clone())).expect("load");
+                let outcome = rt
+                    .run(&module, &policy, Invocation::default())
+                    .expect("run");
+                let elapsed = start.elapsed();
+                assert_eq!(outcome.status, Status::Ok);
+                elapsed
+            })
+            .collect();
+        rows.push((label.into(), median(samples)));
+    }
+
+    let mut anrf_aot = None;
+    if let Some(bin) = anrf_bin {
+        let home = scratch.join("anrf-home");
+        for (label, engine) in [
+            ("`anrf run` (process): interp", "interp"),
+            ("`anrf run` (process): jit", "jit"),
+            ("`anrf run` (process): aot, warm cache", "aot"),
+        ] {
+            let mut cmd = Command::new(bin);
+            cmd.env("ANRF_HOME", &home)
+                .args(["run", "--engine", engine])
+                .arg(&hello);
+            time_process(&mut cmd); // warms the AOT cache
+            let t = median((0..N).map(|_| time_process(&mut cmd).0).collect());
+            if engine == "aot" {
+                anrf_aot = Some(t);
+            }
+            rows.push((label.into(), t));
+        }
+    }
+    let wasmtime = Command::new("wasmtime")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let mut wasmtime_time = None;
+    if wasmtime.is_some() {
+        let mut cmd = Command::new("wasmtime");
+        cmd.arg("run").arg(&hello);
+        let t = median((0..N).map(|_| time_process(&mut cmd).0).collect());
+        wasmtime_time = Some(t);
+        rows.push(("`wasmtime run` (process)".into(), t));
+    }
+
+    let _ = writeln!(md, "\n### Cold start: hello world\n");
+    let _ = writeln!(
+        md,
+        "Median of {N} starts, milliseconds. In-process rows create a fresh `Runtime` (engine, linker, \
+epoch ticker), load, compile or fetch, and run; process rows include process creation, and for \
+`anrf run` the policy resolution and two audit-log appends.\n"
+    );
+    let _ = writeln!(md, "| start | ms |");
+    let _ = writeln!(md, "|---|---|");
+    for (label, t) in &rows {
+        let _ = writeln!(md, "| {label} | {} |", ms(*t));
+    }
+    let _ = writeln!(md);
+    match (wasmtime, wasmtime_time, anrf_aot) {
+        (Some(version), Some(w), Some(a)) => {
+            let _ = writeln!(
+                md,
+                "- Target \"repeated starts from the AOT cache faster than the `wasmtime` CLI's\" ({version}): `anrf run --engine aot` {} ms vs `wasmtime run` {} ms: **{}**.",
+                ms(a),
+                ms(w),
+                if a < w { "met" } else { "not met" }
+            );
+        }
+        (None, _, _) => {
+            let _ = writeln!(
+                md,
+                "- The `wasmtime` CLI is not installed on this machine, so the comparison with it was not measured (install it with `cargo install wasmtime-cli --version 48.0.8 --locked` and re-run)."
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                md,
+                "- The `anrf` release binary was not given (`BENCH_ANRF_BIN`), so the CLI comparison was not measured."
+            );
+        }
+    }
+}
+
+/// Replaces the text between the runtime markers of `path` (or appends it).
+fn write_section(path: &Path, body: &str) {
+    let machine = machine();
+    let section = format!(
+        "{START_MARK}\n## Runtime\n\nMeasured with `bench/run.sh` on {machine}.\n\n{body}{END_MARK}\n"
+    );
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Performance\n\n".into());
+    let new = match (old.find(START_MARK), old.find(END_MARK)) {
+        (Some(start), Some(end)) if end > start => {
+            format!(
+                "{}{section}{}",
+                &old[..start],
+                &old[end + END_MARK.len()..].trim_start_matches('\n')
+            )
+        }
+        _ => format!("{}\n{section}", old.trim_end()),
+    };
+    std::fs::write(path, new).expect("write the results");
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {} {}, {rustc}, wasmtime 48.0.8",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
