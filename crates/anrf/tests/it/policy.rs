@@ -498,6 +498,80 @@ fn a_project_scoped_override_lives_in_the_policy_file_and_grants_to_the_module()
     assert_eq!(code(&p.anrf(&["run", "hello", "--profile", "test"])), 2);
 }
 
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                format!("\\{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn human_output_of_request_approve_show_list_and_refusals() {
+    let p = Project::new();
+    p.policy(&[("bob", "security"), ("carol", "security")]);
+    p.ok(&["build", "hello"]);
+    let requested = p.ok(&[
+        "override",
+        "request",
+        "hello",
+        "--allow-read",
+        "data",
+        "--justification",
+        WHY,
+    ]);
+    let id = requested.split_whitespace().nth(1).unwrap().to_owned();
+    let approved = p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/bob.key",
+        "--profile",
+        "test",
+    ]);
+    let shown = p.ok(&["override", "show", &id, "--profile", "prod"]);
+    let listed = p.ok(&["override", "list", "hello", "--profile", "test"]);
+    let refused_run = text(&p.anrf(&["run", "hello", "--profile", "prod"]).stderr);
+    let placeholder = text(
+        &p.anrf(&[
+            "override",
+            "request",
+            "hello",
+            "--allow-read",
+            "data",
+            "--justification",
+            "todo",
+        ])
+        .stderr,
+    );
+    let transcript = format!(
+        "$ anrf override request\n{requested}\n$ anrf override approve\n{approved}\n$ anrf override show --profile prod\n{shown}\n$ anrf override list --profile test\n{listed}\n$ anrf run --profile prod (stderr)\n{refused_run}\n$ anrf override request --justification todo (stderr)\n{placeholder}"
+    );
+    let root = regex_escape(
+        &std::fs::canonicalize(&p.root)
+            .unwrap()
+            .display()
+            .to_string(),
+    );
+    let root_plain = regex_escape(&p.root.display().to_string());
+    insta::with_settings!({filters => vec![
+        (root.as_str(), "[project]"),
+        (root_plain.as_str(), "[project]"),
+        (r"ovr-[0-9a-f]{16}", "ovr-[id]"),
+        (r"sha256:[0-9a-f]{64}", "sha256:[digest]"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[time]"),
+        (r"\d{4}-\d{2}-\d{2}", "[date]"),
+        (r"ed25519:[A-Za-z0-9+/=]+", "ed25519:[key]"),
+    ]}, {
+        insta::assert_snapshot!(transcript);
+    });
+}
+
 #[test]
 fn override_help_carries_examples() {
     let p = Project::new();
