@@ -1,12 +1,14 @@
 //! stopwords: copies the words on stdin to stdout, one per line, leaving out the
 //! stop words listed in the read-only data directory (`/data/stopwords.txt`).
+//! A `BTreeSet`, not a `HashSet`: hashing would seed itself from randomness, which
+//! this module is not granted.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
 const STOPWORDS: &str = "/data/stopwords.txt";
 
-fn load_stopwords() -> io::Result<HashSet<String>> {
+fn load_stopwords() -> io::Result<BTreeSet<String>> {
     let text = std::fs::read_to_string(STOPWORDS)?;
     Ok(text
         .lines()
@@ -15,7 +17,7 @@ fn load_stopwords() -> io::Result<HashSet<String>> {
         .collect())
 }
 
-fn filter_words<'a>(text: &'a str, stop: &HashSet<String>) -> Vec<&'a str> {
+fn filter_words<'a>(text: &'a str, stop: &BTreeSet<String>) -> Vec<&'a str> {
     text.split_whitespace()
         .filter(|w| !stop.contains(&w.to_lowercase()))
         .collect()
