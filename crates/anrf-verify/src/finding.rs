@@ -188,7 +188,7 @@ checks! {
         "build without the `atomics` target feature, or request a `threads` override";
     /// A command module without a `_start` export.
     W008 = "ANRF-W008", "missing-start-export", Error, Correctness,
-        "a `command` module exports `_start`",
+        "a `command` module exports `_start` as a function taking and returning nothing",
         "build a binary (`src/main.rs`) for `wasm32-wasip1`, not a library";
 
     /// An `unsafe` block.

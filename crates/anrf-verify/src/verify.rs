@@ -985,6 +985,13 @@ impl<'m> Run<'m, '_> {
             self.skip(&ids, "no artifact to run");
             return;
         };
+        if self.findings.iter().any(|f| f.id == CheckId::W008) {
+            self.skip(
+                &ids,
+                "not run: the artifact has no `_start` entry point (ANRF-W008)",
+            );
+            return;
+        }
         let examples = self.manifest().intent.examples.clone();
         let locations: Vec<Location> = (0..examples.len())
             .map(|i| {

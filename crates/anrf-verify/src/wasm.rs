@@ -126,7 +126,7 @@ pub struct WasmFacts {
     pub memories: Vec<MemoryFact>,
     /// Declared tables.
     pub tables: Vec<TableFact>,
-    /// Whether `_start` is exported.
+    /// Whether `_start` is exported as a function of type `[] -> []`.
     pub exports_start: bool,
     /// Whether the module needs the threads proposal.
     pub uses_threads: bool,
@@ -259,7 +259,9 @@ pub(crate) fn check_wasm(
         findings.push(
             Finding::new(
                 CheckId::W008,
-                format!("`{file}` does not export `_start`, so it cannot run as a command"),
+                format!(
+                    "`{file}` does not export a `_start` function taking and returning nothing, so it cannot run as a command"
+                ),
             )
             .at(at()),
         );
@@ -268,11 +270,35 @@ pub(crate) fn check_wasm(
 }
 
 fn collect(bytes: &[u8], facts: &mut WasmFacts) -> wasmparser::Result<()> {
+    // (params, results) per type index, and the type index of every function.
+    let mut types: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut functions: Vec<u32> = Vec::new();
+    let mut start: Option<u32> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group?.into_types() {
+                        types.push(match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                Some((f.params().len(), f.results().len()))
+                            }
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    functions.push(ty?);
+                }
+            }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import?;
+                    if let TypeRef::Func(ty) | TypeRef::FuncExact(ty) = import.ty {
+                        functions.push(ty);
+                    }
                     facts
                         .imports
                         .push(format!("{}::{}", import.module, import.name));
@@ -306,13 +332,17 @@ fn collect(bytes: &[u8], facts: &mut WasmFacts) -> wasmparser::Result<()> {
                     if export.name == "_start"
                         && matches!(export.kind, wasmparser::ExternalKind::Func)
                     {
-                        facts.exports_start = true;
+                        start = Some(export.index);
                     }
                 }
             }
             _ => {}
         }
     }
+    facts.exports_start = start
+        .and_then(|f| functions.get(usize::try_from(f).ok()?).copied())
+        .and_then(|ty| types.get(usize::try_from(ty).ok()?).copied().flatten())
+        == Some((0, 0));
     Ok(())
 }
 
@@ -445,6 +475,12 @@ mod tests {
     fn w008_missing_start() {
         let (ids, _) = check(r#"(module (func (export "main")))"#);
         assert_eq!(ids, vec![CheckId::W008]);
+        let (ids, _) = check(r#"(module (func (export "_start") (param i32)))"#);
+        assert_eq!(
+            ids,
+            vec![CheckId::W008],
+            "a mistyped `_start` is no entry point"
+        );
         let bytes = wat::parse_str(r#"(module (func (export "main")))"#).unwrap();
         let (findings, _) = check_wasm(
             "g.wasm",

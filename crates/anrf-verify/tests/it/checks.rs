@@ -524,3 +524,23 @@ fn t003_example_stopped_by_the_sandbox() {
         vec!["fuel_exhausted".to_owned()]
     );
 }
+
+#[test]
+fn t004_examples_that_cannot_run() {
+    // A granted directory that does not exist on the host: the sandbox cannot be set up.
+    let fixture = Fixture::rust()
+        .capabilities("dirs = [{ guest = \"/data\", host = \"data\", access = \"read-only\" }]\nenv = []\nclock = false\nrandom = false\nnetwork = []\n")
+        .effects("[\"stdin\", \"stdout\", \"fs-read\"]")
+        .overrides(&override_toml("ovr-0000000c", "module", "allow-read:data", "2027-01-31"));
+    let report = fixture.write().verify(Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::T004], "{:?}", report.findings);
+    assert!(report.passed(), "correctness errors do not block in dev");
+}
+
+#[test]
+fn w008_a_mistyped_start_is_found_and_nothing_runs() {
+    let bad_start = r#"(module (memory (export "memory") 1) (func (export "_start") (param i32)))"#;
+    let report = Fixture::rust().wat(bad_start).write().verify(Profile::Test);
+    assert_eq!(ids(&report), vec![CheckId::W008], "{:?}", report.findings);
+    assert_eq!(status(&report, CheckId::T001), Status::Skipped);
+}

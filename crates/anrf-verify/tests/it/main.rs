@@ -1,6 +1,9 @@
 //! Integration tests of `anrf-verify`: the pipeline on real modules (manifest,
 //! sources, wasm compiled from WAT), the reports and the cache.
-#![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first surprise"
+)]
 
 mod cache;
 mod checks;
