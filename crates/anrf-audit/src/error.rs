@@ -50,9 +50,9 @@ pub enum AuditError {
     /// Another process held the write lock for longer than the busy timeout.
     #[error(
         "cannot write the audit log `{path}`: another process kept it locked for more than \
-         {waited_secs}s; nothing was recorded; retry, or find the process holding it"
+         {waited_ms} ms; nothing was recorded; retry, or find the process holding it"
     )]
-    Locked { path: PathBuf, waited_secs: u64 },
+    Locked { path: PathBuf, waited_ms: u64 },
 
     /// `SQLite` reported something else.
     #[error("audit log `{path}`: {source}")]
@@ -120,7 +120,7 @@ pub enum AuditError {
 impl AuditError {
     /// Classifies a `SQLite` error on `path`: full disk, read-only and lock
     /// contention get their own variants because the remedy differs.
-    pub(crate) fn sqlite(path: &Path, source: rusqlite::Error, busy_timeout_secs: u64) -> Self {
+    pub(crate) fn sqlite(path: &Path, source: rusqlite::Error, busy_timeout_ms: u64) -> Self {
         let path = path.to_path_buf();
         match source.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => AuditError::DiskFull { path },
@@ -129,7 +129,7 @@ impl AuditError {
             }
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => AuditError::Locked {
                 path,
-                waited_secs: busy_timeout_secs,
+                waited_ms: busy_timeout_ms,
             },
             Some(ErrorCode::CannotOpen) if is_read_only_dir(&path) => AuditError::ReadOnly { path },
             _ => AuditError::Sqlite { path, source },

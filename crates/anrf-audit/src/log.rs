@@ -147,7 +147,7 @@ pub struct AuditLog {
     /// What is wrong with `audit.key` if it is not usable.
     key_state: KeyState,
     checkpoint_every: u64,
-    busy_secs: u64,
+    busy_ms: u64,
 }
 
 /// The state of `audit.key` relative to the log.
@@ -175,8 +175,8 @@ impl AuditLog {
 
     fn open_with(dir: &Path, opts: &LogOptions) -> Result<AuditLog, AuditError> {
         let db_path = dir.join(DB_FILE);
-        let busy_secs = opts.busy_timeout.as_secs();
-        let sql = |e| AuditError::sqlite(&db_path, e, busy_secs);
+        let busy_ms = u64::try_from(opts.busy_timeout.as_millis()).unwrap_or(u64::MAX);
+        let sql = |e| AuditError::sqlite(&db_path, e, busy_ms);
         if opts.create {
             std::fs::create_dir_all(dir).map_err(|source| match AuditError::io(dir, source) {
                 AuditError::Io { path, source } => AuditError::CreateDir { path, source },
@@ -208,9 +208,9 @@ impl AuditLog {
             let _: String = conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
                 .map_err(sql)?;
-            init_schema(&conn, dir, &db_path, busy_secs)?
+            init_schema(&conn, dir, &db_path, busy_ms)?
         } else {
-            match read_meta(&conn, &db_path, busy_secs)? {
+            match read_meta(&conn, &db_path, busy_ms)? {
                 Some(public) => public,
                 // The key record is gone (tampering, or a crash while the log
                 // was created): identify the log by its key file, if any.
@@ -240,7 +240,7 @@ impl AuditLog {
             signing,
             key_state,
             checkpoint_every: opts.checkpoint_every,
-            busy_secs,
+            busy_ms,
         })
     }
 
@@ -269,7 +269,7 @@ impl AuditLog {
     /// On `Err` nothing was recorded.
     pub fn append(&mut self, new: &NewEvent) -> Result<EventRecord, AuditError> {
         let signing = self.signing_key()?.clone();
-        let busy = self.busy_secs;
+        let busy = self.busy_ms;
         let db_path = self.db_path.clone();
         let sql = |e| AuditError::sqlite(&db_path, e, busy);
 
@@ -364,7 +364,7 @@ impl AuditLog {
     /// `None` when the log has no events yet.
     pub fn checkpoint(&mut self) -> Result<Option<Checkpoint>, AuditError> {
         let signing = self.signing_key()?.clone();
-        let busy = self.busy_secs;
+        let busy = self.busy_ms;
         let db_path = self.db_path.clone();
         let sql = |e| AuditError::sqlite(&db_path, e, busy);
         let tx = self
@@ -596,7 +596,7 @@ impl AuditLog {
     }
 
     fn sql(&self, e: rusqlite::Error) -> AuditError {
-        AuditError::sqlite(&self.db_path, e, self.busy_secs)
+        AuditError::sqlite(&self.db_path, e, self.busy_ms)
     }
 }
 
@@ -678,10 +678,10 @@ fn init_schema(
     conn: &Connection,
     dir: &Path,
     db_path: &Path,
-    busy_secs: u64,
+    busy_ms: u64,
 ) -> Result<String, AuditError> {
-    let sql = |e| AuditError::sqlite(db_path, e, busy_secs);
-    if let Some(public) = read_meta(conn, db_path, busy_secs)? {
+    let sql = |e| AuditError::sqlite(db_path, e, busy_ms);
+    if let Some(public) = read_meta(conn, db_path, busy_ms)? {
         return Ok(public);
     }
     // Fresh database: make (or reuse) the key before taking the write lock.
@@ -719,7 +719,7 @@ fn init_schema(
         let cp = Checkpoint::sign(&signing, 0, &genesis, now_rfc3339());
         checkpoint::write_file(dir, &signing.verifying_key(), &cp)?;
     }
-    read_meta(conn, db_path, busy_secs)?.ok_or_else(|| AuditError::Corrupt {
+    read_meta(conn, db_path, busy_ms)?.ok_or_else(|| AuditError::Corrupt {
         path: db_path.to_path_buf(),
         reason: "the public key was not recorded".to_owned(),
     })
@@ -730,9 +730,9 @@ fn init_schema(
 fn read_meta(
     conn: &Connection,
     db_path: &Path,
-    busy_secs: u64,
+    busy_ms: u64,
 ) -> Result<Option<String>, AuditError> {
-    let sql = |e| AuditError::sqlite(db_path, e, busy_secs);
+    let sql = |e| AuditError::sqlite(db_path, e, busy_ms);
     let has_meta: bool = conn
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",

@@ -182,3 +182,22 @@ fn database_that_is_not_a_database_is_an_error_not_a_panic() {
     let err = AuditLog::open(&dir).unwrap_err();
     assert!(err.to_string().contains("audit.db"), "{err}");
 }
+
+#[test]
+fn lock_held_past_the_busy_timeout_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    AuditLog::open(&dir).unwrap();
+    // Another writer holds the lock and does not let go.
+    let holder = rusqlite::Connection::open(dir.join("audit.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut opts = LogOptions::new();
+    opts.busy_timeout(std::time::Duration::from_millis(50));
+    let mut log = opts.open(&dir).unwrap();
+    let err = log.append(&event(1)).unwrap_err();
+    assert!(matches!(err, AuditError::Locked { .. }), "{err:?}");
+    assert!(err.is_write_failure());
+    assert!(err.to_string().contains("locked"), "{err}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(log.append(&event(1)).unwrap().seq, 1);
+}
