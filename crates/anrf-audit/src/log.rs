@@ -220,17 +220,32 @@ impl AuditLog {
                 },
             }
         };
-        let public = key::parse_public_hex(&recorded).ok_or_else(|| AuditError::Key {
-            path: db_path.clone(),
-            reason: format!("the log records an unreadable public key `{recorded}`"),
-        })?;
-        let (signing, key_state) = match key::load(dir)? {
-            Some(k) if k.verifying_key() == public => (Some(k), KeyState::Matches),
-            Some(k) => (
+        let file_key = key::load(dir)?;
+        let (public, signing, key_state) = match (key::parse_public_hex(&recorded), file_key) {
+            (Some(public), Some(k)) if k.verifying_key() == public => {
+                (public, Some(k), KeyState::Matches)
+            }
+            (Some(public), Some(k)) => (
+                public,
                 None,
                 KeyState::Mismatch(key::public_hex(&k.verifying_key())),
             ),
-            None => (None, KeyState::Missing),
+            (Some(public), None) => (public, None, KeyState::Missing),
+            // The recorded key is garbled: check the chain against the key
+            // file, report the mismatch, and refuse to append.
+            (None, Some(k)) => {
+                let public = k.verifying_key();
+                (public, None, KeyState::Mismatch(key::public_hex(&public)))
+            }
+            (None, None) => {
+                return Err(AuditError::Key {
+                    path: db_path,
+                    reason: format!(
+                        "the log records an unreadable public key `{recorded}` and has no `{}`",
+                        key::KEY_FILE
+                    ),
+                });
+            }
         };
         Ok(AuditLog {
             dir: dir.to_path_buf(),

@@ -606,3 +606,26 @@ fn whole_log_replaced_is_caught_by_a_pinned_key() {
     let own = log.public_key_hex().to_uppercase();
     assert!(log.verify_pinned(&own).unwrap().is_intact());
 }
+
+#[test]
+fn garbled_recorded_key_is_a_key_mismatch() {
+    let fx = Fixture::new(3);
+    fx.db()
+        .execute("UPDATE meta SET value = 'zz' WHERE key = 'public_key'", [])
+        .unwrap();
+    let report = fx.verify();
+    let problem = report.problem.unwrap();
+    assert_eq!(problem.seq, None);
+    assert!(
+        matches!(problem.kind, ProblemKind::KeyMismatch { .. }),
+        "{problem:?}"
+    );
+    let err = anrf_audit::AuditLog::open(&fx.dir)
+        .unwrap()
+        .append(&crate::support::event(4))
+        .unwrap_err();
+    assert!(
+        matches!(err, anrf_audit::AuditError::KeyMismatch { .. }),
+        "{err:?}"
+    );
+}
