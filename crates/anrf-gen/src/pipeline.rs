@@ -91,6 +91,22 @@ pub fn module_name_for(dir: &Path) -> Result<ModuleName, String> {
     })
 }
 
+/// Parses a file of examples the person gives (`anrf gen --examples FILE`): TOML
+/// with `[[examples]]` tables, each with the fields of `[[intent.examples]]`
+/// (`name`, `stdin`, `args`, `stdout`, `exit_code`).
+pub fn parse_examples(text: &str, origin: &str) -> Result<Vec<Example>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        examples: Vec<Example>,
+    }
+    let file: File = toml::from_str(text).map_err(|e| format!("`{origin}`: {e}"))?;
+    if file.examples.is_empty() {
+        return Err(format!("`{origin}` has no `[[examples]]`"));
+    }
+    Ok(file.examples)
+}
+
 /// A finished generation, staged beside the output directory until
 /// [`Generated::commit`].
 #[derive(Debug)]
@@ -983,6 +999,28 @@ mod tests {
         assert!(table["dependencies"].as_table().unwrap().is_empty());
         assert!(table.contains_key("workspace"));
         assert_eq!(table["package"]["build"].as_bool(), Some(false));
+    }
+
+    #[test]
+    fn examples_files_are_parsed_strictly() {
+        let examples = parse_examples(
+            "[[examples]]\nname = \"two\"\nstdin = \"a b\\n\"\nstdout = \"2\\n\"\n",
+            "ex.toml",
+        )
+        .unwrap();
+        assert_eq!(examples[0].stdout, "2\n");
+        assert!(
+            parse_examples(
+                "[[examples]]\nname = \"x\"\nstdout = \"\"\nextra = 1\n",
+                "ex.toml"
+            )
+            .is_err()
+        );
+        assert!(
+            parse_examples("examples = []\n", "ex.toml")
+                .unwrap_err()
+                .contains("no `[[examples]]`")
+        );
     }
 
     #[test]

@@ -27,8 +27,6 @@ pub enum Stage {
     Confidence,
     /// Building the explanation.
     Explain,
-    /// Writing the module.
-    Write,
 }
 
 impl Stage {
@@ -43,7 +41,6 @@ impl Stage {
             Stage::Examples => "examples",
             Stage::Confidence => "confidence",
             Stage::Explain => "explain",
-            Stage::Write => "write",
         }
     }
 }

@@ -8,5 +8,6 @@
 
 mod audit;
 mod foundation;
+mod generate;
 mod policy;
 mod run;
