@@ -139,8 +139,8 @@ checks! {
         "add an `[[intent.examples]]` entry with stdin and the expected stdout";
     /// A capability in the manifest exceeds the project policy.
     M008 = "ANRF-M008", "capability-outside-policy", Error, Safety,
-        "every capability the manifest names is within the project policy",
-        "remove the capability, or have the project policy (`anrf-policy.toml`) allow it";
+        "every capability the manifest names is granted: within the project policy's maxima and backed by an approved override where the policy requires one",
+        "request the override the message names (`anrf override request MODULE --allow-read DIR ...`) and have it approved, or remove the capability";
     /// Declared effects and granted capabilities disagree.
     M009 = "ANRF-M009", "effect-capability-mismatch", Warning, Correctness,
         "the effects in `logic.effects` match the capabilities in `security.capabilities`",

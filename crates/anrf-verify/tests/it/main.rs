@@ -7,6 +7,7 @@
 
 mod cache;
 mod checks;
+mod docs;
 mod explain;
 mod reports;
 mod support;
