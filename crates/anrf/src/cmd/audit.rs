@@ -207,16 +207,21 @@ fn verify(dir: &Path, args: &VerifyArgs) -> miette::Result<Finish> {
     }
     .map_err(diagnostic)?;
     let text = if args.json {
-        let mut value = serde_json::to_value(&report)
-            .map_err(|e| miette::miette!("cannot encode the report: {e}"))?;
-        if let Some(obj) = value.as_object_mut() {
-            let status = if report.is_intact() {
+        /// `status` first, then the report's fields.
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            status: &'static str,
+            #[serde(flatten)]
+            report: &'a VerifyReport,
+        }
+        let value = Json {
+            status: if report.is_intact() {
                 "intact"
             } else {
                 "tampered"
-            };
-            obj.insert("status".to_owned(), status.into());
-        }
+            },
+            report: &report,
+        };
         let mut json = serde_json::to_string_pretty(&value)
             .map_err(|e| miette::miette!("cannot encode the report: {e}"))?;
         json.push('\n');

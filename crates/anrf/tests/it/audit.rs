@@ -151,6 +151,7 @@ fn verify_edited_event_exits_1_naming_it() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 1);
+    settings(&home).bind(|| insta::assert_snapshot!("audit_verify_edited_json", text(&out.stdout)));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["status"], "tampered");
     assert_eq!(json["problem"]["seq"], 4);
