@@ -109,10 +109,17 @@ pub fn check_cli_grants(
     grants
         .iter()
         .map(|grant| {
-            let request = format!(
-                "anrf override request {module} {} --justification \"...\" --profile {profile}, then `anrf override approve ID --key KEY`",
-                grant.flag()
-            );
+            let request = if module.starts_with('<') {
+                format!(
+                    "make it a module (`anrf init`), then `anrf override request MODULE {} --justification \"...\"` and `anrf override approve ID --key KEY --profile {profile}`",
+                    grant.flag()
+                )
+            } else {
+                format!(
+                    "anrf override request {module} {} --justification \"...\", then `anrf override approve ID --key KEY --profile {profile}`",
+                    grant.flag()
+                )
+            };
             let refuse = |why: String, fix: Option<String>| GrantDecision {
                 grant: grant.clone(),
                 verdict: Verdict::Refused,

@@ -898,3 +898,37 @@ fn explanation_of_a_mixed_resolution() {
     settings.add_filter(r"ovr-[0-9a-f]{16}", "ovr-[id]");
     settings.bind(|| insta::assert_snapshot!(r.explain()));
 }
+
+#[test]
+fn a_bare_wasm_gets_defaults_and_dev_grants_only() {
+    let grants = [CliGrant::Read {
+        host: "/tmp/in".into(),
+        guest: None,
+    }];
+    let bare = |profile| {
+        resolve(&ResolveInput {
+            project: &ProjectPolicy::builtin(),
+            profile,
+            now: NOW,
+            module: None,
+            cli_grants: &grants,
+            cli_justification: Some(WHY),
+            user: "alice",
+            revocations: &[],
+        })
+    };
+    let dev = bare(Profile::Dev);
+    assert!(dev.is_complete(), "{}", dev.explain());
+    assert_eq!(dev.effective.dirs[0].guest, "/tmp/in");
+    assert_eq!(dev.effective.limits, anrf_format::Limits::DEFAULT);
+    let prod = bare(Profile::Prod);
+    assert_eq!(prod.cli_grants[0].verdict, Verdict::Refused);
+    assert!(prod.effective.dirs.is_empty());
+    assert!(
+        prod.cli_grants[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .starts_with("make it a module (`anrf init`)")
+    );
+}

@@ -70,6 +70,12 @@ struct RequestArgs {
     /// Raise a limit above its default, e.g. `memory=256MiB`, `timeout=30s`.
     #[arg(long = "raise", value_name = "LIMIT=VALUE")]
     raise: Vec<String>,
+    /// Reach a network host (the v1 runtime has no sockets yet).
+    #[arg(long = "allow-network", value_name = "HOST")]
+    allow_network: Vec<String>,
+    /// Shared memory and atomics.
+    #[arg(long)]
+    threads: bool,
     /// The guest's memory safety rests on the sandbox alone (C, `unsafe` Rust).
     #[arg(long = "memory-unsafe")]
     memory_unsafe: bool,
@@ -481,6 +487,12 @@ fn relaxations(args: &RequestArgs) -> miette::Result<Vec<Relaxation>> {
     }
     for r in &args.raise {
         out.push(parse(format!("raise:{r}"))?);
+    }
+    for h in &args.allow_network {
+        out.push(parse(format!("allow-network:{h}"))?);
+    }
+    if args.threads {
+        out.push(Relaxation::Threads);
     }
     if args.memory_unsafe {
         out.push(Relaxation::MemoryUnsafe);
