@@ -857,3 +857,40 @@ const P1_FUNCTIONS: &[&str] = &[
 pub(crate) fn provides(name: &str) -> bool {
     P1_FUNCTIONS.contains(&name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_a_bounded_number_of_violations() {
+        let mut log = ViolationLog::default();
+        for i in 0..100 {
+            log.push(Violation::new(
+                ViolationKind::CapabilityDenied,
+                format!("refused {i}"),
+            ));
+        }
+        let list = log.take();
+        assert_eq!(list.len(), MAX_RECORDED + 1);
+        assert!(list.last().unwrap().message.contains("68 more"));
+        assert!(log.take().is_empty());
+    }
+
+    #[test]
+    fn escaping_paths_are_recognized() {
+        assert!(escapes("/etc/passwd"));
+        assert!(escapes("a/../../b"));
+        assert!(!escapes("a/b.txt"));
+        assert!(!escapes("..a/b"));
+    }
+
+    #[test]
+    fn only_preview1_functions_are_provided() {
+        assert!(provides("fd_write"));
+        assert!(provides("sock_accept"));
+        assert!(!provides("thread-spawn"));
+        assert!(!provides("system"));
+        assert_eq!(P1_FUNCTIONS.len(), 46);
+    }
+}

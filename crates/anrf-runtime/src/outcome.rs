@@ -150,3 +150,49 @@ fn lossy_utf8<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Erro
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_to_the_contract_shape() {
+        let outcome = Outcome {
+            status: Status::Violation,
+            exit_code: 125,
+            stdout: b"ok\n".to_vec(),
+            stderr: vec![0xff, b'x'],
+            violations: vec![Violation::new(ViolationKind::FuelExhausted, "out of fuel")],
+            fuel_used: 10,
+            peak_memory_bytes: 65536,
+            duration: Duration::from_millis(12),
+            engine: EngineKind::Aot,
+            cache: Some(CacheEvent::Hit),
+        };
+        assert_eq!(
+            serde_json::to_string(&outcome).unwrap(),
+            r#"{"status":"violation","exit_code":125,"stdout":"ok\n","stderr":"�x","violations":[{"kind":"fuel_exhausted","message":"out of fuel"}],"fuel_used":10,"peak_memory_bytes":65536,"duration_ms":12,"engine":"aot"}"#
+        );
+        assert!(outcome.stopped_by_violation());
+    }
+
+    #[test]
+    fn kind_names_match_their_serialization() {
+        for kind in [
+            ViolationKind::Timeout,
+            ViolationKind::FuelExhausted,
+            ViolationKind::MemoryLimit,
+            ViolationKind::StackOverflow,
+            ViolationKind::OutOfBounds,
+            ViolationKind::OutputLimit,
+            ViolationKind::CapabilityDenied,
+            ViolationKind::UndeclaredImport,
+            ViolationKind::Trap,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+    }
+}

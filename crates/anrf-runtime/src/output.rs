@@ -119,3 +119,30 @@ impl StdoutStream for BoundedPipe {
         self.async_fallback.async_stream()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_past_the_cap_are_cut_and_stop_the_guest() {
+        let pipe = BoundedPipe::new(Stream::Stdout, 10);
+        let mut stream = pipe.clone();
+        stream.write(Bytes::from_static(b"0123456")).unwrap();
+        let err = stream.write(Bytes::from_static(b"789abc")).unwrap_err();
+        let StreamError::Trap(trap) = err else {
+            panic!("expected a trap")
+        };
+        let hit = trap.downcast_ref::<OutputLimitHit>().unwrap();
+        assert_eq!((hit.stream, hit.cap), (Stream::Stdout, 10));
+        assert_eq!(pipe.contents(), (b"0123456789".to_vec(), true));
+    }
+
+    #[test]
+    fn writes_within_the_cap_are_kept_whole() {
+        let pipe = BoundedPipe::new(Stream::Stderr, 10);
+        let mut stream = pipe.clone();
+        stream.write(Bytes::from_static(b"0123456789")).unwrap();
+        assert_eq!(pipe.contents(), (b"0123456789".to_vec(), false));
+    }
+}
