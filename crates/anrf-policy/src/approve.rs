@@ -176,6 +176,21 @@ pub fn approve(
     if let Some(why) = beyond_maxima(&ovr.relaxes, project) {
         return Err(refused(Refusal::WiderThanMaxima, why));
     }
+    let already = ovr.approvals.iter().any(|a| {
+        a.approver == approver.name
+            && a.subject_digest == subject.digest
+            && a.profile >= who.profile
+            && record::verify(ovr, &subject.module, a) == record::SignatureCheck::Valid
+    });
+    if already {
+        return Err(refused(
+            Refusal::AlreadyApproved,
+            format!(
+                "`{}` already approved override `{}` for this content in profile `{}` or stronger; a second approval by the same approver would not count",
+                approver.name, ovr.id, who.profile
+            ),
+        ));
+    }
     let rules = project.profile(who.profile);
     if approver.name == ovr.requested_by && !rules.self_approval {
         return Err(refused(

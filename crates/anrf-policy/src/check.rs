@@ -77,6 +77,8 @@ pub enum Refusal {
     WiderThanMaxima,
     /// The scope does not fit where the override is written.
     Scope,
+    /// The approver already approved this content for this profile (at approval time).
+    AlreadyApproved,
 }
 
 impl Refusal {
@@ -97,6 +99,7 @@ impl Refusal {
             Refusal::ProfileMismatch => "profile_mismatch",
             Refusal::WiderThanMaxima => "wider_than_maxima",
             Refusal::Scope => "scope",
+            Refusal::AlreadyApproved => "already_approved",
         }
     }
 }

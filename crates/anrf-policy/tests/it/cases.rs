@@ -594,8 +594,36 @@ fn refuses_too_few_distinct_approvers() {
         "{:?}",
         d.reasons
     );
-    // the same approver twice is still one
-    sign(&mut ovr, "bob", Profile::Prod, &policy());
+    // approve() refuses to sign twice for the same content...
+    let k = key("bob");
+    let err = approve(
+        &ovr,
+        &subject(),
+        &policy(),
+        &ApproveAs {
+            key: &k,
+            role: None,
+            profile: Profile::Prod,
+            now: NOW,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.refusal, Refusal::AlreadyApproved);
+    // ...and a second approval by the same approver made anyway is still one
+    let again = sign_approval(
+        &ovr,
+        &subject(),
+        &Signer {
+            name: "bob",
+            role: "security",
+            key: &k,
+        },
+        Profile::Prod,
+        policy().digest(),
+        NOW,
+    )
+    .unwrap();
+    ovr.approvals.push(again);
     let d = decide(&ovr, Profile::Prod, &policy());
     assert_eq!(d.refusal, Some(Refusal::TooFewApprovers));
     assert_eq!(d.approvers, ["bob"]);
