@@ -72,7 +72,7 @@ enum ExportFormat {
 #[command(after_help = "Example:\n  anrf audit export --format jsonl -o audit.jsonl")]
 struct ExportArgs {
     /// Output format
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
     format: ExportFormat,
     /// Write to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]

@@ -443,3 +443,17 @@ fn run_under_prod_refuses_on_a_read_only_file_system() {
         "{err}"
     );
 }
+
+#[test]
+fn audit_help_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in ["log", "verify", "export", "checkpoint"] {
+        let out = anrf(tmp.path())
+            .env("COLUMNS", "100")
+            .args(["audit", sub, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0);
+        insta::assert_snapshot!(format!("audit_{sub}_help"), text(&out.stdout));
+    }
+}
