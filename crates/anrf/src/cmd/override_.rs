@@ -655,6 +655,12 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
     for d in &declared {
         println!("declared {d} in {origin}");
     }
+    if project.is_builtin() {
+        println!(
+            "note: no {POLICY_FILE} above `{}`: under the built-in policy this holds in `dev` only (self-approved); add trusted approvers to allow `test` and `prod` (see docs/policy.md)",
+            module.dir().display()
+        );
+    }
     println!();
     println!("Approve with:");
     for o in &created {
