@@ -189,8 +189,7 @@ pub fn generate(
         &detect_detail(&plan),
     );
     let mut state = Run::new(request, plan, backend, max_rounds);
-    if let Some(why) = state.plan.stop.clone() {
-        state.notes.push(why);
+    if state.plan.stop.is_some() {
         return Ok(state.finish(GenStatus::Blocked, None, None));
     }
 
@@ -234,6 +233,7 @@ pub fn generate(
                     round,
                     outcome: RoundOutcome::Accepted,
                     problem: None,
+                    details: None,
                     feedback: None,
                 });
                 accepted = Some(*report);
@@ -244,11 +244,18 @@ pub fn generate(
                 problem,
                 details,
             } => {
+                let mut details = details;
+                if reply.finish_reason.as_deref() == Some("length") {
+                    details.push_str(
+                        "\n\nYour reply was cut off at the token limit: keep the program and the manifest short.",
+                    );
+                }
                 let feedback = prompt::repair_request(round, max_rounds, &problem, &details);
                 state.rounds.push(RoundRecord {
                     round,
                     outcome,
                     problem: Some(problem),
+                    details: Some(prompt::truncate(details.trim(), prompt::MAX_FEEDBACK_BYTES)),
                     feedback: Some(prompt::truncate(&feedback, prompt::MAX_FEEDBACK_BYTES)),
                 });
                 if round < max_rounds {

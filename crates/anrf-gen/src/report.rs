@@ -63,6 +63,9 @@ pub struct RoundRecord {
     /// The problem, when rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// What the problem consists of: the parse error, compiler output or findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
     /// The repair message built from it (sent to the model unless it was the last round).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
@@ -174,7 +177,9 @@ pub fn human(report: &GenReport, written: Option<&str>) -> String {
             let _ = writeln!(out, "refused: nothing was generated");
         }
     }
-    let _ = writeln!(out, "confidence {}", report.confidence.line());
+    if report.status != GenStatus::Blocked {
+        let _ = writeln!(out, "confidence {}", report.confidence.line());
+    }
     if !report.overrides.removed.is_empty() || report.status == GenStatus::Blocked {
         let _ = writeln!(
             out,
@@ -206,9 +211,9 @@ pub fn human(report: &GenReport, written: Option<&str>) -> String {
             for f in errors {
                 let _ = writeln!(out, "  {}", finding_line(f).replace('\n', "\n  "));
             }
-        } else if let Some(last) = report.rounds.last().and_then(|r| r.feedback.as_deref()) {
-            let _ = writeln!(out, "\nthe last round's problem, as fed back:");
-            for line in last.lines().take(20) {
+        } else if let Some(last) = report.rounds.last().and_then(|r| r.details.as_deref()) {
+            let _ = writeln!(out, "\nthe last round's problem:");
+            for line in last.lines().take(30) {
                 let _ = writeln!(out, "  {line}");
             }
         }
@@ -302,6 +307,9 @@ pub fn markdown(report: &GenReport) -> String {
             r.round,
             r.problem.as_deref().unwrap_or("accepted")
         );
+        if let Some(details) = r.details.as_deref().filter(|d| !d.is_empty()) {
+            let _ = writeln!(out, "\n   ```\n{}\n   ```", indent(details, "   "));
+        }
     }
     if !report.notes.is_empty() {
         let _ = writeln!(out, "\n## Notes\n");
@@ -320,6 +328,13 @@ pub fn markdown(report: &GenReport) -> String {
         let _ = writeln!(out, "\n## Explanation\n\n```\n{e}```");
     }
     out
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `pending-overrides.toml`: the relaxations asked for and not granted.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anrf_format::{Manifest, Profile};
+use anrf_format::{Example, Manifest, Profile};
 use anrf_gen::GenError;
 use anrf_gen::client::{ApiKey, ChatClient, ClientConfig, Sampling};
 use anrf_gen::pipeline::{self, GenRequest, Generated};
@@ -181,16 +181,24 @@ struct Case {
 
 /// Runs the pipeline on `intent` against a server scripted with `script`.
 fn run(intent: &str, rounds: u32, script: Vec<Step>) -> (Case, Result<Generated, GenError>) {
+    run_with(intent, rounds, script, Vec::new())
+}
+
+/// [`run`] with examples given by the person.
+fn run_with(
+    intent: &str,
+    rounds: u32,
+    script: Vec<Step>,
+    examples: Vec<Example>,
+) -> (Case, Result<Generated, GenError>) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("counter");
     let server = FakeServer::start(script);
     let policy = ProjectPolicy::builtin();
     let mut recorder = Recorder::default();
-    let result = pipeline::generate(
-        &request(&policy, &out, intent, rounds),
-        &client(&server),
-        &mut recorder,
-    );
+    let mut request = request(&policy, &out, intent, rounds);
+    request.examples = examples;
+    let result = pipeline::generate(&request, &client(&server), &mut recorder);
     (
         Case {
             _tmp: tmp,
@@ -210,6 +218,18 @@ fn last_user_message(server: &FakeServer, n: usize) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 fn outcomes(generated: &Generated) -> Vec<RoundOutcome> {
@@ -459,6 +479,7 @@ fn a_reply_that_never_converges_gives_up_with_a_clear_report_after_the_round_lim
         "{human}"
     );
     assert!(human.contains("anrf writes `Cargo.toml` itself"), "{human}");
+    insta::assert_snapshot!("never_converges_human", human);
     assert!(generated.report.confidence.score.abs() < f64::EPSILON);
     assert_eq!(generated.commit(false).unwrap(), None);
     assert!(!case.out.exists());
@@ -499,6 +520,10 @@ fn a_relaxation_is_not_granted_and_is_recorded_as_a_pending_request() {
     );
     let written = generated.commit(false).unwrap().unwrap();
     let toml_text = std::fs::read_to_string(written.join(pipeline::PENDING_FILE)).unwrap();
+    let out_pattern = regex_escape(&written.display().to_string());
+    insta::with_settings!({filters => vec![(out_pattern.as_str(), "[OUT]")]}, {
+        insta::assert_snapshot!("pending_overrides_toml", toml_text);
+    });
     let table: toml::Table = toml_text.parse().unwrap();
     let requests = table["request"].as_array().unwrap();
     assert!(
@@ -522,21 +547,44 @@ fn an_intent_with_nothing_benign_is_refused_without_asking_the_model() {
     assert_eq!(generated.report.status, GenStatus::Blocked);
     assert!(generated.report.rounds.is_empty());
     assert!(case.server.seen().is_empty(), "the model was never asked");
+    insta::assert_snapshot!(
+        "blocked_human",
+        anrf_gen::report::human(&generated.report, None)
+    );
     assert_eq!(generated.commit(true).unwrap(), None);
     assert!(!case.out.exists());
 }
 
 #[test]
-fn http_429_then_success_is_one_round() {
-    let (case, result) = run(
+fn http_429_then_success_is_one_round_and_the_persons_examples_are_kept() {
+    let examples = pipeline::parse_examples(
+        "[[examples]]\nname = \"three words\"\nstdin = \"a b c\"\nstdout = \"3\\n\"\n",
+        "examples.toml",
+    )
+    .unwrap();
+    let (case, result) = run_with(
         "count the words on stdin",
         2,
         vec![Step::too_many(0), good()],
+        examples,
     );
     let generated = result.unwrap();
     assert_eq!(generated.report.status, GenStatus::Verified);
     assert_eq!(generated.report.rounds.len(), 1);
     assert_eq!(case.server.seen().len(), 2);
+    // The person's example was given to the model, added to the manifest and run.
+    assert!(last_user_message(&case.server, 1).contains("three words"));
+    assert_eq!(generated.report.confidence.examples_run, 3);
+    assert!((generated.report.confidence.score - 1.0).abs() < 1e-9);
+    let written = generated.commit(false).unwrap().unwrap();
+    let manifest = Manifest::from_path(&written.join("anrf.toml")).unwrap();
+    assert!(
+        manifest
+            .intent
+            .examples
+            .iter()
+            .any(|e| e.name == "three words")
+    );
 }
 
 #[test]
