@@ -66,10 +66,6 @@ impl Cache {
         } else {
             b"no-examples"
         });
-        for (name, value) in &options.env {
-            part(name.as_bytes());
-            part(value.as_bytes());
-        }
         part(
             options
                 .cargo_home

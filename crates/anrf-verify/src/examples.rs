@@ -44,21 +44,21 @@ pub(crate) fn run_examples(
             return (findings, facts);
         }
     };
-    let policy = match run_policy(module, effective, options) {
-        Ok(policy) => policy,
-        Err(message) => {
-            findings.push(
-                Finding::new(
-                    CheckId::T004,
-                    format!("the examples could not be run: {message}"),
-                )
-                .at(manifest_location()),
-            );
-            return (findings, facts);
-        }
-    };
     for (i, example) in examples.iter().enumerate() {
         let location = locations.get(i).cloned().unwrap_or_else(manifest_location);
+        let policy = match run_policy(module, effective, example, options) {
+            Ok(policy) => policy,
+            Err(message) => {
+                findings.push(
+                    Finding::new(
+                        CheckId::T004,
+                        format!("example `{}` could not be run: {message}", example.name),
+                    )
+                    .at(location),
+                );
+                continue;
+            }
+        };
         let invocation = Invocation {
             stdin: example.stdin.as_bytes().to_vec(),
             args: example.args.clone(),
@@ -157,11 +157,14 @@ pub(crate) fn run_examples(
     (findings, facts)
 }
 
-/// The runtime policy for the examples: the effective policy the policy engine
+/// The runtime policy for one example: the effective policy the policy engine
 /// resolved, with fuel metering (deterministic) in every profile but `prod`.
+/// Examples are hermetic: a granted environment variable is set only when the
+/// example gives its value; nothing of the verifier's environment is passed.
 fn run_policy(
     module: &Module,
     effective: &EffectivePolicy,
+    example: &Example,
     options: &VerifyOptions<'_>,
 ) -> Result<RunPolicy, String> {
     let l = &effective.limits;
@@ -192,14 +195,10 @@ fn run_policy(
         caps.grant_dir(grant).map_err(|e| e.to_string())?;
     }
     for name in &effective.env {
-        let value = options
-            .env
-            .iter()
-            .find(|(n, _)| n == name.as_str())
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        caps.grant_env(name.as_str(), value)
-            .map_err(|e| e.to_string())?;
+        if let Some(value) = example.env.get(name.as_str()) {
+            caps.grant_env(name.as_str(), value.as_str())
+                .map_err(|e| e.to_string())?;
+        }
     }
     if effective.clock {
         caps.grant_clock();

@@ -47,15 +47,13 @@ pub struct VerifyOptions<'a> {
     pub(crate) cargo_home: Option<PathBuf>,
     pub(crate) examples: Examples,
     pub(crate) revocations: Vec<RevocationNotice>,
-    pub(crate) env: Vec<(String, String)>,
 }
 
 impl<'a> VerifyOptions<'a> {
     /// Options for verifying under `profile` against the project `policy`
     /// (`ProjectPolicy::builtin()` when the project has none). Defaults: `now`
     /// is the current UTC time, no cargo home (dependencies are not inspected
-    /// and are reported as such), examples are run, no revocations known, and
-    /// granted environment variables are empty strings in examples.
+    /// and are reported as such), examples are run, and no revocations known.
     pub fn new(policy: &'a ProjectPolicy, profile: Profile) -> Self {
         VerifyOptions {
             policy,
@@ -64,7 +62,6 @@ impl<'a> VerifyOptions<'a> {
             cargo_home: None,
             examples: Examples::Run,
             revocations: Vec::new(),
-            env: Vec::new(),
         }
     }
 
@@ -89,12 +86,6 @@ impl<'a> VerifyOptions<'a> {
     /// Revocations recorded outside the manifest.
     pub fn revocations(&mut self, revocations: Vec<RevocationNotice>) -> &mut Self {
         self.revocations = revocations;
-        self
-    }
-
-    /// Values of granted environment variables while examples run.
-    pub fn env(&mut self, env: Vec<(String, String)>) -> &mut Self {
-        self.env = env;
         self
     }
 
@@ -529,6 +520,14 @@ impl<'m> Run<'m, '_> {
     fn examples_fit_interface(&mut self) {
         let examples = self.manifest().intent.examples.clone();
         let effects = self.manifest().logic.effects.clone();
+        let granted_env: Vec<String> = self
+            .manifest()
+            .security
+            .capabilities
+            .env
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect();
         if examples.is_empty() {
             let location = self.at(&[Key::Name("intent")]);
             self.findings.push(
@@ -569,6 +568,16 @@ impl<'m> Run<'m, '_> {
                     "it expects stdout but `logic.effects` does not declare `stdout`".into(),
                     "stdout",
                 ));
+            }
+            for name in example.env.keys() {
+                if !granted_env.iter().any(|g| g == name) {
+                    problems.push((
+                        format!(
+                            "it sets `{name}`, which `security.capabilities.env` does not declare"
+                        ),
+                        "env",
+                    ));
+                }
             }
             if !(0..=255).contains(&example.exit_code) {
                 problems.push((
@@ -777,10 +786,14 @@ impl<'m> Run<'m, '_> {
     /// `ANRF-M011`: functions named in `logic.functions` exist in the sources.
     fn functions_defined(&mut self, defined: Option<&BTreeSet<String>>) {
         let Some(defined) = defined else {
-            self.skip(
-                &[CheckId::M011],
-                "only Rust sources are parsed for function names",
-            );
+            if self.manifest().logic.functions.is_empty() {
+                self.not_applicable(&[CheckId::M011], "`logic.functions` names no function");
+            } else {
+                self.skip(
+                    &[CheckId::M011],
+                    "only Rust sources are parsed for function names",
+                );
+            }
             return;
         };
         let declared = self.manifest().logic.functions.clone();

@@ -544,3 +544,17 @@ fn w008_a_mistyped_start_is_found_and_nothing_runs() {
     assert_eq!(ids(&report), vec![CheckId::W008], "{:?}", report.findings);
     assert_eq!(status(&report, CheckId::T001), Status::Skipped);
 }
+
+#[test]
+fn m006_an_example_may_only_set_declared_variables() {
+    let report = Fixture::rust()
+        .examples("[[intent.examples]]\nname = \"sneaky\"\nstdin = \"a b\"\nenv = { HOME = \"/root\" }\nstdout = \"2\\n\"\n")
+        .write()
+        .verify_static(Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::M006]);
+    assert!(
+        report.findings[0].message.contains("`HOME`"),
+        "{}",
+        report.findings[0].message
+    );
+}

@@ -76,12 +76,23 @@ pub(crate) struct Verified {
 }
 
 pub(crate) fn exec(args: VerifyArgs) -> miette::Result<Finish> {
+    let VerifyArgs {
+        module,
+        profile,
+        format,
+        output,
+        no_cache,
+        exclude_suppressed,
+        no_tests,
+        policy,
+    } = args;
+    let prefix = display_prefix(&module);
     let request = Request {
-        module: args.module.clone(),
-        profile: args.profile,
-        policy: args.policy.clone(),
-        cache: !args.no_cache,
-        examples: if args.no_tests {
+        module,
+        profile,
+        policy,
+        cache: !no_cache,
+        examples: if no_tests {
             Examples::Skip
         } else {
             Examples::Run
@@ -89,37 +100,33 @@ pub(crate) fn exec(args: VerifyArgs) -> miette::Result<Finish> {
     };
     let verified = verify(&request)?;
     let report = &verified.report;
-    if verified.cached && args.format == Format::Human {
+    if verified.cached && format == Format::Human {
         eprintln!("note: result from the verification cache (`--no-cache` verifies again)");
     }
     let options = RenderOptions {
-        prefix: Some(display_prefix(&args.module)),
-        exclude_suppressed: args.exclude_suppressed,
+        prefix: Some(prefix),
+        exclude_suppressed,
     };
-    let text = match args.format {
+    let text = match format {
         Format::Human => anrf_verify::render::human(report, &options),
         Format::Json => anrf_verify::render::json(report) + "\n",
         Format::Sarif => anrf_verify::sarif::sarif(report, &options) + "\n",
     };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, &text)
-                .into_diagnostic()
-                .wrap_err_with(|| format!("cannot write the report to `{}`", path.display()))?;
-            let summary = report.summary();
-            eprintln!(
-                "anrf verify: {} under `{}`: {} blocking finding(s); report written to `{}`",
-                report.module,
-                report.profile,
-                summary.blocking,
-                path.display()
-            );
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error.
-            let _ = stdout.write_all(text.as_bytes());
-        }
+    if let Some(path) = &output {
+        std::fs::write(path, &text)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write the report to `{}`", path.display()))?;
+        let summary = report.summary();
+        eprintln!(
+            "anrf verify: {} under `{}`: {} blocking finding(s); report written to `{}`",
+            report.module,
+            report.profile,
+            summary.blocking,
+            path.display()
+        );
+    } else {
+        // A closed pipe (`| head`) is not an error.
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
     Ok(Finish::Code(report.exit_code()))
 }
@@ -143,19 +150,6 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
     }
     if let Ok(module) = &module {
         options.revocations(revocations(module)?);
-        let env = module
-            .manifest()
-            .security
-            .capabilities
-            .env
-            .iter()
-            .filter_map(|name| {
-                std::env::var(name.as_str())
-                    .ok()
-                    .map(|v| (name.as_str().to_owned(), v))
-            })
-            .collect();
-        options.env(env);
     }
     let cache = Cache::new(crate::home::anrf_home()?.join("cache").join("verify"));
     let key = match (&module, request.cache) {
@@ -179,10 +173,10 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
             "{e}"
         )
     })?;
-    if let Some(key) = &key {
-        if let Err(e) = cache.put(key, &report) {
-            eprintln!("warning: {e}; the result is not cached");
-        }
+    if let Some(key) = &key
+        && let Err(e) = cache.put(key, &report)
+    {
+        eprintln!("warning: {e}; the result is not cached");
     }
     audit(&report, false)?;
     Ok(Verified {
@@ -218,15 +212,14 @@ fn cargo_home() -> Option<PathBuf> {
 /// The project policy: `--policy FILE`, else the nearest `anrf-policy.toml` in the
 /// module directory or above it, else the strict built-in policy.
 pub(crate) fn load_policy(module: &Path, explicit: Option<&Path>) -> miette::Result<ProjectPolicy> {
-    let found = match explicit {
-        Some(path) => Some(path.to_path_buf()),
-        None => {
-            let start = std::path::absolute(module).into_diagnostic()?;
-            start
-                .ancestors()
-                .map(|dir| dir.join(anrf_policy::POLICY_FILE))
-                .find(|p| p.is_file())
-        }
+    let found = if let Some(path) = explicit {
+        Some(path.to_path_buf())
+    } else {
+        let start = std::path::absolute(module).into_diagnostic()?;
+        start
+            .ancestors()
+            .map(|dir| dir.join(anrf_policy::POLICY_FILE))
+            .find(|p| p.is_file())
     };
     let Some(path) = found else {
         return Ok(ProjectPolicy::builtin());

@@ -11,3 +11,4 @@ mod foundation;
 mod generate;
 mod policy;
 mod run;
+mod verify;
