@@ -174,6 +174,10 @@ impl AuditLog {
     }
 
     fn open_with(dir: &Path, opts: &LogOptions) -> Result<AuditLog, AuditError> {
+        retry_while_locked(opts.busy_timeout, || Self::try_open(dir, opts))
+    }
+
+    fn try_open(dir: &Path, opts: &LogOptions) -> Result<AuditLog, AuditError> {
         let db_path = dir.join(DB_FILE);
         let busy_ms = u64::try_from(opts.busy_timeout.as_millis()).unwrap_or(u64::MAX);
         let sql = |e| AuditError::sqlite(&db_path, e, busy_ms);
@@ -283,6 +287,11 @@ impl AuditLog {
     ///
     /// On `Err` nothing was recorded.
     pub fn append(&mut self, new: &NewEvent) -> Result<EventRecord, AuditError> {
+        let timeout = Duration::from_millis(self.busy_ms);
+        retry_while_locked(timeout, || self.try_append(new))
+    }
+
+    fn try_append(&mut self, new: &NewEvent) -> Result<EventRecord, AuditError> {
         let signing = self.signing_key()?.clone();
         let busy = self.busy_ms;
         let db_path = self.db_path.clone();
@@ -773,6 +782,28 @@ fn read_meta(
         });
     }
     get("public_key")
+}
+
+/// Runs `attempt` again while it fails with [`AuditError::Locked`], for up to
+/// `timeout`. the `SQLite` busy handler covers most waits, but not all: while
+/// another process creates the database or recovers its WAL index, some
+/// steps (switching to WAL, reading the schema) report "busy" at once. A
+/// failed attempt has rolled back, so trying again is safe.
+fn retry_while_locked<T>(
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<T, AuditError>,
+) -> Result<T, AuditError> {
+    let start = std::time::Instant::now();
+    loop {
+        match attempt() {
+            Err(AuditError::Locked { .. }) if start.elapsed() < timeout => {
+                // A little jitter so two waiting processes do not collide again.
+                let pause = 5 + rand::random::<u64>() % 20;
+                std::thread::sleep(Duration::from_millis(pause));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Parses a stored hex hash.

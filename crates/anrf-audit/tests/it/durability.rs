@@ -201,3 +201,33 @@ fn lock_held_past_the_busy_timeout_is_a_clear_error() {
     holder.execute_batch("ROLLBACK").unwrap();
     assert_eq!(log.append(&event(1)).unwrap().seq, 1);
 }
+
+#[test]
+fn processes_racing_to_create_the_log_all_record() {
+    // Creating the database and switching it to WAL is where SQLite answers
+    // "busy" without waiting; race it a few times.
+    for round in 0..8 {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("audit");
+        let children: Vec<_> = (0..3)
+            .map(|_| {
+                Command::new(APPEND)
+                    .arg(&dir)
+                    .arg("2")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(verify_intact(&dir).events, 6, "round {round}");
+    }
+}
