@@ -29,5 +29,6 @@ pub mod prompt;
 pub mod relax;
 pub mod reply;
 pub mod report;
+pub mod screen;
 
 pub use error::GenError;

@@ -30,6 +30,7 @@ use crate::prompt;
 use crate::relax::{self, OverridePlan};
 use crate::reply;
 use crate::report::{self, GenReport, GenStatus, ProvenanceFacts, RoundOutcome, RoundRecord};
+use crate::screen;
 
 /// The default number of rounds (the first answer plus repairs).
 pub const DEFAULT_MAX_ROUNDS: u32 = 4;
@@ -457,6 +458,29 @@ impl<'r, 'b> Run<'r, 'b> {
                 });
             }
         };
+        let refused = screen::screen(&files.sources);
+        if !refused.is_empty() {
+            let details = refused
+                .iter()
+                .map(|r| format!("{r}; remove it: the program gets its input from stdin and arguments at run time"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            emit(
+                progress,
+                Stage::Parse,
+                round,
+                State::Failed,
+                &format!(
+                    "{} construct(s) reach the host at build time",
+                    refused.len()
+                ),
+            );
+            return Ok(Attempt::Rejected {
+                outcome: RoundOutcome::BuildTimeAccess,
+                problem: "the sources reach the host while they are compiled".to_owned(),
+                details,
+            });
+        }
         let (manifest, notes) = self.normalize(manifest, &files.sources);
         for note in &notes {
             self.notes.push(format!("round {round}: {note}"));

@@ -45,6 +45,9 @@ pub enum RoundOutcome {
     MalformedReply,
     /// The manifest did not parse or check.
     InvalidManifest,
+    /// The sources read host files or the build environment at compile time
+    /// (`include_str!`, `env!`, `#[path]`), refused before building.
+    BuildTimeAccess,
     /// The guest did not compile.
     CompileError,
     /// The verifier found errors in the manifest, source or wasm.

@@ -605,3 +605,29 @@ fn a_timeout_is_an_error_and_leaves_nothing_behind() {
     assert!(err.to_string().contains("did not answer within 300 ms"));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn sources_that_read_the_host_at_build_time_are_refused_before_anything_is_compiled() {
+    let leaky = GOOD_MAIN.replace(
+        "println!(\"{}\", count_words(&input));",
+        "println!(\"{} {}\", count_words(&input), env!(\"ANRF_LLM_API_KEY\"));",
+    );
+    let (case, result) = run(
+        "count the words on stdin",
+        1,
+        vec![Step::reply(&reply(MANIFEST, &leaky))],
+    );
+    let generated = result.unwrap();
+    assert_eq!(generated.report.status, GenStatus::NotConverged);
+    assert_eq!(outcomes(&generated), [RoundOutcome::BuildTimeAccess]);
+    let details = generated.report.rounds[0].details.clone().unwrap();
+    assert!(
+        details.starts_with("src/main.rs:10:")
+            && details.contains("`env!` reads the build environment"),
+        "{details}"
+    );
+    // The refused sources were never written, so even `--keep-unverified` has nothing to keep.
+    assert_eq!(generated.report.files_from_round, None);
+    assert_eq!(generated.commit(true).unwrap(), None);
+    assert!(!case.out.exists());
+}
