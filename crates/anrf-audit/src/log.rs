@@ -208,6 +208,7 @@ impl AuditLog {
         }
 
         let recorded = if opts.create {
+            remove_abandoned_temp_files(dir);
             // WAL persists in the file; setting it again is a cheap no-op.
             let _: String = conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
@@ -782,6 +783,39 @@ fn read_meta(
         });
     }
     get("public_key")
+}
+
+/// Temporary files older than this were abandoned by a process that died
+/// mid-write (writing one takes milliseconds).
+const ABANDONED_AFTER: Duration = Duration::from_mins(10);
+
+/// Removes `.checkpoint.sig.*.tmp` and `.audit.key.*.tmp` files left by
+/// processes killed mid-write. Best effort: a file that cannot be removed
+/// stays, and verification never reads these files anyway.
+fn remove_abandoned_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefixes = [
+        format!(".{}.", checkpoint::CHECKPOINT_FILE),
+        format!(".{}.", key::KEY_FILE),
+    ];
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.ends_with(".tmp") && prefixes.iter().any(|p| name.starts_with(p.as_str()))) {
+            continue;
+        }
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED_AFTER);
+        if abandoned {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Runs `attempt` again while it fails with [`AuditError::Locked`], for up to

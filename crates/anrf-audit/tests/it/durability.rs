@@ -231,3 +231,33 @@ fn processes_racing_to_create_the_log_all_record() {
         assert_eq!(verify_intact(&dir).events, 6, "round {round}");
     }
 }
+
+#[test]
+fn temporary_files_abandoned_by_a_killed_process_are_cleaned_up() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    AuditLog::open(&dir).unwrap();
+    let old = dir.join(".checkpoint.sig.4242.1.tmp");
+    let fresh = dir.join(".checkpoint.sig.4243.2.tmp");
+    let unrelated = dir.join("notes.tmp");
+    for path in [&old, &fresh, &unrelated] {
+        std::fs::write(path, "{").unwrap();
+    }
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_hours(1);
+    for path in [&old, &unrelated] {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+    }
+    AuditLog::open(&dir).unwrap();
+    assert!(!old.exists(), "an abandoned temporary file stays");
+    assert!(
+        fresh.exists(),
+        "a file another process may be writing was removed"
+    );
+    assert!(unrelated.exists(), "a file that is not ours was removed");
+    verify_intact(&dir);
+}
