@@ -36,6 +36,7 @@ mod event;
 mod key;
 mod log;
 mod record;
+mod store;
 mod verify;
 
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointSource};

@@ -11,7 +11,8 @@ use crate::checkpoint::{self, Checkpoint, CheckpointSource, FileState};
 use crate::error::AuditError;
 use crate::event::{self, HashedFields};
 use crate::key;
-use crate::log::{AuditLog, KeyState, RawRow};
+use crate::log::{AuditLog, KeyState};
+use crate::store::RawRow;
 
 /// The result of [`AuditLog::verify`]: what was checked and the first
 /// problem found, if any.
@@ -357,7 +358,7 @@ impl Walk<'_> {
             decision: &row.decision,
             details: &row.details,
         };
-        let prev = crate::log::parse_hash(&row.prev_hash).unwrap_or([0; 32]);
+        let prev = crate::store::parse_hash(&row.prev_hash).unwrap_or([0; 32]);
         let computed = event::event_hash(&prev, &fields);
         if hex::encode(computed) != row.hash {
             self.found(Some(seq), ProblemKind::HashMismatch);
