@@ -11,6 +11,51 @@
 //!
 //! Everything happens in a staging directory beside the output; [`Generated::commit`]
 //! moves it into place, so a half-generated module never appears at `-o DIR`.
+//!
+//! Any [`ChatBackend`] can drive it; here a scripted one whose only answer is not in
+//! the required format, so the single allowed round is rejected and nothing is written:
+//!
+//! ```
+//! use anrf_gen::client::{ChatBackend, Message, Reply, Sampling};
+//! use anrf_gen::pipeline::{self, GenRequest};
+//! use anrf_gen::report::{GenStatus, RoundOutcome};
+//!
+//! struct Scripted;
+//! impl ChatBackend for Scripted {
+//!     fn chat(&self, _: &[Message], _: Sampling) -> Result<Reply, anrf_gen::GenError> {
+//!         Ok(Reply {
+//!             content: "fn main() {}".into(),
+//!             model: "scripted".into(),
+//!             finish_reason: Some("stop".into()),
+//!             usage: None,
+//!             attempts: 1,
+//!         })
+//!     }
+//!     fn describe(&self) -> String { "scripted".into() }
+//!     fn model(&self) -> &str { "scripted" }
+//! }
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let out = tmp.path().join("wc");
+//! let policy = anrf_policy::ProjectPolicy::builtin();
+//! let request = GenRequest {
+//!     intent: "count the words on stdin".into(),
+//!     out_dir: out.clone(),
+//!     module_name: pipeline::module_name_for(&out)?,
+//!     max_rounds: 1,
+//!     examples: vec![],
+//!     policy: &policy,
+//!     profile: anrf_format::Profile::Test,
+//!     sampling: Sampling::default(),
+//! };
+//! let generated = pipeline::generate(&request, &Scripted, &mut anrf_gen::progress::Silent)?;
+//! assert_eq!(generated.report.status, GenStatus::NotConverged);
+//! assert_eq!(generated.report.rounds[0].outcome, RoundOutcome::MalformedReply);
+//! assert_eq!(generated.report.confidence.score, 0.0);
+//! assert_eq!(generated.commit(false)?, None);
+//! assert!(!out.exists());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod files;
 mod round;
