@@ -69,11 +69,11 @@ impl PendingOverride {
         let justification = self
             .draft_justification
             .as_deref()
-            .unwrap_or("WHY THIS IS NEEDED")
-            .replace('"', "'");
+            .unwrap_or("WHY THIS IS NEEDED");
         Some(format!(
-            "anrf override request {} {flags} --justification \"{justification}\"",
-            shell_word(dir)
+            "anrf override request {} {flags} --justification {}",
+            shell_word(dir),
+            shell_word(justification)
         ))
     }
 }
@@ -412,7 +412,11 @@ fn relative_path(text: &str) -> String {
                 && !w.split('/').any(|part| part == "..")
         })
         .map(|w| w.trim_start_matches("./").trim_end_matches('/').to_owned())
-        .filter(|w| !w.is_empty())
+        .filter(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+        })
         .unwrap_or_else(|| "PATH".to_owned())
 }
 
@@ -423,7 +427,8 @@ fn find(text: &str, pattern: &str) -> Option<String> {
         .map(|m| m.as_str().to_owned())
 }
 
-/// `word` quoted for a POSIX shell when it needs it.
+/// `word` quoted for a POSIX shell when it needs it (single quotes: nothing inside
+/// is expanded, so a justification taken from the intent cannot run anything).
 pub fn shell_word(word: &str) -> String {
     if !word.is_empty()
         && word
@@ -482,8 +487,9 @@ mod tests {
         assert_eq!(p.relaxation.as_deref(), Some("memory-unsafe"));
         let command = p.command("out dir").unwrap();
         assert!(
-            command
-                .starts_with("anrf override request 'out dir' --memory-unsafe --justification \""),
+            command.starts_with(
+                "anrf override request 'out dir' --memory-unsafe --justification 'WHY THIS IS NEEDED'"
+            ),
             "{command}"
         );
     }
@@ -517,6 +523,7 @@ mod tests {
         assert_eq!(stated_reason("read it because"), None);
         assert_eq!(relative_path("read ./data/orders/ please"), "data/orders");
         assert_eq!(relative_path("read /etc/passwd"), "PATH");
+        assert_eq!(relative_path("read data/$(rm -rf ~)"), "PATH");
         let (_, flags, _) = limit("give it 256MiB of memory");
         assert_eq!(flags.as_deref(), Some("--raise memory=256MiB"));
     }
@@ -526,5 +533,6 @@ mod tests {
         assert_eq!(shell_word("orders"), "orders");
         assert_eq!(shell_word("my dir"), "'my dir'");
         assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("a `b` $c"), "'a `b` $c'");
     }
 }

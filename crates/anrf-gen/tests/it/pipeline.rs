@@ -515,7 +515,7 @@ fn a_relaxation_is_not_granted_and_is_recorded_as_a_pending_request() {
     let human = anrf_gen::report::human(&generated.report, Some("counter"));
     assert!(human.contains("anrf override request "), "{human}");
     assert!(
-        human.contains("--memory-unsafe --justification \"because the input files are huge\""),
+        human.contains("--memory-unsafe --justification 'because the input files are huge'"),
         "{human}"
     );
     let written = generated.commit(false).unwrap().unwrap();
