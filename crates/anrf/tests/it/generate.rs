@@ -284,3 +284,52 @@ fn gen_without_a_model_server_is_a_clear_usage_error() {
     assert!(!tmp.path().join("wc").exists());
     assert_eq!(gen_events(tmp.path())[0]["decision"], "error");
 }
+
+#[test]
+fn gen_records_a_relaxation_as_pending_and_its_printed_command_files_the_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(vec![REPLY.to_owned()]);
+    let out_dir = tmp.path().join("wc");
+    let out = anrf(tmp.path(), &server.endpoint)
+        .arg("count the words on stdin using unsafe raw pointer code because the input files are huge")
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("not granted"), "{stdout}");
+    assert!(out_dir.join("pending-overrides.toml").is_file());
+    let sent = server.bodies.lock().unwrap()[0].clone();
+    assert!(sent.contains("do NOT implement them"), "{sent}");
+
+    // The printed command, run as printed (through a shell), files the request.
+    let command = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("to ask for approval: "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        command.contains("--memory-unsafe --justification 'because the input files are huge'"),
+        "{command}"
+    );
+    let shell = format!(
+        "'{}' {}",
+        env!("CARGO_BIN_EXE_anrf"),
+        command.strip_prefix("anrf ").unwrap()
+    );
+    let filed = Command::new("sh")
+        .arg("-c")
+        .arg(shell)
+        .env("ANRF_HOME", tmp.path().join("anrf-home"))
+        .output()
+        .unwrap();
+    assert!(filed.status.success(), "{}", text(&filed.stderr));
+    let manifest = std::fs::read_to_string(out_dir.join("anrf.toml")).unwrap();
+    assert!(manifest.contains("memory-unsafe"), "{manifest}");
+}
