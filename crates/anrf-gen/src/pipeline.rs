@@ -292,6 +292,10 @@ pub fn generate(
                 details,
             } => {
                 let mut details = details;
+                let prefix = format!("round {round}: ");
+                for note in state.notes.iter().filter_map(|n| n.strip_prefix(&prefix)) {
+                    let _ = write!(details, "\n\nAlso: {note}.");
+                }
                 if reply.finish_reason.as_deref() == Some("length") {
                     details.push_str(
                         "\n\nYour reply was cut off at the token limit: keep the program and the manifest short.",

@@ -363,10 +363,20 @@ fn a_compile_error_is_fed_back_and_fixed_on_the_second_round() {
 
 #[test]
 fn unsafe_code_is_rejected_by_the_verifier_and_the_repair_removes_it() {
+    // The model also declares `sandbox-only` and approves itself an override.
+    let self_approved = MANIFEST
+        .replace("memory_safety = \"enforced\"", "memory_safety = \"sandbox-only\"")
+        .replace(
+            "overrides = []\n",
+            "\n[[security.overrides]]\nid = \"ovr-5ad1e32c\"\nscope = \"module\"\nrelaxes = \"memory-unsafe\"\n\
+             justification = \"raw pointer access makes the word counting faster\"\n\
+             requested_by = \"model\"\nexpires = \"2030-01-01\"\napprovals = []\n",
+        );
+    assert!(anrf_format::Manifest::from_str(&self_approved, "anrf.toml").is_ok());
     let (case, result) = run(
         "count the words on stdin",
         3,
-        vec![Step::reply(&reply(MANIFEST, UNSAFE_MAIN)), good()],
+        vec![Step::reply(&reply(&self_approved, UNSAFE_MAIN)), good()],
     );
     let generated = result.unwrap();
     assert_eq!(generated.report.status, GenStatus::Verified);
@@ -377,6 +387,15 @@ fn unsafe_code_is_rejected_by_the_verifier_and_the_repair_removes_it() {
     let feedback = last_user_message(&case.server, 1);
     assert!(feedback.contains("ANRF-S001"), "{feedback}");
     assert!(feedback.contains("src/main.rs:8"), "{feedback}");
+    assert!(
+        feedback
+            .contains("1 override(s) the model wrote were removed: generation approves nothing"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("`memory_safety = \"sandbox-only\"` was replaced by `enforced`"),
+        "{feedback}"
+    );
     let written = generated.commit(false).unwrap().unwrap();
     let source = std::fs::read_to_string(written.join("src/main.rs")).unwrap();
     assert!(!source.contains("unsafe"));
