@@ -221,7 +221,13 @@ pub fn human(report: &GenReport, written: Option<&str>) -> String {
             }
         }
     }
-    for note in &report.notes {
+    // Notes of earlier rounds are in GEN-REPORT.json; the last round's matter here.
+    let last = format!("round {}: ", report.rounds.len());
+    for note in report
+        .notes
+        .iter()
+        .filter(|n| !n.starts_with("round ") || n.starts_with(&last))
+    {
         let _ = writeln!(out, "note: {note}");
     }
     if let Some(explanation) = &report.explanation {
