@@ -194,7 +194,7 @@ impl<'r, 'b> Run<'r, 'b> {
                 return Ok(Attempt::Rejected {
                     outcome: RoundOutcome::CompileError,
                     problem: "the guest does not compile".to_owned(),
-                    details: output,
+                    details: without_dir(&output, dir),
                 });
             }
             Err(BuildError::NoArtifact) => {
@@ -508,5 +508,32 @@ fn format_error(error: &FormatError) -> String {
             None => e.to_string(),
         },
         other => other.to_string(),
+    }
+}
+
+/// `text` with the module directory's absolute path (as given and canonical)
+/// replaced by `.`, so no local path goes to the model server.
+fn without_dir(text: &str, dir: &Path) -> String {
+    let mut out = text.to_owned();
+    let mut forms = vec![dir.display().to_string()];
+    if let Ok(canonical) = dir.canonicalize() {
+        forms.push(canonical.display().to_string());
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for form in forms.iter().filter(|f| f.len() > 1) {
+        out = out.replace(form.as_str(), ".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_are_not_fed_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("error at {}/src/main.rs:3:5", dir.path().display());
+        assert_eq!(without_dir(&text, dir.path()), "error at ./src/main.rs:3:5");
     }
 }

@@ -356,6 +356,11 @@ fn a_compile_error_is_fed_back_and_fixed_on_the_second_round() {
     let feedback = last_user_message(&case.server, 1);
     assert!(feedback.contains("does not compile"), "{feedback}");
     assert!(feedback.contains("E0308"), "{feedback}");
+    let local = case.out.parent().unwrap().display().to_string();
+    assert!(
+        !feedback.contains(&local),
+        "a local path went to the model: {feedback}"
+    );
     // One repair round used: × 0.9.
     assert!((generated.report.confidence.rounds - 0.9).abs() < 1e-9);
     assert_eq!(generated.report.provenance.rounds, 2);
