@@ -333,3 +333,61 @@ fn gen_records_a_relaxation_as_pending_and_its_printed_command_files_the_request
     let manifest = std::fs::read_to_string(out_dir.join("anrf.toml")).unwrap();
     assert!(manifest.contains("memory-unsafe"), "{manifest}");
 }
+
+#[test]
+fn gen_gives_up_after_the_round_limit_with_exit_1_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(vec![
+        "no files here".to_owned(),
+        "still no files".to_owned(),
+    ]);
+    let out = anrf(tmp.path(), &server.endpoint)
+        .args(["count the words on stdin", "--max-rounds", "2", "-o"])
+        .arg(tmp.path().join("wc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("gave up: no module that verifies after 2 of 2 round(s)"),
+        "{stdout}"
+    );
+    assert_eq!(server.bodies.lock().unwrap().len(), 2);
+    assert!(!tmp.path().join("wc").exists());
+    let events = gen_events(tmp.path());
+    assert_eq!(events[0]["decision"], "deny");
+    assert_eq!(events[0]["details"]["status"], "not_converged");
+}
+
+#[test]
+fn gen_refuses_a_non_empty_output_directory_and_bad_round_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wc");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("keep.txt"), "mine").unwrap();
+    let server = serve(vec![REPLY.to_owned()]);
+    let out = anrf(tmp.path(), &server.endpoint)
+        .args(["count the words on stdin", "-o"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already exists and is not empty"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert!(server.bodies.lock().unwrap().is_empty());
+
+    let out = anrf(tmp.path(), &server.endpoint)
+        .args(["count the words on stdin", "--max-rounds", "0", "-o"])
+        .arg(tmp.path().join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`--max-rounds 0` is out of range"));
+}
