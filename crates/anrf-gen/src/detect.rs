@@ -102,20 +102,33 @@ impl Category {
     pub fn request_hint(self) -> Option<&'static str> {
         match self {
             Category::SandboxDisable => Some(
-                "anrf override request MODULE --memory-unsafe --justification \"...\"  \
-                 (the sandbox itself is never turned off; this is the widest override)",
+                "the sandbox is never turned off; the widest override is \
+                 `anrf override request MODULE --memory-unsafe --justification \"...\"`",
             ),
             Category::MemoryUnsafe => {
-                Some("anrf override request MODULE --memory-unsafe --justification \"...\"")
+                Some("`anrf override request MODULE --memory-unsafe --justification \"...\"`")
             }
             Category::CapabilityEscalation => Some(
-                "anrf override request MODULE --allow-read PATH | --allow-write PATH | \
-                 --allow-env NAME | --allow-network HOST --justification \"...\"",
+                "`anrf override request MODULE --allow-read DIR | --allow-write DIR | \
+                 --allow-env NAME --justification \"...\"` (network hosts cannot be granted \
+                 by the v1 runtime)",
             ),
             Category::LimitRaise => {
-                Some("anrf override request MODULE --raise memory=256MiB --justification \"...\"")
+                Some("`anrf override request MODULE --raise memory=256MiB --justification \"...\"`")
             }
             Category::PolicyTamper | Category::AuditEvasion => None,
+        }
+    }
+
+    /// A short human description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Category::SandboxDisable => "run without the sandbox",
+            Category::MemoryUnsafe => "memory-unsafe code",
+            Category::CapabilityEscalation => "access to network, files, environment or processes",
+            Category::LimitRaise => "resource limits above the defaults",
+            Category::PolicyTamper => "tampering with policy, approvals or verification",
+            Category::AuditEvasion => "hiding from or editing the audit trail",
         }
     }
 }

@@ -349,7 +349,7 @@ const SPECS: &[Spec] = &[
         pattern: concat!(
             r"\b(?:delete|truncate|wipe|clear|purge|erase|prune|rewrite|edit|modify|remove|silence|pause|suppress|disable|turn off|skip writing|stop|replace|lösche|efface|borra)\b",
             gap!(30),
-            r"\b(?:audit\w*|log of approvals|hash chain|trail|any trace|prüfprotokoll|journal d'audit|auditoría)\b|",
+            r"\b(?:audit\w*(?:[ -](?:log|trail|entry|entries|events?|records?|database|history))?|log of approvals|hash chain|trail|any trace|prüfprotokoll|journal d'audit|auditoría)\b|",
             r"\baudit-log danach löschen|\baudit\.db\b"
         ),
     },

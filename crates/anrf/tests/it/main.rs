@@ -9,6 +9,7 @@
 mod audit;
 mod foundation;
 mod generate;
+mod intent;
 mod policy;
 mod run;
 mod verify;
