@@ -189,7 +189,8 @@ impl Model {
 
     /// The `k` word or word-pair features of `text` that raised `category`'s score
     /// most, with their contribution to the log-odds (falling back to character
-    /// n-grams when no word feature contributes).
+    /// n-grams when no word feature contributes; common words such as "it" or "the"
+    /// alone are never shown).
     pub fn top_features(&self, text: &str, category: Category, k: usize) -> Vec<(String, f32)> {
         let vector = features::vectorize(text);
         let value = vector.first().map_or(0.0, |(_, v)| *v);
@@ -200,7 +201,9 @@ impl Model {
                 continue;
             };
             let contribution = w[category.index()] * value;
-            if contribution <= 0.0 {
+            if contribution <= 0.0
+                || (feature.kind == FeatureKind::Word && STOPWORDS.contains(&feature.text.as_str()))
+            {
                 continue;
             }
             let entry = (feature.text, contribution);
@@ -217,6 +220,13 @@ impl Model {
         pick
     }
 }
+
+/// Words too common to explain anything on their own; they still count in the score,
+/// they are only left out of the evidence.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "any", "as", "at", "be", "by", "for", "from", "in", "is", "it", "its", "me",
+    "my", "of", "on", "or", "so", "that", "the", "this", "to", "with",
+];
 
 /// The logistic function.
 pub fn sigmoid(z: f32) -> f32 {
@@ -249,6 +259,23 @@ mod tests {
             .replace(&format!("\"dims\": {}", features::DIMS), "\"dims\": 12");
         let err = Model::from_json(&src).unwrap_err();
         assert!(err.to_string().contains("retrain"), "{err}");
+    }
+
+    #[test]
+    fn evidence_skips_stopwords_and_ranks_by_contribution() {
+        let mut weights = HashMap::new();
+        for (text, w) in [("it", 2.0), ("sandbox", 1.0), ("off", 0.5)] {
+            let bucket = features::extract(text)
+                .into_iter()
+                .find(|f| f.kind == FeatureKind::Word)
+                .unwrap()
+                .bucket;
+            weights.insert(bucket, [w, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        }
+        let model = Model::from_parts([0.0; 6], weights, None);
+        let top = model.top_features("turn it sandbox off", Category::SandboxDisable, 3);
+        let names: Vec<&str> = top.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(names, ["sandbox", "off"]);
     }
 
     #[test]
