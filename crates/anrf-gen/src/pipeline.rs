@@ -279,6 +279,8 @@ pub fn generate(
                 state.rounds.push(RoundRecord {
                     round,
                     outcome: RoundOutcome::Accepted,
+                    attempts: reply.attempts,
+                    usage: reply.usage,
                     problem: None,
                     details: None,
                     feedback: None,
@@ -305,6 +307,8 @@ pub fn generate(
                 state.rounds.push(RoundRecord {
                     round,
                     outcome,
+                    attempts: reply.attempts,
+                    usage: reply.usage,
                     problem: Some(problem),
                     details: Some(prompt::truncate(details.trim(), prompt::MAX_FEEDBACK_BYTES)),
                     feedback: Some(prompt::truncate(&feedback, prompt::MAX_FEEDBACK_BYTES)),

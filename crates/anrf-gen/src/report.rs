@@ -9,6 +9,7 @@ use anrf_verify::Finding;
 use anrf_verify::report::ExampleFact;
 use serde::Serialize;
 
+use crate::client::Usage;
 use crate::confidence::Confidence;
 use crate::relax::OverridePlan;
 
@@ -63,6 +64,11 @@ pub struct RoundRecord {
     pub round: u32,
     /// How it ended.
     pub outcome: RoundOutcome,
+    /// HTTP attempts the model's answer took (more than 1 after retries on 429/5xx).
+    pub attempts: u32,
+    /// Tokens the server reported for this round, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
     /// The problem, when rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
@@ -200,7 +206,12 @@ pub fn human(report: &GenReport, written: Option<&str>) -> String {
         let _ = writeln!(out, "\nrounds:");
         for r in &report.rounds {
             let what = r.problem.as_deref().unwrap_or("accepted");
-            let _ = writeln!(out, "  {}. {}", r.round, what);
+            let retries = if r.attempts > 1 {
+                format!(" (the model server answered on attempt {})", r.attempts)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  {}. {what}{retries}", r.round);
         }
     }
     if report.status != GenStatus::Verified {

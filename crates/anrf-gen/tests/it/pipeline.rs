@@ -595,6 +595,10 @@ fn http_429_then_success_is_one_round_and_the_persons_examples_are_kept() {
     let generated = result.unwrap();
     assert_eq!(generated.report.status, GenStatus::Verified);
     assert_eq!(generated.report.rounds.len(), 1);
+    assert_eq!(
+        generated.report.rounds[0].attempts, 2,
+        "one retry after the 429"
+    );
     assert_eq!(case.server.seen().len(), 2);
     // The person's example was given to the model, added to the manifest and run.
     assert!(last_user_message(&case.server, 1).contains("three words"));
