@@ -659,3 +659,29 @@ fn sources_that_read_the_host_at_build_time_are_refused_before_anything_is_compi
     assert_eq!(generated.commit(true).unwrap(), None);
     assert!(!case.out.exists());
 }
+
+#[test]
+fn a_reply_cut_off_at_the_token_limit_is_told_so() {
+    let cut = reply(MANIFEST, GOOD_MAIN);
+    let cut = &cut[..cut.len() / 2];
+    let body = serde_json::json!({
+        "model": "fake-model",
+        "choices": [{"message": {"role": "assistant", "content": cut}, "finish_reason": "length"}]
+    });
+    let (case, result) = run(
+        "count the words on stdin",
+        2,
+        vec![Step::status(200, &body.to_string()), good()],
+    );
+    let generated = result.unwrap();
+    assert_eq!(
+        outcomes(&generated),
+        [RoundOutcome::MalformedReply, RoundOutcome::Accepted]
+    );
+    let feedback = last_user_message(&case.server, 1);
+    assert!(feedback.contains("not closed"), "{feedback}");
+    assert!(
+        feedback.contains("cut off at the token limit"),
+        "{feedback}"
+    );
+}
