@@ -685,3 +685,36 @@ fn a_reply_cut_off_at_the_token_limit_is_told_so() {
         "{feedback}"
     );
 }
+
+#[test]
+fn failing_examples_are_fed_back_with_what_was_printed_and_fixed() {
+    let off_by_one = GOOD_MAIN.replace("count_words(&input));", "count_words(&input) + 1);");
+    let (case, result) = run(
+        "count the words on stdin",
+        3,
+        vec![Step::reply(&reply(MANIFEST, &off_by_one)), good()],
+    );
+    let generated = result.unwrap();
+    assert_eq!(
+        outcomes(&generated),
+        [RoundOutcome::ExamplesFailed, RoundOutcome::Accepted]
+    );
+    let feedback = last_user_message(&case.server, 1);
+    assert!(
+        feedback.contains("does not do what the examples say"),
+        "{feedback}"
+    );
+    assert!(feedback.contains("ANRF-T001"), "{feedback}");
+    assert!(
+        feedback.contains(r#"printed "3\n" but "2\n" is expected"#),
+        "{feedback}"
+    );
+    let failed = case
+        .recorder
+        .events
+        .iter()
+        .find(|e| e.stage == Stage::Examples && e.round == 1)
+        .unwrap();
+    assert_eq!(failed.state, State::Failed);
+    assert_eq!(failed.detail, "0/2 passed in the sandbox");
+}
