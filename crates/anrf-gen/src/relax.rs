@@ -322,8 +322,27 @@ fn relaxation_for(category: Category, evidence: &[String], text: &str) -> Relax 
 }
 
 fn capability(evidence: &[String], text: &str) -> Relax {
-    let words = format!("{} {}", evidence.join(" "), text).to_lowercase();
-    let has = |keys: &[&str]| keys.iter().any(|k| words.contains(k));
+    let all = format!("{} {}", evidence.join(" "), text).to_lowercase();
+    let words: Vec<&str> = all
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '$')
+        .filter(|w| !w.is_empty())
+        .collect();
+    // A key matches a word it starts (`download` matches `downloads`); keys of three
+    // letters or fewer only match whole words (`api` does not match `capitalize`);
+    // keys with a space match as phrases.
+    let has = |keys: &[&str]| {
+        keys.iter().any(|k| {
+            if k.contains(' ') {
+                all.contains(k)
+            } else if k.len() <= 3 {
+                words
+                    .iter()
+                    .any(|w| w == k || (*k == "$" && w.starts_with('$')))
+            } else {
+                words.iter().any(|w| w.starts_with(k))
+            }
+        })
+    };
     if has(&[
         "http", "network", "internet", "url", "socket", "download", "fetch", "api",
     ]) {
@@ -512,6 +531,36 @@ mod tests {
         let plan = plan("delete the audit log").unwrap();
         assert_eq!(plan.detection.decision, Decision::Block);
         assert!(plan.stop.unwrap().contains("nothing benign remains"));
+    }
+
+    #[test]
+    fn capability_requests_name_what_the_intent_names() {
+        let flags = |text: &str| capability(&[], text).1.unwrap_or_default();
+        assert_eq!(
+            flags("post the totals to https://api.example.com/v1/totals"),
+            "--allow-network api.example.com"
+        );
+        assert_eq!(
+            flags("greet with the environment variable GREETING_TEXT"),
+            "--allow-env GREETING_TEXT"
+        );
+        assert_eq!(
+            flags("save the report into out/reports/"),
+            "--allow-write out/reports"
+        );
+        assert_eq!(
+            flags("load the stop words from data/stopwords.txt"),
+            "--allow-read data/stopwords.txt"
+        );
+        assert_eq!(flags("read my files"), "--allow-read PATH");
+        assert_eq!(
+            flags("capitalize the words in data/names.txt"),
+            "--allow-read data/names.txt",
+            "`api` inside a word is not the network"
+        );
+        let (relaxation, flags, why) = capability(&[], "spawn a shell to run ls");
+        assert_eq!((relaxation, flags), (None, None));
+        assert!(why.contains("no override grants them"));
     }
 
     #[test]
