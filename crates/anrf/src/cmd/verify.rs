@@ -141,6 +141,17 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
             request.module.display()
         ));
     }
+    if request
+        .module
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wasm") || e.eq_ignore_ascii_case("wat"))
+    {
+        return Err(miette::miette!(
+            help = "make it a module with a manifest (`anrf init NAME`, then list the file in `implementation.sources`) and verify the module directory",
+            "`{}` is a bare wasm module: `anrf verify` checks a module against its manifest, which a bare module does not have",
+            request.module.display()
+        ));
+    }
     let policy = load_policy(&request.module, request.policy.as_deref())?;
     let module = Module::load(&request.module);
     let mut options = VerifyOptions::new(&policy, request.profile);
