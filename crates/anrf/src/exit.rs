@@ -1,5 +1,6 @@
 //! The one place where results become process exit codes (DESIGN.md, "Contracts").
 
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ pub(crate) fn finish(result: miette::Result<Finish>) -> ExitCode {
 pub(crate) fn plain(report: &miette::Report) -> String {
     let mut out = format!("error: {report}");
     for cause in report.chain().skip(1) {
-        out.push_str(&format!("\n  caused by: {cause}"));
+        let _ = write!(out, "\n  caused by: {cause}");
     }
     if let Some(help) = report.help() {
         out.push_str(&format!(

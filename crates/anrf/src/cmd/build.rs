@@ -22,9 +22,10 @@ pub(crate) struct BuildArgs {
 }
 
 pub(crate) fn exec(args: BuildArgs) -> miette::Result<Finish> {
-    let module = Module::load(&args.path)?;
+    let BuildArgs { path, json } = args;
+    let module = Module::load(&path)?;
     let built = anrf_build::build(&module, &BuildOptions::default())?;
-    if args.json {
+    if json {
         let out = serde_json::json!({
             "module": module.name(),
             "artifact": built.path.as_str(),

@@ -18,10 +18,11 @@ pub(crate) struct CheckArgs {
 }
 
 pub(crate) fn exec(args: CheckArgs) -> miette::Result<Finish> {
-    let module = anrf_format::Module::load(&args.path)?;
+    let CheckArgs { path, json } = args;
+    let module = anrf_format::Module::load(&path)?;
     let manifest = module.manifest();
     let security = &manifest.security;
-    if args.json {
+    if json {
         let out = serde_json::json!({
             "ok": true,
             "module": module.name(),
