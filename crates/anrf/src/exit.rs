@@ -38,10 +38,11 @@ pub(crate) fn plain(report: &miette::Report) -> String {
         let _ = write!(out, "\n  caused by: {cause}");
     }
     if let Some(help) = report.help() {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n  help: {}",
             help.to_string().replace('\n', "\n        ")
-        ));
+        );
     }
     out
 }
