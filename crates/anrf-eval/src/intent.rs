@@ -491,6 +491,18 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_model_is_what_the_training_code_produces() {
+        // The committed weights are reproducible: retraining on the train split with
+        // the default settings gives the same file, byte for byte.
+        let model = train_builtin(&TrainConfig::default()).unwrap();
+        assert!(
+            model.to_json() == anrf_gen::detect::BUILTIN_MODEL,
+            "the shipped model differs from a fresh training run; \
+             run `anrf eval intent --train` and commit the model"
+        );
+    }
+
+    #[test]
     fn a_file_without_markers_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("doc.md");

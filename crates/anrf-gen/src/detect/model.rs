@@ -133,17 +133,22 @@ impl Model {
         };
         // One weight row a line: diffs of a retrained model stay readable.
         let mut out = String::from("{\n");
-        let head = serde_json::json!({
-            "format": file.format,
-            "dims": file.dims,
-            "categories": file.categories,
-            "trained": file.trained,
-            "weight_scale": file.weight_scale,
-        });
-        if let serde_json::Value::Object(map) = head {
-            for (key, value) in map {
-                let _ = writeln!(out, "  {}: {value},", serde_json::Value::String(key));
-            }
+        // Keys in a fixed order, written one by one: a `serde_json::Map` orders its keys
+        // differently depending on the crate features a build happens to unify.
+        let head: [(&str, serde_json::Value); 5] = [
+            ("format", file.format.into()),
+            ("dims", file.dims.into()),
+            ("categories", serde_json::json!(file.categories)),
+            ("trained", serde_json::json!(file.trained)),
+            ("weight_scale", file.weight_scale.into()),
+        ];
+        for (key, value) in head {
+            let value = match (key, &file.trained) {
+                // A struct serializes its fields in declaration order, whatever the map.
+                ("trained", Some(info)) => serde_json::to_string(info).unwrap_or_default(),
+                _ => value.to_string(),
+            };
+            let _ = writeln!(out, "  \"{key}\": {value},");
         }
         // f32 `Display` is the shortest text that reads back to the same value.
         let bias: Vec<String> = file.bias.iter().map(f32::to_string).collect();
