@@ -522,16 +522,13 @@ fn quoted_regions(text: &str) -> Vec<(usize, usize)> {
                         .is_none_or(|(_, n)| n.is_whitespace() || n.is_ascii_punctuation())
                 })
         });
-        match found {
-            Some(j) => {
-                let end = chars[j].0 + chars[j].1.len_utf8();
-                regions.push((pos, end));
-                i = j + 1;
-            }
-            None => {
-                unclosed.push(close);
-                i += 1;
-            }
+        if let Some(j) = found {
+            let end = chars[j].0 + chars[j].1.len_utf8();
+            regions.push((pos, end));
+            i = j + 1;
+        } else {
+            unclosed.push(close);
+            i += 1;
         }
     }
     regions
@@ -637,7 +634,7 @@ mod tests {
         // 200,000 opening quotes with no closing one: linear, not quadratic.
         let text = " 'x".repeat(200_000);
         assert!(quoted_regions(&text).is_empty());
-        let text = "\"".repeat(1) + &"a ".repeat(100_000);
+        let text = "\"".to_owned() + &"a ".repeat(100_000);
         assert!(quoted_regions(&text).is_empty());
     }
 
