@@ -168,7 +168,11 @@ fn exit_codes_follow_the_contract() {
     std::fs::write(ws.tmp.path().join("tool.wat"), PRINT_TWO).unwrap();
     let out = ws.anrf().args(["verify", "tool.wat"]).output().unwrap();
     assert_eq!(code(&out), 2);
-    assert!(text(&out.stderr).contains("bare wasm module"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bare wasm module"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
