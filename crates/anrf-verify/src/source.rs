@@ -24,6 +24,10 @@ use crate::finding::{CheckId, Finding, Location};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     granted: BTreeSet<Resource>,
+    /// Granted variable names, when known (`None`: any granted variable counts).
+    env_names: Option<BTreeSet<String>>,
+    /// Granted guest directories and whether each is writable, when known.
+    dirs: Option<Vec<(String, bool)>>,
 }
 
 impl Grants {
@@ -31,7 +35,53 @@ impl Grants {
     pub fn none() -> Self {
         Grants {
             granted: BTreeSet::new(),
+            env_names: None,
+            dirs: None,
         }
+    }
+
+    /// Grants exactly these environment variables (and so `Resource::Env` if any).
+    #[must_use]
+    pub fn env_names<I: IntoIterator<Item = String>>(mut self, names: I) -> Self {
+        let names: BTreeSet<String> = names.into_iter().collect();
+        if !names.is_empty() {
+            self.granted.insert(Resource::Env);
+        }
+        self.env_names = Some(names);
+        self
+    }
+
+    /// Grants exactly these guest directories, `(guest path, writable)`.
+    #[must_use]
+    pub fn dirs<I: IntoIterator<Item = (String, bool)>>(mut self, dirs: I) -> Self {
+        let dirs: Vec<(String, bool)> = dirs.into_iter().collect();
+        if !dirs.is_empty() {
+            self.granted.insert(Resource::FsRead);
+        }
+        if dirs.iter().any(|(_, w)| *w) {
+            self.granted.insert(Resource::FsWrite);
+        }
+        self.dirs = Some(dirs);
+        self
+    }
+
+    /// Whether a literal variable name is granted (unknown names lists: any).
+    fn allows_env_name(&self, name: &str) -> bool {
+        self.env_names
+            .as_ref()
+            .is_none_or(|names| names.contains(name))
+    }
+
+    /// Whether a literal absolute guest path lies in a granted directory.
+    fn allows_path(&self, path: &str, write: bool) -> bool {
+        let Some(dirs) = &self.dirs else {
+            return true;
+        };
+        dirs.iter().any(|(dir, writable)| {
+            let dir = dir.trim_end_matches('/');
+            (path == dir || path.starts_with(&format!("{dir}/")) || dir.is_empty())
+                && (*writable || !write)
+        })
     }
 
     /// Grants one more resource.
@@ -596,6 +646,52 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
         visit::visit_expr_unsafe(self, expr);
     }
 
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(func) = call.func.as_ref()
+            && let Some(full) = self.resolve(&func.path)
+            && let Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(lit),
+                ..
+            })) = call.args.first()
+        {
+            let value = lit.value();
+            let path_text = full.join("::");
+            match classify(&full) {
+                Class::Reaches(Resource::Env)
+                    if self.grants.allows(Resource::Env)
+                        && !self.grants.allows_env_name(&value) =>
+                {
+                    let finding = Finding::new(
+                        CheckId::S010,
+                        format!("`{path_text}(\"{value}\")` reads environment variable `{value}`, which the manifest does not grant"),
+                    )
+                    .at(self.location(lit.span()))
+                    .help(format!("add `\"{value}\"` to `env` under `[security.capabilities]` (`anrf override request MODULE --allow-env {value}`), or do not read it"))
+                    .in_function(self.current_function());
+                    self.scan.findings.push(finding);
+                }
+                Class::Reaches(resource @ (Resource::FsRead | Resource::FsWrite))
+                    if self.grants.allows(resource)
+                        && value.starts_with('/')
+                        && !self
+                            .grants
+                            .allows_path(&value, resource == Resource::FsWrite) =>
+                {
+                    let finding = Finding::new(
+                        CheckId::S010,
+                        format!("`{path_text}(\"{value}\")` {} `{value}`, outside every granted directory", resource.describe()),
+                    )
+                    .at(self.location(lit.span()))
+                    .help("use a path under a directory granted in `[security.capabilities]` (its `guest` path), or grant the directory")
+                    .in_function(self.current_function());
+                    self.scan.findings.push(finding);
+                }
+                _ => {}
+            }
+        }
+        visit::visit_expr_call(self, call);
+    }
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
         if let Some(last) = path.segments.last()
             && (last.ident == "transmute" || last.ident == "transmute_copy")
@@ -866,6 +962,32 @@ fn main() {
                 Grants::none().with(Resource::FsRead)
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn s010_literal_names_and_paths_must_be_granted() {
+        let grants = Grants::none()
+            .env_names(["GREETING".to_owned()])
+            .dirs([("/data".to_owned(), false)]);
+        let ok = "fn main() { let _ = std::env::var(\"GREETING\"); let _ = std::fs::read(\"/data/list.txt\"); }\n";
+        assert!(ids(ok, grants.clone()).is_empty());
+        let env = "fn main() { let _ = std::env::var(\"HOME\"); }\n";
+        assert_eq!(ids(env, grants.clone()).len(), 1);
+        let outside = "fn main() { let _ = std::fs::read_to_string(\"/etc/passwd\"); }\n";
+        assert_eq!(ids(outside, grants.clone()).len(), 1);
+        let prefix = "fn main() { let _ = std::fs::read(\"/database\"); }\n";
+        assert_eq!(
+            ids(prefix, grants.clone()).len(),
+            1,
+            "`/database` is not under `/data`"
+        );
+        let write = "fn main() { let _ = std::fs::write(\"/data/out\", b\"x\"); }\n";
+        let found = ids(write, grants);
+        assert_eq!(
+            found.len(),
+            1,
+            "a read-only directory is not writable: {found:?}"
         );
     }
 

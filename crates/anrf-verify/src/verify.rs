@@ -703,20 +703,12 @@ impl<'m> Run<'m, '_> {
             Language::Rust => {
                 self.not_applicable(&[CheckId::S012], "the guest is written in Rust");
                 let eff = &resolution.effective;
-                let mut grants = Grants::none();
-                if !eff.dirs.is_empty() {
-                    grants = grants.with(Resource::FsRead);
-                }
-                if eff
-                    .dirs
-                    .iter()
-                    .any(|d| d.access == anrf_format::Access::ReadWrite)
-                {
-                    grants = grants.with(Resource::FsWrite);
-                }
-                if !eff.env.is_empty() {
-                    grants = grants.with(Resource::Env);
-                }
+                let mut grants =
+                    Grants::none()
+                        .env_names(eff.env.iter().map(|n| n.as_str().to_owned()))
+                        .dirs(eff.dirs.iter().map(|d| {
+                            (d.guest.clone(), d.access == anrf_format::Access::ReadWrite)
+                        }));
                 if !eff.network.is_empty() {
                     grants = grants.with(Resource::Network);
                 }
