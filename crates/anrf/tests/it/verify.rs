@@ -497,3 +497,45 @@ fn bundled_examples_verify_clean() {
         );
     }
 }
+
+#[test]
+fn the_nearest_project_policy_is_used_and_a_bad_one_is_an_input_error() {
+    let ws = Workspace::new();
+    let module = ws.wat_module("clean", PRINT_TWO, "2\\n");
+    std::fs::write(ws.tmp.path().join("anrf-policy.toml"), "version = 1\n").unwrap();
+    let out = ws
+        .anrf()
+        .args(["verify", &module, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["policy"]
+            .as_str()
+            .unwrap()
+            .ends_with("anrf-policy.toml"),
+        "{}",
+        json["policy"]
+    );
+
+    let out = ws
+        .anrf()
+        .args(["verify", &module, "--policy", "missing.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("missing.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(
+        ws.tmp.path().join("anrf-policy.toml"),
+        "version = 1\nunknown = true\n",
+    )
+    .unwrap();
+    let out = ws.anrf().args(["verify", &module]).output().unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out.stdout));
+}
