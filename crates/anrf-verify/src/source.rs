@@ -366,16 +366,25 @@ impl Visitor<'_> {
             Some(name) => format!(" in function `{name}`"),
             None => String::new(),
         };
-        let help = match &function {
-            Some(name) => format!(
-                "{}; an approved override would need `scope = \"function:{name}\"` and `relaxes = \"memory-unsafe\"` (`anrf override request MODULE --memory-unsafe --scope function:{name} --justification \"...\"`)",
-                id.help()
-            ),
-            None => format!(
-                "{}; an approved override would need `scope = \"module\"` and `relaxes = \"memory-unsafe\"`",
-                id.help()
-            ),
+        let fix = match id {
+            CheckId::S001 => "rewrite the block without `unsafe`",
+            CheckId::S002 => "make the function safe",
+            CheckId::S003 => "remove the `unsafe impl`",
+            CheckId::S004 => "make the trait safe",
+            CheckId::S005 => "call WASI through `std` instead of declaring foreign functions",
+            CheckId::S006 => {
+                "remove the attribute; a command needs no exported symbol but `_start`"
+            }
+            CheckId::S007 => "remove the assembly",
+            CheckId::S008 => "use a safe conversion (`from_ne_bytes`, `From`, `TryFrom`, `as`)",
+            _ => "use a local variable, `std::sync::OnceLock`, `Cell` or an atomic",
         };
+        let scope = function
+            .as_ref()
+            .map_or_else(|| "module".to_owned(), |name| format!("function:{name}"));
+        let help = format!(
+            "{fix}; or declare `memory_safety = \"sandbox-only\"` and request an approved override scoped to it: `anrf override request MODULE --memory-unsafe --scope {scope} --justification \"...\"`"
+        );
         let finding = Finding::new(id, format!("{what}{place}"))
             .at(self.location(span))
             .help(help)

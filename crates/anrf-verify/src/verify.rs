@@ -209,6 +209,13 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         mut facts,
         ..
     } = run;
+    // The exact command, as the policy engine's fixes give it.
+    let request = format!("anrf override request {}", module.name());
+    for finding in &mut findings {
+        finding.help = finding
+            .help
+            .replace("anrf override request MODULE", &request);
+    }
     findings.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.location.cmp(&b.location)));
     facts.overrides.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Report {
