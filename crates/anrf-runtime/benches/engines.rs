@@ -50,6 +50,7 @@ fn main() {
         .map(PathBuf::from);
     let scratch = tempfile_dir();
 
+    let load_before = loadavg();
     let mut md = String::new();
     cpu_bound(&mut md, &native_dir, &wasm_dir, &scratch, reps);
     cold_start(
@@ -60,6 +61,11 @@ fn main() {
         anrf_bin.as_deref(),
     );
 
+    let _ = writeln!(
+        md,
+        "\nLoad average (1 min) before and after: {load_before} / {}.",
+        loadavg()
+    );
     println!("{md}");
     if let Ok(out) = std::env::var("BENCH_OUT") {
         write_section(Path::new(&out), &md);
@@ -387,6 +393,13 @@ fn write_section(path: &Path, body: &str) {
         _ => format!("{}\n{section}", old.trim_end()),
     };
     std::fs::write(path, new).expect("write the results");
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn machine() -> String {

@@ -5,6 +5,9 @@ fn count_primes(limit: usize) -> usize {
     for i in 2..=limit {
         if !composite[i] {
             count += 1;
+            if i > limit / i {
+                continue; // i * i would pass the limit (and overflow a 32-bit usize)
+            }
             let mut j = i * i;
             while j <= limit {
                 composite[j] = true;
