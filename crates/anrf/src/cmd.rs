@@ -1,18 +1,18 @@
 //! Subcommands. Each module owns its raw clap arguments and its `exec` function.
 
-mod init;
-mod check;
+mod audit;
 mod build;
-mod schema;
-mod run;
-mod verify;
+mod check;
+mod eval;
 mod explain;
+mod generate;
+mod init;
+mod intent;
 mod key;
 mod override_;
-mod audit;
-mod generate;
-mod intent;
-mod eval;
+mod run;
+mod schema;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
