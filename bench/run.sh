@@ -7,7 +7,8 @@
 # release `anrf` binary, times native vs every engine (with fuel metering and
 # with the epoch deadline only) and cold starts, and rewrites the runtime
 # section of docs/perf.md. Needs only cargo; hyperfine is not used. Set
-# BENCH_REPS (default 5) for more samples, BENCH_SKIP_CLI=1 to skip the CLI build.
+# BENCH_REPS (default 5) for more samples, BENCH_SKIP_CLI=1 to skip the CLI build
+# (an existing target/release/anrf is still measured).
 set -eu
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -21,12 +22,15 @@ echo "building the benchmark programs (native and wasm32-wasip1)" >&2
 )
 
 anrf_bin=""
+if [ -x "$root/target/release/anrf" ]; then
+    anrf_bin="$root/target/release/anrf"
+fi
 if [ "${BENCH_SKIP_CLI:-0}" != 1 ]; then
     echo "building the release anrf binary" >&2
     if cargo build --release --quiet -p anrf; then
         anrf_bin="$root/target/release/anrf"
     else
-        echo "warning: the anrf binary did not build; CLI start times are skipped" >&2
+        echo "warning: the anrf binary did not build; CLI start times use the previous build, if any" >&2
     fi
 fi
 
