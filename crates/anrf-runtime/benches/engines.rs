@@ -204,8 +204,8 @@ compilation excluded: AOT loads from its cache); native times are process wall t
         .iter()
         .map(|(_, _, o)| *o)
         .fold(f64::MIN, f64::max);
-    let mean_fuel = fuel_overheads.iter().map(|(_, _, o)| *o).sum::<f64>()
-        / fuel_overheads.len().max(1) as f64;
+    let mean_fuel =
+        fuel_overheads.iter().map(|(_, _, o)| *o).sum::<f64>() / fuel_overheads.len().max(1) as f64;
     let _ = writeln!(md);
     let _ = writeln!(
         md,

@@ -25,6 +25,9 @@ use miette::{IntoDiagnostic as _, miette};
 
 use crate::exit::{Finish, USAGE};
 
+/// Exit code when a violation stopped the guest (`anrf_runtime::VIOLATION_EXIT_CODE`).
+const VIOLATION: u8 = 125;
+
 /// Environment variable naming the AOT cache directory.
 pub(crate) const ANRF_CACHE_DIR: &str = "ANRF_CACHE_DIR";
 
@@ -141,7 +144,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
     let request = validate(args)?;
     let resolution = resolve(&request)?;
     let policy = to_run_policy(&resolution.effective, &request)?;
-    let policy = lower_limits(policy, &request.lower)?;
+    let policy = lower_limits(&policy, &request.lower)?;
 
     let (bytes_input, subject) = module_input(&request.source)?;
     let config = RuntimeConfig {
@@ -158,7 +161,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
 
     audit(
         &request,
-        NewEvent::new(
+        &NewEvent::new(
             EventKind::PolicyDecision,
             anrf_audit::local_actor(),
             subject.clone(),
@@ -190,7 +193,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
     };
     audit(
         &request,
-        NewEvent::new(EventKind::Run, anrf_audit::local_actor(), subject, decision).with_details(
+        &NewEvent::new(EventKind::Run, anrf_audit::local_actor(), subject, decision).with_details(
             serde_json::json!({
                 "profile": request.profile.as_str(),
                 "engine": request.engine.as_str(),
@@ -210,15 +213,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
 /// Raw arguments to a validated request.
 fn validate(args: RunArgs) -> miette::Result<Request> {
     let source = source(&args.target)?;
-    let engine = match args.engine {
-        Some(EngineArg::Interp) => EngineKind::Interp,
-        Some(EngineArg::Jit) => EngineKind::Jit,
-        Some(EngineArg::Aot) => EngineKind::Aot,
-        None => match args.profile {
-            Profile::Dev | Profile::Test => EngineKind::Jit,
-            Profile::Prod => EngineKind::Aot,
-        },
-    };
+    let engine = engine_kind(args.engine, args.profile);
     let metering = match args.profile {
         Profile::Dev | Profile::Test => Metering::Fuel,
         Profile::Prod => Metering::Epoch,
@@ -289,6 +284,15 @@ fn validate(args: RunArgs) -> miette::Result<Request> {
         justification: args.justification,
         guest_args: args.guest_args,
     })
+}
+
+/// The engine asked for, else the profile's default (DESIGN.md's table).
+fn engine_kind(engine: Option<EngineArg>, profile: Profile) -> EngineKind {
+    match (engine, profile) {
+        (Some(EngineArg::Interp), _) => EngineKind::Interp,
+        (Some(EngineArg::Jit), _) | (None, Profile::Dev | Profile::Test) => EngineKind::Jit,
+        (Some(EngineArg::Aot), _) | (None, Profile::Prod) => EngineKind::Aot,
+    }
 }
 
 fn source(target: &Path) -> miette::Result<Source> {
@@ -494,7 +498,7 @@ fn to_run_policy(effective: &EffectivePolicy, request: &Request) -> miette::Resu
 
 /// Applies `--max-memory`, `--timeout`, `--max-output` and `--fuel`, which may
 /// only lower a limit.
-fn lower_limits(policy: RunPolicy, flags: &LimitFlags) -> miette::Result<RunPolicy> {
+fn lower_limits(policy: &RunPolicy, flags: &LimitFlags) -> miette::Result<RunPolicy> {
     let mut limits = *policy.limits();
     let refuse = |flag: &str, given: &str, name: &str, current: String| {
         miette!(
@@ -607,13 +611,13 @@ fn read_stdin() -> miette::Result<Vec<u8>> {
 }
 
 /// Appends an audit event; in `test` and `prod` a failure to record is an error.
-fn audit(request: &Request, event: NewEvent) -> miette::Result<()> {
+fn audit(request: &Request, event: &NewEvent) -> miette::Result<()> {
     let requirement = match request.profile {
         Profile::Dev => Requirement::BestEffort,
         Profile::Test | Profile::Prod => Requirement::Required,
     };
     let dir = crate::home::anrf_home()?.join("audit");
-    match anrf_audit::record(&dir, &event, requirement) {
+    match anrf_audit::record(&dir, event, requirement) {
         Ok(Recorded::Appended(_)) => Ok(()),
         Ok(Recorded::Skipped(e)) => {
             eprintln!("anrf: warning: the run was not recorded in the audit log: {e}");
@@ -670,18 +674,12 @@ struct JsonReport<'a> {
 }
 
 fn exit_code(outcome: &Outcome) -> u8 {
-    u8::try_from(outcome.exit_code).unwrap_or(anrf_runtime::VIOLATION_EXIT_CODE as u8)
+    u8::try_from(outcome.exit_code).unwrap_or(VIOLATION)
 }
 
 /// In `--json` mode an input error still prints one JSON object.
 fn print_json_error(report: &miette::Report, profile: Profile, engine: Option<EngineArg>) {
-    let engine = match engine {
-        Some(EngineArg::Interp) => "interp",
-        Some(EngineArg::Jit) => "jit",
-        Some(EngineArg::Aot) => "aot",
-        None if profile == Profile::Prod => "aot",
-        None => "jit",
-    };
+    let engine = engine_kind(engine, profile).as_str();
     let value = ErrorJson {
         status: "error",
         exit_code: USAGE,
