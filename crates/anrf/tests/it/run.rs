@@ -300,3 +300,80 @@ fn aot_engine_uses_the_configured_cache() {
         .count();
     assert_eq!(entries, 1);
 }
+
+/// Copies the fixture modules into a temporary directory and builds them.
+fn built_modules(env: &Env) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["echo", "spinner"] {
+        let from = fixture("modules").join(name);
+        let to = dir.path().join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for file in ["anrf.toml", "main.wat"] {
+            std::fs::copy(from.join(file), to.join(file)).unwrap();
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_anrf"))
+            .env("ANRF_HOME", env.home.path())
+            .arg("build")
+            .arg(&to)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    dir
+}
+
+#[test]
+fn module_dir_runs_under_its_manifest_policy() {
+    let env = Env::new();
+    let modules = built_modules(&env);
+    let echo = modules.path().join("echo").display().to_string();
+    let out = env.run_with_stdin(&[&echo, "--", "a", "b", "c"], b"some input\n");
+    assert_eq!(code(&out), 3, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "some input\n");
+
+    // The manifest's fuel (100000) is the budget, and its 4 KiB output cap
+    // cannot be raised from the command line.
+    let spinner = modules.path().join("spinner").display().to_string();
+    let out = env.run(&[&spinner, "--json"]);
+    assert_eq!(code(&out), 125);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["violations"][0]["kind"], "fuel_exhausted");
+    assert_eq!(json["fuel_used"], 100_000);
+    let out = env.run(&[&echo, "--max-output", "8KiB"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("above 4096 bytes"));
+}
+
+#[test]
+fn module_with_a_changed_artifact_is_refused() {
+    let env = Env::new();
+    let modules = built_modules(&env);
+    let echo = modules.path().join("echo");
+    let artifact = std::fs::read_dir(echo.join("target/anrf"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .unwrap();
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    bytes.push(0);
+    std::fs::write(&artifact, bytes).unwrap();
+    let out = env.run(&[&echo.display().to_string()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("does not match the sha256"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_help() {
+    let out = Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .args(["run", "--help"])
+        .env("COLUMNS", "100")
+        .env_remove("ANRF_CACHE_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0);
+    insta::assert_snapshot!(text(&out.stdout));
+}
