@@ -8,7 +8,8 @@
 # with the epoch deadline only) and cold starts, and rewrites the runtime
 # section of docs/perf.md. Needs only cargo; hyperfine is not used. Set
 # BENCH_REPS (default 5) for more samples, BENCH_SKIP_CLI=1 to skip the CLI build
-# (an existing target/release/anrf is still measured).
+# (an existing target/release/anrf is still measured), BENCH_WASMTIME=PATH to
+# compare with a `wasmtime` CLI that is not on PATH.
 set -eu
 cd "$(dirname "$0")/.."
 root="$PWD"

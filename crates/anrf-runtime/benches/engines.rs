@@ -5,7 +5,8 @@
 //!
 //! Run it with `bench/run.sh`, which builds the guests and sets:
 //! `BENCH_NATIVE_DIR`, `BENCH_WASM_DIR` (required), `BENCH_ANRF_BIN`,
-//! `BENCH_REPS` (default 5), `BENCH_OUT` (the markdown file to update).
+//! `BENCH_REPS` (default 5), `BENCH_OUT` (the markdown file to update),
+//! `BENCH_WASMTIME` (the `wasmtime` CLI, default: from `PATH`).
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -325,7 +326,8 @@ fn cold_start(
             rows.push((label.into(), t));
         }
     }
-    let wasmtime = Command::new("wasmtime")
+    let wasmtime_bin = std::env::var("BENCH_WASMTIME").unwrap_or_else(|_| "wasmtime".into());
+    let wasmtime = Command::new(&wasmtime_bin)
         .arg("--version")
         .output()
         .ok()
@@ -333,7 +335,7 @@ fn cold_start(
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
     let mut wasmtime_time = None;
     if wasmtime.is_some() {
-        let mut cmd = Command::new("wasmtime");
+        let mut cmd = Command::new(&wasmtime_bin);
         cmd.arg("run").arg(&hello);
         let t = median((0..N).map(|_| time_process(&mut cmd).0).collect());
         wasmtime_time = Some(t);
