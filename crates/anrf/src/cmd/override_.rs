@@ -197,6 +197,12 @@ pub(crate) fn load_project_policy(module_dir: &Path) -> miette::Result<ProjectPo
     }
 }
 
+/// The project policy in the file at `path` (e.g. `anrf verify --policy FILE`).
+pub(crate) fn load_policy_file(path: &Path) -> miette::Result<ProjectPolicy> {
+    let text = read_text(path)?;
+    compile_policy(path, &text)
+}
+
 /// Compiles the text of the policy file at `path` (reading its `.cedar` file if named).
 fn compile_policy(path: &Path, text: &str) -> miette::Result<ProjectPolicy> {
     let origin = path.display().to_string();
@@ -222,10 +228,7 @@ pub(crate) fn load_revocations() -> miette::Result<Vec<RevocationNotice>> {
 
 /// The effective policy of a run or check of `module` under `profile`, with the
 /// command-line grants (refused outside `dev`) and the time now.
-#[allow(
-    dead_code,
-    reason = "the entry point for `run`, `verify` and `explain`"
-)]
+#[allow(dead_code, reason = "an entry point for `explain` and future callers")]
 pub(crate) fn resolve_module(
     module: &Module,
     profile: Profile,

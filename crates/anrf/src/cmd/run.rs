@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use anrf_audit::{Decision, EventKind, NewEvent, Recorded, Requirement};
 use anrf_format::{EnvName, Module, Profile, parse_duration, parse_size};
-use anrf_policy::{
-    CliGrant, EffectivePolicy, HostBase, OffsetDateTime, POLICY_FILE, PolicyFile, ProjectPolicy,
-    Resolution, ResolveInput,
-};
+use anrf_policy::{CliGrant, EffectivePolicy, HostBase, OffsetDateTime, Resolution, ResolveInput};
 use anrf_runtime::{
     Access, CacheEvent, Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering,
     ModuleInput, Outcome, RunPolicy, Runtime, RuntimeConfig,
@@ -331,7 +328,8 @@ fn resolve(request: &Request) -> miette::Result<Resolution> {
         Source::Module(m) => m.dir().to_path_buf(),
         Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
     };
-    let project = project_policy(&start)?;
+    let project = super::override_::load_project_policy(&start)?;
+    let revocations = super::override_::load_revocations()?;
     let digest = match &request.source {
         Source::Module(m) => Some(m.security_digest()?),
         Source::Wasm(_) | Source::Wat(_) => None,
@@ -352,7 +350,7 @@ fn resolve(request: &Request) -> miette::Result<Resolution> {
         cli_grants: &request.grants,
         cli_justification: request.justification.as_deref(),
         user: &user,
-        revocations: &[],
+        revocations: &revocations,
     });
     let refused_grants: Vec<_> = resolution
         .cli_grants
@@ -389,36 +387,6 @@ fn resolve(request: &Request) -> miette::Result<Resolution> {
         ));
     }
     Ok(resolution)
-}
-
-/// The project policy: `anrf-policy.toml` in the start directory or the nearest
-/// parent, else the built-in one.
-fn project_policy(start: &Path) -> miette::Result<ProjectPolicy> {
-    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
-    for dir in start.ancestors() {
-        let path = dir.join(POLICY_FILE);
-        if !path.is_file() {
-            continue;
-        }
-        let origin = path.display().to_string();
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| miette!("cannot read `{origin}`: {e}"))?;
-        let file = PolicyFile::parse(&text, &origin).map_err(|e| miette!("{e}"))?;
-        let cedar = match file.cedar_file() {
-            Some(rel) => {
-                let cedar_path = dir.join(rel);
-                Some(std::fs::read_to_string(&cedar_path).map_err(|e| {
-                    miette!(
-                        "cannot read `{}` named by `{origin}`: {e}",
-                        cedar_path.display()
-                    )
-                })?)
-            }
-            None => None,
-        };
-        return file.compile(cedar.as_deref()).map_err(|e| miette!("{e}"));
-    }
-    Ok(ProjectPolicy::builtin())
 }
 
 /// The one conversion from the effective policy to the runtime's policy:

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anrf_format::{Module, Profile};
-use anrf_policy::{IndexRecord, PolicyFile, ProjectPolicy, RevocationNotice};
+use anrf_policy::ProjectPolicy;
 use anrf_verify::{Cache, Examples, RenderOptions, Report, VerifyOptions};
 use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic as _, WrapErr as _};
@@ -159,9 +159,7 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
     if let Some(home) = cargo_home() {
         options.cargo_home(home);
     }
-    if let Ok(module) = &module {
-        options.revocations(revocations(module)?);
-    }
+    options.revocations(super::override_::load_revocations()?);
     let cache = Cache::new(crate::home::anrf_home()?.join("cache").join("verify"));
     let key = match (&module, request.cache) {
         (Ok(module), true) => Cache::key(module, &options),
@@ -223,54 +221,10 @@ fn cargo_home() -> Option<PathBuf> {
 /// The project policy: `--policy FILE`, else the nearest `anrf-policy.toml` in the
 /// module directory or above it, else the strict built-in policy.
 pub(crate) fn load_policy(module: &Path, explicit: Option<&Path>) -> miette::Result<ProjectPolicy> {
-    let found = if let Some(path) = explicit {
-        Some(path.to_path_buf())
-    } else {
-        let start = std::path::absolute(module).into_diagnostic()?;
-        start
-            .ancestors()
-            .map(|dir| dir.join(anrf_policy::POLICY_FILE))
-            .find(|p| p.is_file())
-    };
-    let Some(path) = found else {
-        return Ok(ProjectPolicy::builtin());
-    };
-    let text = std::fs::read_to_string(&path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read the project policy `{}`", path.display()))?;
-    let origin = path.display().to_string();
-    let file = PolicyFile::parse(&text, &origin).map_err(|e| miette::miette!("{e}"))?;
-    let cedar = match file.cedar_file() {
-        Some(rel) => {
-            let cedar_path = path.parent().unwrap_or(Path::new(".")).join(rel);
-            Some(
-                std::fs::read_to_string(&cedar_path)
-                    .into_diagnostic()
-                    .wrap_err_with(|| {
-                        format!("cannot read the Cedar rules `{}`", cedar_path.display())
-                    })?,
-            )
-        }
-        None => None,
-    };
-    file.compile(cedar.as_deref())
-        .map_err(|e| miette::miette!("{e}"))
-}
-
-/// Revocations recorded under `$ANRF_HOME/overrides` for the module's overrides.
-fn revocations(module: &Module) -> miette::Result<Vec<RevocationNotice>> {
-    let dir = crate::home::anrf_home()?.join("overrides");
-    let mut out = Vec::new();
-    for ovr in &module.manifest().security.overrides {
-        let path = dir.join(format!("{}.toml", ovr.id.as_str()));
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let record = IndexRecord::parse(&text, &path.display().to_string())
-            .map_err(|e| miette::miette!("{e}"))?;
-        out.extend(record.revocation());
+    match explicit {
+        Some(path) => super::override_::load_policy_file(path),
+        None => super::override_::load_project_policy(module),
     }
-    Ok(out)
 }
 
 /// Appends the verification decision to the audit log: required under `test`

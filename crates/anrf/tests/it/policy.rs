@@ -236,6 +236,8 @@ fn request_approve_run_edit_refuse_reapprove_run_and_audit_verifies() {
     );
 
     // revoke: the run is refused from now on
+    let manifest_path = p.root.join("hello/anrf.toml");
+    let before_revocation = std::fs::read_to_string(&manifest_path).unwrap();
     p.ok(&[
         "override",
         "revoke",
@@ -250,6 +252,18 @@ fn request_approve_run_edit_refuse_reapprove_run_and_audit_verifies() {
         "{}",
         text(&refused.stderr)
     );
+    // putting the manifest back as it was before the revocation does not undo it:
+    // the revocation recorded under ANRF_HOME still holds for run and verify
+    std::fs::write(&manifest_path, &before_revocation).unwrap();
+    let refused = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("revoked"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let verified = p.anrf(&["verify", "hello", "--profile", "test", "--no-cache"]);
+    assert_eq!(code(&verified), 1, "{}", text(&verified.stdout));
 
     // every step is in the audit log, and the log verifies
     p.ok(&["audit", "verify"]);
