@@ -803,8 +803,9 @@ fn shortest_clock_wait(caller: &mut Caller<'_, HostState>, subs: i32, nsubs: i32
     wait
 }
 
-/// Every function of `wasi_snapshot_preview1`: what a module may import.
-const P1_FUNCTIONS: &[&str] = &[
+/// Every function of `wasi_snapshot_preview1`: what a module may import. The
+/// verifier checks imports against this same list.
+pub const P1_FUNCTIONS: &[&str] = &[
     "args_get",
     "args_sizes_get",
     "environ_get",

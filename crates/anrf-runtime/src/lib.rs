@@ -38,6 +38,7 @@ mod sandbox;
 
 pub use engine::{EngineKind, LoadedModule, ModuleInput, Runtime, RuntimeConfig};
 pub use error::RuntimeError;
+pub use guard::P1_FUNCTIONS as WASI_PREVIEW1_FUNCTIONS;
 pub use outcome::{CacheEvent, Outcome, Status, VIOLATION_EXIT_CODE, Violation, ViolationKind};
 pub use policy::{Access, Capabilities, DirGrant, Limits, Metering, RunPolicy};
 pub use sandbox::Invocation;
