@@ -56,8 +56,17 @@ pub fn test_limits() -> Limits {
     }
 }
 
+/// The test limits for an engine's metering. Under fuel metering the timeout is
+/// far longer than the fuel takes to run out even on a loaded machine, so the
+/// outcome never depends on timing; under epoch metering the timeout is the
+/// budget and stays short.
 pub fn policy(kind: EngineKind, capabilities: Capabilities) -> RunPolicy {
-    RunPolicy::new(test_limits(), metering(kind)).with_capabilities(capabilities)
+    let mut limits = test_limits();
+    limits.timeout = match metering(kind) {
+        Metering::Fuel => Duration::from_secs(30),
+        Metering::Epoch => Duration::from_secs(2),
+    };
+    RunPolicy::new(limits, metering(kind)).with_capabilities(capabilities)
 }
 
 pub fn wat(name: &str) -> ModuleInput {
