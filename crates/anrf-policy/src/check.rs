@@ -181,8 +181,14 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
     if let Some(notice) = revocation(ovr, ctx.revocations) {
         return d.refuse(
             Refusal::Revoked,
-            format!("revoked by `{}` at {}: {}", notice.by, notice.at, notice.reason),
-            Some("a revoked override never comes back: request a new one with `anrf override request`".into()),
+            format!(
+                "revoked by `{}` at {}: {}",
+                notice.by, notice.at, notice.reason
+            ),
+            Some(format!(
+                "a revoked override never comes back: request a new one with `{}`",
+                request_command(&ctx.subject.module, &ovr.relaxes, &ovr.scope)
+            )),
         );
     }
     if ctx.now.date() > ovr.expires {
@@ -194,8 +200,9 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
                 ctx.now.date()
             ),
             Some(format!(
-                "request a new override with a later `--expires` (`anrf override request {} ...`)",
-                ctx.subject.module
+                "request it again (a new request is valid for {} days unless `--expires DATE` says otherwise): `{}`",
+                crate::approve::DEFAULT_VALIDITY_DAYS,
+                request_command(&ctx.subject.module, &ovr.relaxes, &ovr.scope)
             )),
         );
     }
@@ -578,6 +585,39 @@ fn check_approval(ovr: &Override, approval: &Approval, ctx: &OverrideContext<'_>
         authz.policies.join(", ")
     );
     c
+}
+
+/// Placeholder for the module argument of a project-scoped request, which
+/// [`crate::resolve`] replaces with the module being resolved.
+pub(crate) const ANY_MODULE: &str = "MODULE";
+
+/// The `anrf override request` flag that asks for `relaxation`, exactly as the
+/// command accepts it: `--allow-read data`, `--raise memory=256MiB`, `--threads`.
+pub(crate) fn request_flag(relaxation: &Relaxation) -> String {
+    match relaxation {
+        Relaxation::MemoryUnsafe => "--memory-unsafe".into(),
+        Relaxation::Threads => "--threads".into(),
+        Relaxation::AllowRead(p) => format!("--allow-read {p}"),
+        Relaxation::AllowWrite(p) => format!("--allow-write {p}"),
+        Relaxation::AllowEnv(n) => format!("--allow-env {n}"),
+        Relaxation::AllowNetwork(h) => format!("--allow-network {h}"),
+        Relaxation::Raise(l, v) => format!("--raise {l}={}", show_limit(*l, *v)),
+    }
+}
+
+/// The exact `anrf override request` command that asks for `relaxation` at
+/// `scope` for `module` (`*`: a project override, asked through any module of
+/// the project).
+pub(crate) fn request_command(module: &str, relaxation: &Relaxation, scope: &Scope) -> String {
+    let module = if module == "*" { ANY_MODULE } else { module };
+    let scope = match scope {
+        Scope::Module => String::new(),
+        other => format!(" --scope {other}"),
+    };
+    format!(
+        "anrf override request {module} {}{scope} --justification \"...\"",
+        request_flag(relaxation)
+    )
 }
 
 /// A limit's value as people write it: `64MiB`, `5s`, `1000000000`.

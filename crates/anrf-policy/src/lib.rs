@@ -54,8 +54,8 @@ pub use index::IndexRecord;
 pub use index::RevokedEntry;
 pub use keys::{ED25519_PREFIX, OsRng, PublicKey, SecretKey, Signature};
 pub use project::{
-    Approver, Maxima, POLICY_FILE, POLICY_VERSION, PolicyFile, ProfileRules, ProjectPolicy,
-    RELAXATION_KINDS,
+    Approver, HostAnchor, Maxima, POLICY_FILE, POLICY_VERSION, PolicyFile, ProfileRules,
+    ProjectPolicy, RELAXATION_KINDS,
 };
 pub use record::{
     APPROVAL_DOMAIN, SignatureCheck, Signer, Subject, format_time, parse_date, parse_time,

@@ -33,6 +33,32 @@ pub struct ProjectPolicy {
     profiles: BTreeMap<Profile, ProfileRules>,
     overrides: Vec<Override>,
     builtin: bool,
+    anchor: Option<HostAnchor>,
+}
+
+/// Where host paths given on the command line are resolved, so that they can be
+/// compared with the maxima: absolute directories, as the caller found them (the
+/// CLI canonicalizes them; this crate only joins and normalizes, lexically).
+///
+/// Without an anchor, command-line paths are compared with the maxima as written
+/// (relative to the module), an absolute path is covered only by `*`, and the
+/// filesystem root is never granted.
+#[derive(Debug, Clone)]
+pub struct HostAnchor {
+    /// The directory command-line paths are relative to (the working directory).
+    pub working_dir: std::path::PathBuf,
+    /// The module directory, which the maxima's relative paths are relative to
+    /// (the working directory for a bare `.wasm`/`.wat`).
+    pub module_dir: std::path::PathBuf,
+    /// The project root: the directory of `anrf-policy.toml`, or, under the
+    /// built-in policy, the module directory. `*` in `maxima.read`/`write` covers
+    /// directories inside it and nothing outside it.
+    pub project_root: std::path::PathBuf,
+    /// How the caller resolves symbolic links in a host path (the CLI passes
+    /// `std::fs::canonicalize`), so that a link inside an allowed directory
+    /// pointing outside it is judged by its target. `None`: lexical only. This
+    /// crate never calls the file system itself; the caller's function does.
+    pub resolve_links: Option<fn(&std::path::Path) -> Option<std::path::PathBuf>>,
 }
 
 /// The most any module of the project may ask for, with or without overrides.
@@ -49,7 +75,8 @@ pub struct Maxima {
     /// Whether a `threads` override may be granted at all.
     pub threads: bool,
     /// Host directories (relative to a module) that may be granted for reading;
-    /// `*` allows any.
+    /// `*` allows any inside the project (never the filesystem root, never a
+    /// command-line path outside the project root).
     pub read: Vec<String>,
     /// Host directories that may be granted for writing; `*` allows any.
     pub write: Vec<String>,
@@ -202,7 +229,21 @@ impl ProjectPolicy {
                 .collect(),
             overrides: Vec::new(),
             builtin: true,
+            anchor: None,
         }
+    }
+
+    /// This policy, with command-line host paths resolved against `anchor` (see
+    /// [`HostAnchor`]). The CLI anchors every policy it loads for a run.
+    #[must_use]
+    pub fn anchored(mut self, anchor: HostAnchor) -> Self {
+        self.anchor = Some(anchor);
+        self
+    }
+
+    /// Where command-line host paths are resolved, if anchored.
+    pub fn anchor(&self) -> Option<&HostAnchor> {
+        self.anchor.as_ref()
     }
 
     /// Parses a policy file whose Cedar rules, if any, are inline.
@@ -536,6 +577,7 @@ impl PolicyFile {
             profiles,
             overrides: raw.overrides,
             builtin: false,
+            anchor: None,
         })
     }
 }

@@ -13,11 +13,16 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::check::{
-    OverrideContext, OverrideDecision, RevocationNotice, Verdict, check_override, show_limit,
+    ANY_MODULE, OverrideContext, OverrideDecision, RevocationNotice, Verdict, check_override,
+    show_limit,
 };
 use crate::grant::{CliGrant, GrantDecision, check_cli_grants};
 use crate::project::{Maxima, ProjectPolicy};
 use crate::record::Subject;
+
+/// Said wherever a network host is decided: an override can be approved (and
+/// `anrf verify` honours it), but the v1 runtime has no sockets.
+pub const NO_SOCKETS: &str = "the v1 runtime provides no sockets: even with a granted override `anrf run` refuses network access; remove the host from `[security.capabilities] network` to run the module now";
 
 /// Everything a resolution depends on. Nothing else is read.
 #[derive(Debug, Clone)]
@@ -219,12 +224,21 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         functions: &[],
         revocations: input.revocations,
     };
-    overrides.extend(
-        project
-            .overrides()
-            .iter()
-            .map(|o| check_override(o, &project_ctx)),
-    );
+    // A project override is asked for through any module of the project: name
+    // the one being resolved in the fix.
+    let placeholder = format!("anrf override request {ANY_MODULE} ");
+    overrides.extend(project.overrides().iter().map(|o| {
+        let mut d = check_override(o, &project_ctx);
+        if input.module.is_some() {
+            d.fix = d.fix.map(|f| {
+                f.replace(
+                    &placeholder,
+                    &format!("anrf override request {module_name} "),
+                )
+            });
+        }
+        d
+    }));
 
     // 2. Command-line grants.
     let cli_grants = check_cli_grants(
@@ -276,7 +290,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         }
     }
     for g in cli_grants.iter().filter(|g| g.verdict == Verdict::Granted) {
-        if let Some(relaxation) = g.grant.relaxation() {
+        if let Some(relaxation) = g.relaxation.clone() {
             sources.push(Source {
                 label: "cli".into(),
                 relaxation,
@@ -470,7 +484,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         }
     }
     for g in cli_grants.iter().filter(|g| g.verdict == Verdict::Granted) {
-        if let Some(dir) = g.grant.dir()
+        if let Some(dir) = g.dir.clone()
             && !effective.dirs.iter().any(|d| d.guest == dir.guest)
         {
             {
@@ -523,7 +537,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         }
     }
     for g in cli_grants.iter().filter(|g| g.verdict == Verdict::Granted) {
-        if let Some(Relaxation::AllowEnv(name)) = g.grant.relaxation()
+        if let Some(Relaxation::AllowEnv(name)) = g.relaxation.clone()
             && !effective.env.contains(&name)
         {
             {
@@ -580,14 +594,23 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
                 items.push(granted(
                     &subject,
                     vec![s.label.clone()],
-                    vec![s.reason.clone()],
+                    vec![s.reason.clone(), NO_SOCKETS.to_owned()],
                 ));
             } else {
                 let mut reasons = vec![format!(
                     "the network is denied by default: `{host}` needs a granted `allow-network:{host}` override"
                 )];
                 reasons.extend(function_scoped_note(&covering));
-                items.push(refused(&subject, reasons, format!("anrf override request {module_name} with `relaxes = \"allow-network:{host}\"`")));
+                let is_host =
+                    |r: &Relaxation| matches!(r, Relaxation::AllowNetwork(h) if h == host);
+                reasons.extend(refused_note(&overrides, is_host));
+                reasons.push(NO_SOCKETS.to_owned());
+                items.push(refused(
+                    &subject,
+                    reasons,
+                    refused_fix(&overrides, is_host)
+                        .unwrap_or_else(|| request_cmd(&format!("--allow-network {host}"))),
+                ));
             }
         }
     }

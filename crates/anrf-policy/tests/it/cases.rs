@@ -131,22 +131,109 @@ fn test_grants_a_raised_limit_and_the_run_gets_it() {
 
 #[test]
 fn prod_grants_env_and_threads_as_the_rules_say() {
+    // The fixture's Cedar rules: security approves everything, but a `forbid`
+    // rule stops threads in prod. So in prod env is granted and threads are not;
+    // in test, the same kind of approval grants threads.
     let mut env = request("allow-env:GREETING", Scope::Module, "alice");
     sign(&mut env, "bob", Profile::Prod, &policy());
+    let mut threads = request("threads", Scope::Module, "alice");
+    let forced = sign_approval(
+        &threads,
+        &subject(),
+        &Signer {
+            name: "bob",
+            role: "security",
+            key: &key("bob"),
+        },
+        Profile::Prod,
+        policy().digest(),
+        NOW,
+    )
+    .unwrap();
+    threads.approvals.push(forced);
     let caps = "dirs = []\nenv = [\"GREETING\"]\nclock = true\nrandom = true\nnetwork = []";
-    let m = with_overrides(manifest(&security("enforced", "64MiB", caps)), vec![env]);
+    let m = with_overrides(
+        manifest(&security("enforced", "64MiB", caps)),
+        vec![env, threads.clone()],
+    );
     let r = run(&m, Profile::Prod, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(r.effective.env.len(), 1);
     assert!(r.effective.clock && r.effective.random);
+    assert!(!r.effective.threads, "{}", r.explain());
+    assert_eq!(r.overrides[1].refusal, Some(Refusal::Unauthorized));
+    assert!(
+        r.overrides[1]
+            .reasons
+            .join(" ")
+            .contains("no-threads-in-prod"),
+        "{:?}",
+        r.overrides[1].reasons
+    );
+
+    let mut threads_test = request("threads", Scope::Module, "alice");
+    sign(&mut threads_test, "bob", Profile::Test, &policy());
+    let m = with_overrides(
+        manifest(&security("enforced", "64MiB", NO_CAPS)),
+        vec![threads_test],
+    );
+    let r = run(&m, Profile::Test, &policy());
+    assert!(r.effective.threads, "{}", r.explain());
+    let item = r.items.iter().find(|i| i.subject == "threads").unwrap();
+    assert_eq!(item.verdict, Verdict::Granted);
+}
+
+#[test]
+fn test_grants_a_writable_directory_with_one_signature() {
+    let mut ovr = request("allow-write:out", Scope::Module, "alice");
+    sign(&mut ovr, "bob", Profile::Test, &policy());
+    let caps = "dirs = [{ guest = \"/out\", host = \"out\", access = \"read-write\" }, { guest = \"/out-ro\", host = \"out/report\", access = \"read-only\" }]\nenv = []\nclock = false\nrandom = false\nnetwork = []";
+    let m = with_overrides(manifest(&security("enforced", "64MiB", caps)), vec![ovr]);
+    let r = run(&m, Profile::Test, &policy());
+    assert!(r.is_complete(), "{}", r.explain());
+    assert_eq!(r.effective.dirs.len(), 2);
+    assert_eq!(r.effective.dirs[0].access, anrf_format::Access::ReadWrite);
+    // a writable grant also covers reading a directory inside it
+    assert_eq!(r.effective.dirs[1].access, anrf_format::Access::ReadOnly);
+    // without the approval, the same profile refuses both
+    let unsigned = request("allow-write:out", Scope::Module, "alice");
+    let m = with_overrides(
+        manifest(&security("enforced", "64MiB", caps)),
+        vec![unsigned],
+    );
+    let r = run(&m, Profile::Test, &policy());
+    assert_eq!(r.refused().count(), 2, "{}", r.explain());
+    assert!(r.effective.dirs.is_empty());
 }
 
 #[test]
 fn an_approval_for_prod_also_counts_in_test() {
+    // dev needs a signature here too, so the dev result depends on the approval.
+    let p = policy_with(
+        "[maxima]\nread = [\"data\"]\n\n[profiles.dev]\nmin_approvers = { default = 1 }\nself_approval = false\n",
+    );
     let mut ovr = request("allow-read:data", Scope::Module, "alice");
-    sign(&mut ovr, "bob", Profile::Prod, &policy());
-    assert!(decide(&ovr, Profile::Test, &policy()).is_granted());
-    assert!(decide(&ovr, Profile::Dev, &policy()).is_granted());
+    for profile in [Profile::Dev, Profile::Test, Profile::Prod] {
+        assert_eq!(
+            decide(&ovr, profile, &p).refusal,
+            Some(Refusal::Unsigned),
+            "{profile}"
+        );
+    }
+    sign(&mut ovr, "bob", Profile::Prod, &p);
+    for profile in [Profile::Dev, Profile::Test, Profile::Prod] {
+        let d = decide(&ovr, profile, &p);
+        assert!(d.is_granted(), "{profile}: {:?}", d.reasons);
+        assert_eq!(d.approvers, ["bob"], "{profile}");
+    }
+    // and the reverse does not hold: a test approval does not count in prod
+    let mut weaker = request("allow-read:data", Scope::Module, "alice");
+    sign(&mut weaker, "bob", Profile::Test, &p);
+    assert!(decide(&weaker, Profile::Dev, &p).is_granted());
+    assert_eq!(
+        decide(&weaker, Profile::Prod, &p).refusal,
+        Some(Refusal::ProfileMismatch)
+    );
 }
 
 #[test]

@@ -8,5 +8,6 @@
 mod cases;
 mod docs;
 mod edits;
+mod grants;
 mod support;
 mod tamper;

@@ -180,9 +180,22 @@ fn deleting_the_revocation_from_the_manifest_does_not_restore_the_override() {
 #[test]
 fn removing_an_approver_from_the_policy_voids_their_approvals() {
     let o = approved();
-    let text = policy_text("[maxima]\nread = [\"data\", \"shared\"]")
-        .replace("name = \"bob\"", "name = \"bob-retired\"");
+    let text = policy_text("[maxima]\nread = [\"data\", \"shared\"]");
+    // Remove bob's whole `[[approvers]]` entry: the block that names him.
+    let bob = format!(
+        "\n[[approvers]]\nname = \"bob\"\npublic_key = \"{}\"\nroles = [\"security\"]\n",
+        key("bob").public_key()
+    );
+    assert!(text.contains(&bob), "fixture changed: {text}");
+    let text = text.replace(&bob, "\n");
     let p = anrf_policy::ProjectPolicy::parse(&text, "anrf-policy.toml").unwrap();
+    assert!(p.approver_by_name("bob").is_none());
+    assert!(p.approver_by_key(&key("bob").public_key()).is_none());
     let d = decide(&o, Profile::Test, &p);
     assert_eq!(d.refusal, Some(Refusal::UnknownKey), "{:?}", d.reasons);
+    assert!(
+        d.reasons.join(" ").contains("not a trusted approver's key"),
+        "{:?}",
+        d.reasons
+    );
 }
