@@ -47,6 +47,16 @@ pub enum AuditError {
     )]
     ReadOnly { path: PathBuf },
 
+    /// The database exists but it or its journal (`-wal`, `-shm`) cannot be
+    /// opened: a directory or a dangling link where a file should be, a file the
+    /// user may not open. Nothing was recorded.
+    #[error(
+        "cannot open the audit log `{path}` or its journal files (`-wal`, `-shm`) for \
+         writing: nothing was recorded; make sure they are regular files this user can \
+         write, or set `ANRF_HOME` to another directory"
+    )]
+    CannotOpen { path: PathBuf },
+
     /// Another process held the write lock for longer than the busy timeout.
     #[error(
         "cannot write the audit log `{path}`: another process kept it locked for more than \
@@ -132,6 +142,7 @@ impl AuditError {
                 waited_ms: busy_timeout_ms,
             },
             Some(ErrorCode::CannotOpen) if is_read_only_dir(&path) => AuditError::ReadOnly { path },
+            Some(ErrorCode::CannotOpen) if path.is_file() => AuditError::CannotOpen { path },
             _ => AuditError::Sqlite { path, source },
         }
     }
@@ -158,6 +169,7 @@ impl AuditError {
             AuditError::DiskFull { .. }
                 | AuditError::ReadOnly { .. }
                 | AuditError::Locked { .. }
+                | AuditError::CannotOpen { .. }
                 | AuditError::CreateDir { .. }
         )
     }

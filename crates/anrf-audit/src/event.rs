@@ -198,6 +198,22 @@ impl NewEvent {
     }
 }
 
+/// The subject of an event about a module's content: `NAME@DIGEST`, e.g.
+/// `hello@sha256:1f2e...`, so the log says which content ran, was verified or
+/// was approved, not only which name. `anrf run` and `anrf verify` use the
+/// module's security digest (sources, artifact, security section).
+pub fn module_subject(name: &str, digest: &str) -> String {
+    format!("{name}@{digest}")
+}
+
+/// The module name of a [`module_subject`] (the whole subject when it has no
+/// digest part).
+pub fn subject_module(subject: &str) -> &str {
+    subject
+        .rsplit_once("@sha256:")
+        .map_or(subject, |(name, _)| name)
+}
+
 /// One stored event, as `anrf audit log --json` and `export` print it.
 ///
 /// `kind` and `decision` are the stored names (a known [`EventKind`] or
@@ -307,6 +323,19 @@ mod tests {
             decision: "allow",
             details: "{}",
         }
+    }
+
+    #[test]
+    fn module_subjects_carry_the_digest_and_give_the_name_back() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let subject = module_subject("hello", &digest);
+        assert_eq!(subject, format!("hello@{digest}"));
+        assert_eq!(subject_module(&subject), "hello");
+        assert_eq!(
+            subject_module("ovr-1a2b3c4d5e6f7a8b"),
+            "ovr-1a2b3c4d5e6f7a8b"
+        );
+        assert_eq!(subject_module("a@b@sha256:00"), "a@b");
     }
 
     #[test]

@@ -41,7 +41,9 @@ mod verify;
 
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointSource};
 pub use error::AuditError;
-pub use event::{Decision, EventKind, EventRecord, NewEvent, UnknownName};
+pub use event::{
+    Decision, EventKind, EventRecord, NewEvent, UnknownName, module_subject, subject_module,
+};
 pub use key::KEY_FILE;
 pub use log::{
     AuditLog, DB_FILE, DEFAULT_BUSY_TIMEOUT, DEFAULT_CHECKPOINT_EVERY, EventFilter, LogOptions,

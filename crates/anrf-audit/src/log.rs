@@ -36,6 +36,7 @@ pub struct LogOptions {
     checkpoint_every: u64,
     busy_timeout: Duration,
     max_size_bytes: Option<u64>,
+    test_hook_inside_append: Option<fn(u64)>,
 }
 
 impl Default for LogOptions {
@@ -45,6 +46,7 @@ impl Default for LogOptions {
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             max_size_bytes: None,
+            test_hook_inside_append: None,
         }
     }
 }
@@ -83,6 +85,16 @@ impl LogOptions {
         self
     }
 
+    /// **Crash tests only.** Calls `hook(seq)` inside every append's transaction,
+    /// after the event row is written and before the commit, so a test can kill
+    /// the process at exactly that point (the `anrf-audit-append` helper sets it
+    /// from `ANRF_AUDIT_TEST_HOOK_INSIDE_APPEND`). No command of anrf sets it.
+    #[doc(hidden)]
+    pub fn test_hook_inside_append(&mut self, hook: fn(u64)) -> &mut Self {
+        self.test_hook_inside_append = Some(hook);
+        self
+    }
+
     /// Opens the log in `dir`.
     pub fn open(&self, dir: &Path) -> Result<AuditLog, AuditError> {
         AuditLog::open_with(dir, self)
@@ -114,6 +126,7 @@ pub struct AuditLog {
     key_state: KeyState,
     checkpoint_every: u64,
     busy_ms: u64,
+    test_hook_inside_append: Option<fn(u64)>,
 }
 
 /// The state of `audit.key` relative to the log.
@@ -227,6 +240,7 @@ impl AuditLog {
             key_state,
             checkpoint_every: opts.checkpoint_every,
             busy_ms,
+            test_hook_inside_append: opts.test_hook_inside_append,
         })
     }
 
@@ -342,6 +356,9 @@ impl AuditLog {
         let head_checkpoint = Checkpoint::sign(&signing, seq, &record.hash, time);
         if self.checkpoint_every > 0 && seq.is_multiple_of(self.checkpoint_every) {
             insert_checkpoint(&tx, &head_checkpoint, seq_sql).map_err(sql)?;
+        }
+        if let Some(hook) = self.test_hook_inside_append {
+            hook(seq);
         }
         tx.commit().map_err(sql)?;
         // The event is durable now. The external head is best effort: if it

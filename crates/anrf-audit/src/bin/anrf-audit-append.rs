@@ -3,6 +3,10 @@
 //! `anrf-audit-append DIR COUNT [CHECKPOINT_EVERY]` appends COUNT events
 //! (`0` = until killed) and prints `appended N` after each one. The
 //! durability tests run two of these at once, and SIGKILL one mid-append.
+//!
+//! With `ANRF_AUDIT_TEST_HOOK_INSIDE_APPEND=N`, the append of event `N` prints
+//! `inside N` from inside its transaction (row written, not committed) and then
+//! sleeps, so a test can kill the process exactly there.
 #![forbid(unsafe_code)]
 
 use std::io::Write;
@@ -10,6 +14,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anrf_audit::{Decision, EventKind, LogOptions, NewEvent};
+
+/// Names the event whose append pauses inside its transaction.
+const HOOK_ENV: &str = "ANRF_AUDIT_TEST_HOOK_INSIDE_APPEND";
+
+fn pause_inside(seq: u64) {
+    let target = std::env::var(HOOK_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    if target == Some(seq) {
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(stdout, "inside {seq}");
+        let _ = stdout.flush();
+        std::thread::sleep(std::time::Duration::from_mins(1));
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +42,9 @@ fn main() -> ExitCode {
     let mut opts = LogOptions::new();
     if let Some(every) = args.get(2).and_then(|c| c.parse::<u64>().ok()) {
         opts.checkpoint_every(every);
+    }
+    if std::env::var_os(HOOK_ENV).is_some() {
+        opts.test_hook_inside_append(pause_inside);
     }
     let mut log = match opts.open(&PathBuf::from(dir)) {
         Ok(log) => log,

@@ -97,6 +97,122 @@ fn process_killed_mid_append_leaves_a_log_that_verifies() {
 }
 
 #[test]
+fn process_killed_inside_the_append_transaction_loses_only_that_event() {
+    // The helper's test hook prints `inside N` from inside the transaction of
+    // event N (row written, not committed) and sleeps there: the kill lands
+    // inside the transaction every time, not by luck of timing.
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    let mut committed = 0;
+    for (round, pause_at) in [(1u64, 5u64), (2, 3), (3, 4)] {
+        // checkpoint rows every 2 events: some kills land after a checkpoint
+        // row was written in the same transaction
+        let mut child = Command::new(APPEND)
+            .arg(&dir)
+            .arg("0")
+            .arg("2")
+            .env(
+                "ANRF_AUDIT_TEST_HOOK_INSIDE_APPEND",
+                (committed + pause_at).to_string(),
+            )
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut appended = Vec::new();
+        let inside = loop {
+            let line = lines.next().expect("the helper stopped early").unwrap();
+            if let Some(seq) = line.strip_prefix("inside ") {
+                break seq.parse::<u64>().unwrap();
+            }
+            appended.push(line);
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(inside, committed + pause_at, "round {round}");
+        assert_eq!(appended.len() as u64, pause_at - 1, "round {round}");
+        // the event whose transaction was cut is absent, every earlier one intact
+        let report = verify_intact(&dir);
+        assert_eq!(report.events, inside - 1, "round {round}: {report:#?}");
+        committed = report.events;
+    }
+    // the next append takes the sequence number the killed one did not get
+    let mut log = AuditLog::open(&dir).unwrap();
+    assert_eq!(log.append(&event(1)).unwrap().seq, committed + 1);
+    verify_intact(&dir);
+}
+
+/// Makes the existing log in `dir` unwritable. Returns how, and a guard that
+/// undoes it. Permission bits stop everyone but root; as root (where `chmod`
+/// stops nothing) a directory is put where `SQLite`'s write-ahead log file
+/// (`audit.db-wal`) must be created, which stops root too.
+fn make_unwritable(dir: &Path) -> (&'static str, Box<dyn FnOnce()>) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let db = dir.join("audit.db");
+    // a closed log leaves no -wal/-shm behind (SQLite removes them on close)
+    for extra in ["audit.db-wal", "audit.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(extra));
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let probe = dir.join("probe");
+    if std::fs::write(&probe, b"x").is_err() {
+        let (dir, db) = (dir.to_path_buf(), db.clone());
+        return (
+            "permissions",
+            Box::new(move || {
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+                std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }),
+        );
+    }
+    // running as root: permissions do not apply
+    std::fs::remove_file(&probe).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let wal = dir.join("audit.db-wal");
+    std::fs::create_dir(&wal).unwrap();
+    (
+        "a directory in place of audit.db-wal",
+        Box::new(move || std::fs::remove_dir(&wal).unwrap()),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn existing_log_that_became_unwritable_is_a_clear_error_and_keeps_its_events() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    {
+        let mut log = AuditLog::open(&dir).unwrap();
+        for i in 1..=3 {
+            log.append(&event(i)).unwrap();
+        }
+    }
+    let (how, undo) = make_unwritable(&dir);
+    let err = record(&dir, &event(4), Requirement::Required).unwrap_err();
+    assert!(err.is_write_failure(), "{how}: {err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("audit.db") && msg.contains("nothing was recorded"),
+        "{how}: {msg}"
+    );
+    match how {
+        "permissions" => assert!(matches!(err, AuditError::ReadOnly { .. }), "{err:?}"),
+        _ => assert!(matches!(err, AuditError::CannotOpen { .. }), "{err:?}"),
+    }
+    let skipped = record(&dir, &event(4), Requirement::BestEffort).unwrap();
+    assert!(matches!(skipped, Recorded::Skipped(_)), "{how}");
+    undo();
+    assert_eq!(verify_intact(&dir).events, 3, "{how}");
+    assert!(matches!(
+        record(&dir, &event(4), Requirement::Required).unwrap(),
+        Recorded::Appended(_)
+    ));
+}
+
+#[test]
 fn full_disk_is_a_clear_error_and_nothing_half_written() {
     // A full disk is simulated with the log's size cap (SQLite
     // `max_page_count`), which fails the write with SQLITE_FULL exactly as
