@@ -1,19 +1,34 @@
 //! The content-addressed result cache. A report is stored under a key made of
 //! everything it depends on: the verifier's version, the module's content
-//! digest, the project policy's digest, the profile, the day (override expiry is
-//! by date), known revocations, the guest's `Cargo.toml`/`Cargo.lock`, whether
-//! examples ran and with which environment values. A hit returns the stored
-//! report unchanged; a module whose digest cannot be computed (missing files)
-//! is never cached.
+//! digest (normalized manifest, listed sources, artifact), every other file in
+//! the module directory (unlisted Rust files, data the examples read) except
+//! the build output in `target/`, the project policy's digest, the profile, the
+//! day (override expiry is by date), known revocations, whether examples run,
+//! and every input the supply-chain check read (the guest's `Cargo.toml`,
+//! `Cargo.lock` and `build.rs`, the cargo home, and each dependency's manifest
+//! and build script as found, or their absence). Examples are hermetic (they
+//! see only the environment values the example itself gives, which are in the
+//! manifest), so no value from the verifier's environment is part of a report.
+//!
+//! A hit returns the stored report unchanged, and only when the stored report
+//! is for the same verifier, module digest, policy digest and profile as the
+//! key. A module whose digest cannot be computed (missing files), or whose
+//! directory is too large to hash, is never cached.
 
 use std::path::{Path, PathBuf};
 
-use anrf_format::Module;
+use anrf_format::{Module, Profile};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::VerifyError;
 use crate::report::Report;
+use crate::supply;
 use crate::verify::{Examples, VERIFIER, VerifyOptions};
+
+/// The most bytes of module files the key hashes; a larger module is not cached.
+const MAX_HASHED_BYTES: u64 = 256 * 1024 * 1024;
+/// The most files the key hashes; a module with more is not cached.
+const MAX_HASHED_FILES: usize = 10_000;
 
 /// A cache directory, e.g. `$ANRF_HOME/cache/verify`.
 #[derive(Debug, Clone)]
@@ -21,14 +36,20 @@ pub struct Cache {
     dir: PathBuf,
 }
 
-/// A cache key: a SHA-256 over everything a report depends on.
+/// A cache key: a SHA-256 over everything a report depends on, and what the
+/// stored report must say about itself to be returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheKey(String);
+pub struct CacheKey {
+    hex: String,
+    digest: String,
+    policy_digest: String,
+    profile: Profile,
+}
 
 impl CacheKey {
     /// The key as hex.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.hex
     }
 }
 
@@ -44,15 +65,18 @@ impl Cache {
     }
 
     /// The key for verifying `module` with `options`; `None` when the module's
-    /// content digest cannot be computed (such a module is never cached).
+    /// content digest cannot be computed or its directory is too large to hash
+    /// (such a module is never cached).
     pub fn key(module: &Module, options: &VerifyOptions<'_>) -> Option<CacheKey> {
         let digest = module.content_digest().ok()?;
+        let files = module_files(module.dir())?;
+        let supply = supply::check_dependencies(module.dir(), options.cargo_home.as_deref());
         let mut h = Sha256::new();
         let mut part = |bytes: &[u8]| {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
         };
-        part(b"anrf-verify-cache-v1");
+        part(b"anrf-verify-cache-v2");
         part(VERIFIER.as_bytes());
         part(digest.as_str().as_bytes());
         part(options.policy.digest().as_str().as_bytes());
@@ -74,21 +98,38 @@ impl Cache {
                 .unwrap_or_default()
                 .as_bytes(),
         );
-        for file in ["Cargo.toml", "Cargo.lock"] {
-            part(&std::fs::read(module.dir().join(file)).unwrap_or_default());
+        part(&(files.len() as u64).to_le_bytes());
+        for (rel, file_digest) in &files {
+            part(rel.as_bytes());
+            part(file_digest);
         }
-        Some(CacheKey(hex::encode(h.finalize())))
+        part(&(supply.inputs.len() as u64).to_le_bytes());
+        for input in &supply.inputs {
+            part(input.as_bytes());
+        }
+        Some(CacheKey {
+            hex: hex::encode(h.finalize()),
+            digest: digest.to_string(),
+            policy_digest: options.policy.digest().to_string(),
+            profile: options.profile,
+        })
     }
 
     fn path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.json", key.0))
+        self.dir.join(format!("{}.json", key.hex))
     }
 
-    /// The stored report, if any. An unreadable or stale-format entry is a miss.
+    /// The stored report, if any. An unreadable or stale-format entry, or one
+    /// whose verifier, module digest, policy digest or profile differ from the
+    /// key's, is a miss.
     pub fn get(&self, key: &CacheKey) -> Option<Report> {
         let text = std::fs::read_to_string(self.path(key)).ok()?;
         let report: Report = serde_json::from_str(&text).ok()?;
-        (report.verifier == VERIFIER && report.format == crate::report::REPORT_FORMAT)
+        (report.verifier == VERIFIER
+            && report.format == crate::report::REPORT_FORMAT
+            && report.digest.as_deref() == Some(key.digest.as_str())
+            && report.policy_digest == key.policy_digest
+            && report.profile == key.profile)
             .then_some(report)
     }
 
@@ -102,9 +143,64 @@ impl Cache {
         let path = self.path(key);
         let tmp = self
             .dir
-            .join(format!("{}.{}.tmp", key.0, std::process::id()));
-        let text = serde_json::to_string(report).unwrap_or_default();
+            .join(format!("{}.{}.tmp", key.hex, std::process::id()));
+        let text = serde_json::to_string(report).map_err(|e| VerifyError::CacheWrite {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
         std::fs::write(&tmp, text).map_err(err(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(err(&path))
     }
+}
+
+/// Every file under the module directory but `target/` and `.git/` at the top,
+/// as (relative path, SHA-256), sorted; a symbolic link is hashed as its
+/// target's path and content. `None` when the directory is too large to hash.
+fn module_files(dir: &Path) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    let mut stack: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
+    while let Some((path, rel)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !(rel.is_empty() && (name == "target" || name == ".git")) {
+                    stack.push((entry.path(), child));
+                }
+                continue;
+            }
+            let digest = if kind.is_symlink() {
+                // The link's target and, when it is a readable file, its content.
+                let target = std::fs::read_link(entry.path()).unwrap_or_default();
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                total += bytes.len() as u64;
+                let mut h = Sha256::new();
+                h.update(target.to_string_lossy().as_bytes());
+                h.update([0]);
+                h.update(&bytes);
+                h.finalize().to_vec()
+            } else {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                total += bytes.len() as u64;
+                Sha256::digest(&bytes).to_vec()
+            };
+            out.push((child, digest));
+            if total > MAX_HASHED_BYTES || out.len() > MAX_HASHED_FILES {
+                return None;
+            }
+        }
+    }
+    out.sort();
+    Some(out)
 }

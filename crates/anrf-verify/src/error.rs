@@ -22,6 +22,9 @@ pub enum VerifyError {
         #[source]
         source: std::io::Error,
     },
+    /// The SARIF log did not fit the SARIF 2.1.0 types (a bug in the renderer).
+    #[error("cannot render the report as SARIF 2.1.0: {0}")]
+    Sarif(String),
     /// The result cache could not be written.
     #[error("cannot write the verification cache at `{}`", path.display())]
     CacheWrite {

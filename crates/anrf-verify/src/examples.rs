@@ -27,10 +27,11 @@ pub(crate) fn run_examples(
     let mut findings = Vec::new();
     let mut facts = Vec::new();
     let manifest_location = || Location::file(anrf_format::MANIFEST_FILE);
-    let prepared = Runtime::new(EngineKind::Jit, RuntimeConfig::default()).and_then(|runtime| {
-        let loaded = runtime.load(ModuleInput::Wasm(bytes.to_vec()))?;
-        Ok((runtime, loaded))
-    });
+    let prepared =
+        Runtime::new(engine(options.profile), RuntimeConfig::default()).and_then(|runtime| {
+            let loaded = runtime.load(ModuleInput::Wasm(bytes.to_vec()))?;
+            Ok((runtime, loaded))
+        });
     let (runtime, loaded) = match prepared {
         Ok(ready) => ready,
         Err(err) => {
@@ -152,9 +153,21 @@ pub(crate) fn run_examples(
                 .map(|v| v.kind.to_string())
                 .collect(),
             fuel_used: (outcome.fuel_used > 0).then_some(outcome.fuel_used),
+            engine: outcome.engine.to_string(),
         });
     }
     (findings, facts)
+}
+
+/// The engine the examples run on: the one the profile runs in production use
+/// (DESIGN.md): Cranelift JIT in `dev` and `test`, AOT in `prod`. The AOT
+/// engine here has no cache directory (`RuntimeConfig::default()`): it
+/// precompiles the module in memory for this verification and stores nothing.
+fn engine(profile: Profile) -> EngineKind {
+    match profile {
+        Profile::Prod => EngineKind::Aot,
+        Profile::Dev | Profile::Test => EngineKind::Jit,
+    }
 }
 
 /// The runtime policy for one example: the effective policy the policy engine

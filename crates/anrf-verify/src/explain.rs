@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::finding::{CheckId, Family};
 use crate::report::{Report, Status};
 use crate::source::Resource;
+use crate::wasm::{ImportKind, WASI_PREVIEW1_MODULE};
 
 /// What backs a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +46,19 @@ pub enum Evidence {
         /// `file:line:column`.
         location: String,
     },
+    /// A fact the checks recorded in the report, by its JSON path.
+    Fact {
+        /// E.g. `facts.wasm.imports`.
+        field: String,
+    },
+    /// A guarantee of the anrf runtime itself, true of every module it runs and
+    /// documented there; not something a check established about this module.
+    Runtime {
+        /// The guarantee.
+        property: String,
+        /// Where it is documented and tested.
+        doc: String,
+    },
 }
 
 impl Evidence {
@@ -61,6 +75,8 @@ impl Evidence {
                 format!("signature of `{approver}` ({role}) on {override_id}")
             }
             Evidence::Source { location } => location.clone(),
+            Evidence::Fact { field } => format!("report `{field}`"),
+            Evidence::Runtime { doc, .. } => format!("runtime guarantee ({doc})"),
         }
     }
 }
@@ -132,11 +148,34 @@ impl Builder<'_> {
         })
     }
 
+    /// Whether `id` ran and found nothing at all (not even suppressed findings).
+    fn check_passed_strictly(&self, id: CheckId) -> bool {
+        self.report.check_passed(id)
+    }
+
     fn line(&self, line: Option<u32>) -> Option<Evidence> {
         line.map(|line| Evidence::Manifest {
             file: self.manifest_file.clone(),
             line,
         })
+    }
+
+    fn fact(field: &str) -> Evidence {
+        Evidence::Fact {
+            field: field.to_owned(),
+        }
+    }
+
+    /// Every check with its outcome: what a verdict rests on.
+    fn all_checks(&self) -> Vec<Evidence> {
+        self.report
+            .checks
+            .iter()
+            .map(|c| Evidence::Check {
+                id: c.id,
+                status: c.status,
+            })
+            .collect()
     }
 
     fn statement(text: impl Into<String>, evidence: Vec<Evidence>) -> Statement {
@@ -171,29 +210,35 @@ pub fn explain(report: &Report) -> Explanation {
     // Verdict.
     let summary = report.summary();
     let verdict = if report.passed() {
+        let mut evidence = b.all_checks();
+        evidence.push(Builder::fact("findings"));
         Builder::statement(
             format!(
-                "Under profile `{}` nothing blocks: the module may run ({} checks passed, {} suppressed finding(s), {} skipped).",
-                report.profile, summary.checks_passed, summary.suppressed, summary.checks_skipped
+                "Under profile `{}` nothing blocks: the module may run ({} checks passed, {} suppressed finding(s), {} skipped, {} not applicable; {} finding(s) reported without blocking).",
+                report.profile,
+                summary.checks_passed,
+                summary.suppressed,
+                summary.checks_skipped,
+                summary.checks_not_applicable,
+                summary.errors + summary.warnings + summary.notes
             ),
-            CheckId::ALL
-                .iter()
-                .filter(|id| {
-                    report
-                        .outcome(**id)
-                        .is_some_and(|c| c.status == Status::Suppressed)
-                })
-                .map(|id| b.check(*id))
-                .chain(std::iter::once(b.check(CheckId::M001)))
-                .collect(),
+            evidence,
         )
     } else {
+        let mut evidence: Vec<Evidence> = Vec::new();
+        for f in report.blocking() {
+            let e = b.check(f.id);
+            if !evidence.contains(&e) {
+                evidence.push(e);
+            }
+        }
+        evidence.push(Builder::fact("findings"));
         Builder::statement(
             format!(
                 "Under profile `{}` the module may NOT run: {} finding(s) block.",
                 report.profile, summary.blocking
             ),
-            report.blocking().map(|f| b.check(f.id)).collect(),
+            evidence,
         )
     };
     sections.push(Section {
@@ -210,13 +255,27 @@ pub fn explain(report: &Report) -> Explanation {
             .iter()
             .map(|e| format!("`{}`", e.name))
             .collect();
+        let mut engines: Vec<&str> = facts
+            .examples
+            .iter()
+            .map(|e| e.engine.as_str())
+            .filter(|e| !e.is_empty())
+            .collect();
+        engines.dedup();
+        let on = if engines.is_empty() {
+            String::new()
+        } else {
+            format!(" on the `{}` engine", engines.join("`, `"))
+        };
+        let mut evidence: Vec<Evidence> = tests.iter().map(|id| b.check(*id)).collect();
+        evidence.push(Builder::fact("facts.examples"));
         intent.push(Builder::statement(
             format!(
-                "All {} intent examples ran in the sandbox and produced their expected stdout and exit code: {}.",
+                "All {} intent examples ran in the sandbox{on} and produced their expected stdout and exit code: {}.",
                 facts.examples.len(),
                 names.join(", ")
             ),
-            tests.iter().map(|id| b.check(*id)).collect(),
+            evidence,
         ));
     } else if !facts.examples.is_empty() {
         let passed = facts.examples.iter().filter(|e| e.passed).count();
@@ -234,7 +293,7 @@ pub fn explain(report: &Report) -> Explanation {
             .is_some_and(|c| c.status == Status::Passed)
     {
         intent.push(Builder::statement(
-            "The intent examples fit the declared `command` interface and effects.",
+            "The intent examples fit the declared interface and effects.",
             vec![b.check(CheckId::M006)],
         ));
     }
@@ -275,11 +334,14 @@ pub fn explain(report: &Report) -> Explanation {
         && report
             .outcome(CheckId::S001)
             .is_some_and(|c| c.status != Status::Skipped);
-    if rust_checked && b.passed(&MEMORY_CHECKS) && b.passed(&[CheckId::S011, CheckId::M012]) {
+    if rust_checked
+        && b.passed(&MEMORY_CHECKS)
+        && b.passed(&[CheckId::S011, CheckId::M012, CheckId::M013])
+    {
         let all_clean = MEMORY_CHECKS.iter().all(|id| report.check_passed(*id));
         let text = if all_clean {
             format!(
-                "The guest source ({}) is safe Rust: no `unsafe` block, fn, impl or trait, no `extern` block, no `#[no_mangle]`/`#[export_name]`, no inline assembly, no `transmute`, no `static mut`.",
+                "The guest source ({}, every Rust file in the module and every file its `mod`s and `include!`s reach) is safe Rust: no `unsafe` block, fn, impl or trait, no `extern` block, no `#[no_mangle]`/`#[export_name]`, no inline assembly, no `transmute`, no `static mut`.",
                 facts.sources_checked.join(", ")
             )
         } else {
@@ -290,6 +352,8 @@ pub fn explain(report: &Report) -> Explanation {
         };
         let mut evidence: Vec<Evidence> = MEMORY_CHECKS.iter().map(|id| b.check(*id)).collect();
         evidence.push(b.check(CheckId::S011));
+        evidence.push(b.check(CheckId::M013));
+        evidence.push(Builder::fact("facts.sources_checked"));
         memory.push(Builder::statement(text, evidence));
         for f in report
             .findings
@@ -324,20 +388,31 @@ pub fn explain(report: &Report) -> Explanation {
     if b.passed(&[CheckId::M003, CheckId::W001])
         && let (Some(sha), Some(wasm)) = (&facts.artifact_sha256, &facts.wasm)
     {
-        {
-            memory.push(Builder::statement(
-                format!(
-                    "The artifact ({} bytes, SHA-256 `{sha}`) matches the manifest and is a valid wasm module for the runtime's features: whatever the guest does to its own memory, it cannot address the host's.",
-                    wasm.size_bytes
-                ),
-                vec![b.check(CheckId::M003), b.check(CheckId::W001)],
-            ));
-        }
+        let validity = if wasm.uses_threads {
+            "is a valid wasm module only with the threads proposal, which the runtime does not enable: it cannot start"
+        } else {
+            "is a valid wasm module for the features the runtime enables"
+        };
+        memory.push(Builder::statement(
+            format!(
+                "The artifact ({} bytes, SHA-256 `{sha}`) matches the manifest and {validity}.",
+                wasm.size_bytes
+            ),
+            vec![
+                b.check(CheckId::M003),
+                b.check(CheckId::W001),
+                b.check(CheckId::W007),
+                Builder::fact("facts.wasm.uses_threads"),
+            ],
+        ));
     }
     if b.passed(&[CheckId::W007]) && facts.wasm.as_ref().is_some_and(|w| !w.uses_threads) {
         memory.push(Builder::statement(
             "It uses no shared memory or atomics (no threads).",
-            vec![b.check(CheckId::W007)],
+            vec![
+                b.check(CheckId::W007),
+                Builder::fact("facts.wasm.uses_threads"),
+            ],
         ));
     }
     sections.push(Section {
@@ -347,20 +422,28 @@ pub fn explain(report: &Report) -> Explanation {
 
     // What it may touch.
     let mut touch = Vec::new();
-    if let Some(wasm) = facts.wasm.as_ref().filter(|_| b.passed(&[CheckId::W002])) {
+    if let Some(wasm) = facts
+        .wasm
+        .as_ref()
+        .filter(|_| b.check_passed_strictly(CheckId::W002))
+    {
         let names: Vec<&str> = wasm
             .imports
             .iter()
-            .map(|i| i.rsplit("::").next().unwrap_or(i))
+            .filter(|i| i.kind == ImportKind::Func && i.module == WASI_PREVIEW1_MODULE)
+            .map(|i| i.name.as_str())
             .collect();
-        touch.push(Builder::statement(
-            format!(
-                "Its only way out of the sandbox is {} WASI preview 1 function(s) the runtime provides: {}.",
-                names.len(),
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-            ),
-            vec![b.check(CheckId::W002)],
-        ));
+        // W002 passed, so every import is one of these; say so only if it holds.
+        if names.len() == wasm.imports.len() {
+            touch.push(Builder::statement(
+                format!(
+                    "It imports {} function(s) and nothing else, each a WASI preview 1 function the runtime provides, with its WASI signature: {}.",
+                    names.len(),
+                    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                ),
+                vec![b.check(CheckId::W002), Builder::fact("facts.wasm.imports")],
+            ));
+        }
     }
     let grants: Vec<_> = facts
         .granted
@@ -370,8 +453,8 @@ pub fn explain(report: &Report) -> Explanation {
     if b.passed(&[CheckId::M008]) {
         if grants.is_empty() {
             touch.push(Builder::statement(
-                "It may touch no directory, no environment variable, no network host, no clock and no random source: its capabilities grant none, and the sandbox denies everything not granted.",
-                vec![b.check(CheckId::M008)],
+                "The policy grants it no directory, no environment variable, no network host, no clock and no random source.",
+                vec![b.check(CheckId::M008), Builder::fact("facts.granted")],
             ));
         }
         for g in &grants {
@@ -402,34 +485,100 @@ pub fn explain(report: &Report) -> Explanation {
             .outcome(CheckId::S010)
             .is_some_and(|c| c.status == Status::Passed)
     {
-        let used: Vec<_> = facts.capability_uses.iter().filter(|u| u.covered).collect();
-        if used.is_empty() {
+        let uses = &facts.capability_uses;
+        if uses.is_empty() {
             touch.push(Builder::statement(
-                "Its source calls no `std::fs`, `std::env` (besides arguments), `std::net` or `std::process` API.",
-                vec![b.check(CheckId::S010)],
+                "Its source calls nothing in `std::fs`, `std::env` (other than its constants), `std::net` or `std::process` (paths resolved through `use` and `extern crate` aliases).",
+                vec![b.check(CheckId::S010), Builder::fact("facts.capability_uses")],
             ));
-        } else {
-            for u in used {
+        }
+        for (resource, only) in [
+            (
+                Resource::Exit,
+                "Its source uses `std::process` only to end or identify its own process",
+            ),
+            (
+                Resource::Args,
+                "Its source reads its own command-line arguments",
+            ),
+        ] {
+            let places: Vec<_> = uses.iter().filter(|u| u.resource == resource).collect();
+            if places.is_empty() {
+                continue;
+            }
+            let mut paths: Vec<&str> = places.iter().map(|u| u.path.as_str()).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            let mut evidence: Vec<Evidence> = places
+                .iter()
+                .map(|u| Evidence::Source {
+                    location: u.location.to_string(),
+                })
+                .collect();
+            evidence.push(b.check(CheckId::S010));
+            let process_only =
+                resource != Resource::Exit || !uses.iter().any(|u| u.resource == Resource::Process);
+            if process_only {
                 touch.push(Builder::statement(
                     format!(
-                        "Its source calls `{}` ({}), which its granted capabilities cover.",
-                        u.path,
-                        resource_word(u.resource)
+                        "{only} ({}), which needs no capability.",
+                        paths
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
-                    vec![
-                        Evidence::Source {
-                            location: u.location.to_string(),
-                        },
-                        b.check(CheckId::S010),
-                    ],
+                    evidence,
                 ));
             }
+        }
+        for u in uses
+            .iter()
+            .filter(|u| u.covered && !matches!(u.resource, Resource::Exit | Resource::Args))
+        {
+            touch.push(Builder::statement(
+                format!(
+                    "Its source calls `{}` ({}), which its granted capabilities cover.",
+                    u.path,
+                    resource_word(u.resource)
+                ),
+                vec![
+                    Evidence::Source {
+                        location: u.location.to_string(),
+                    },
+                    b.check(CheckId::S010),
+                ],
+            ));
         }
     }
     sections.push(Section {
         title: "what it may touch".into(),
         statements: touch,
     });
+
+    // What the runtime guarantees for every module: stated as the runtime's
+    // property, with its documentation, and only when the module may run.
+    if report.passed() && facts.wasm.is_some() {
+        sections.push(Section {
+            title: "runtime guarantees (properties of anrf-runtime, not checks of this module)".into(),
+            statements: vec![
+                Builder::statement(
+                    "The runtime runs it in the wasm sandbox on every engine: the guest addresses only its own linear memory, never the host's.",
+                    vec![Evidence::Runtime {
+                        property: "wasm isolation: a guest can address only its own linear memory".into(),
+                        doc: "docs/runtime.md".into(),
+                    }],
+                ),
+                Builder::statement(
+                    "The runtime provides nothing the effective policy does not grant: no other directory, environment variable, socket, clock or random source.",
+                    vec![Evidence::Runtime {
+                        property: "deny by default: `Capabilities::none()` plus the policy's grants".into(),
+                        doc: "docs/runtime.md#capabilities".into(),
+                    }],
+                ),
+            ],
+        });
+    }
 
     // Limits.
     let mut limits = Vec::new();
@@ -521,8 +670,12 @@ pub fn explain(report: &Report) -> Explanation {
     }
     if facts.overrides.is_empty() && b.passed(&[CheckId::O001]) {
         overrides.push(Builder::statement(
-            "No override relaxes anything: the module runs with the secure defaults.",
-            vec![b.check(CheckId::O001), b.check(CheckId::O005)],
+            "No override applies to it: nothing is relaxed by an override.",
+            vec![
+                b.check(CheckId::O001),
+                b.check(CheckId::O005),
+                Builder::fact("facts.overrides"),
+            ],
         ));
     }
     sections.push(Section {
@@ -532,24 +685,25 @@ pub fn explain(report: &Report) -> Explanation {
 
     // Supply chain.
     let mut supply = Vec::new();
-    let supply_ids = [CheckId::S101, CheckId::S102, CheckId::S103, CheckId::S104];
-    if report
-        .outcome(CheckId::S101)
-        .is_some_and(|c| c.status != Status::Skipped)
-        && b.passed(&supply_ids)
-    {
+    let supply_ids = [
+        CheckId::S101,
+        CheckId::S102,
+        CheckId::S103,
+        CheckId::S104,
+        CheckId::S105,
+    ];
+    if b.passed(&supply_ids) {
         let text = if facts.dependencies.is_empty() {
-            "The guest has no dependencies.".to_owned()
+            "The guest has no dependencies and no build script of its own.".to_owned()
         } else {
             format!(
-                "Its {} dependencies were inspected offline: none has a build script or is a procedural macro.",
+                "Its {} dependencies were inspected offline: none has a build script or is a procedural macro; the guest has no build script of its own.",
                 facts.dependencies.len()
             )
         };
-        supply.push(Builder::statement(
-            text,
-            supply_ids.iter().map(|id| b.check(*id)).collect(),
-        ));
+        let mut evidence: Vec<Evidence> = supply_ids.iter().map(|id| b.check(*id)).collect();
+        evidence.push(Builder::fact("facts.dependencies"));
+        supply.push(Builder::statement(text, evidence));
     }
     sections.push(Section {
         title: "supply chain".into(),
@@ -592,6 +746,8 @@ fn resource_word(resource: Resource) -> &'static str {
         Resource::Env => "reads environment variables",
         Resource::Network => "network",
         Resource::Process => "processes",
+        Resource::Exit => "ends its own process",
+        Resource::Args => "reads its arguments",
     }
 }
 
@@ -611,8 +767,7 @@ pub fn human(explanation: &Explanation) -> String {
         let _ = writeln!(out, "\n{}:", section.title);
         for s in &section.statements {
             let _ = writeln!(out, "  - {}", s.text);
-            let evidence: Vec<String> = s.evidence.iter().map(Evidence::short).collect();
-            let _ = writeln!(out, "    evidence: {}", evidence.join("; "));
+            let _ = writeln!(out, "    evidence: {}", evidence_line(&s.evidence));
         }
     }
     if !explanation.not_established.is_empty() {
@@ -622,6 +777,52 @@ pub fn human(explanation: &Explanation) -> String {
         }
     }
     out
+}
+
+/// One line of evidence; a long list of checks (a verdict's) is grouped by outcome.
+fn evidence_line(evidence: &[Evidence]) -> String {
+    let checks = evidence
+        .iter()
+        .filter(|e| matches!(e, Evidence::Check { .. }))
+        .count();
+    if checks <= 8 {
+        return evidence
+            .iter()
+            .map(Evidence::short)
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    let mut parts = Vec::new();
+    for status in [
+        Status::Passed,
+        Status::Suppressed,
+        Status::Failed,
+        Status::Skipped,
+        Status::NotApplicable,
+    ] {
+        let ids: Vec<String> = evidence
+            .iter()
+            .filter_map(|e| match e {
+                Evidence::Check { id, status: s } if *s == status => Some(id.code().to_owned()),
+                _ => None,
+            })
+            .collect();
+        if !ids.is_empty() {
+            parts.push(format!(
+                "{} {}: {}",
+                ids.len(),
+                status_word(status),
+                ids.join(", ")
+            ));
+        }
+    }
+    parts.extend(
+        evidence
+            .iter()
+            .filter(|e| !matches!(e, Evidence::Check { .. }))
+            .map(Evidence::short),
+    );
+    parts.join("; ")
 }
 
 /// Renders the explanation as pretty JSON.

@@ -157,6 +157,10 @@ checks! {
     M012 = "ANRF-M012", "memory-safety-declaration", Error, Safety,
         "`security.memory_safety` states the truth about the sources",
         "declare `memory_safety = \"sandbox-only\"` with an approved `memory-unsafe` override, or remove the unsafe code";
+    /// A Rust file in the module that `implementation.sources` does not list.
+    M013 = "ANRF-M013", "source-not-listed", Error, Safety,
+        "every Rust file in the module, and every file a `mod` or `include!` reaches, is listed in `implementation.sources`",
+        "list the file in `implementation.sources` (so it is checked and bound into approvals), or delete it";
 
     /// The artifact is not a valid module for the runtime's feature set.
     W001 = "ANRF-W001", "invalid-wasm", Error, Safety,
@@ -255,6 +259,10 @@ checks! {
     S104 = "ANRF-S104", "dependencies-unpinned", Warning, Safety,
         "a guest with dependencies pins them in `Cargo.lock`",
         "run `cargo generate-lockfile` in the module directory and commit `Cargo.lock`";
+    /// The guest's own package has a build script.
+    S105 = "ANRF-S105", "guest-build-script", Error, Safety,
+        "the guest's own package runs no build script (`build.rs`) at build time",
+        "delete `build.rs` (and any `[package] build = ...`); compute at run time in the guest, or commit generated code as a listed source";
 
     /// The policy engine rejected an override.
     O001 = "ANRF-O001", "override-rejected", Error, Safety,
@@ -395,8 +403,13 @@ pub struct Suppression {
     pub override_id: String,
     /// Why the relaxation is needed, as approved.
     pub justification: String,
-    /// Who approved it (key names or fingerprints from the signatures).
+    /// Who approved it: the approvers whose signatures count, or, for an
+    /// override self-approved under `dev` (no signature), the requester.
     pub approvers: Vec<String>,
+    /// Whether the approval is the requester's own (allowed under `dev` only:
+    /// the justification stands in for a signature).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_approved: bool,
     /// The last day the override is valid (`YYYY-MM-DD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,

@@ -98,8 +98,11 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding, options:
     }
     let _ = writeln!(out, "   = help: {}", finding.help);
     if let Some(s) = &finding.suppression {
-        let approvers = if s.approvers.is_empty() {
-            "self-approved".to_owned()
+        let approvers = if s.self_approved {
+            format!(
+                "self-approved by {} under `dev`, no signature",
+                s.approvers.join(", ")
+            )
         } else {
             format!("approved by {}", s.approvers.join(", "))
         };

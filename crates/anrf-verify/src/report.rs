@@ -147,6 +147,9 @@ pub struct ExampleFact {
     /// Fuel the run consumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel_used: Option<u64>,
+    /// The engine it ran on (`jit`, or `aot` under `prod`).
+    #[serde(default)]
+    pub engine: String,
 }
 
 /// One guest dependency as inspected.
@@ -342,6 +345,7 @@ mod tests {
             override_id: "ovr-1".into(),
             justification: "j".into(),
             approvers: vec![],
+            self_approved: false,
             expires: None,
         });
         let table = [

@@ -11,6 +11,7 @@
 
 use serde_json::{Value, json};
 
+use crate::error::VerifyError;
 use crate::finding::{CheckId, Finding, Gate, Severity};
 use crate::render::RenderOptions;
 use crate::report::{Report, blocks};
@@ -22,15 +23,13 @@ pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// Renders the report as a SARIF 2.1.0 log (pretty JSON).
 ///
-/// The log is checked against the `serde-sarif` types before it is returned,
-/// so a shape error would show up as an empty string in tests, never as an
-/// invalid upload.
-pub fn sarif(report: &Report, options: &RenderOptions) -> String {
+/// The log is checked against the `serde-sarif` types before it is returned:
+/// a log that does not fit them is an `Err`, never an empty or invalid upload.
+pub fn sarif(report: &Report, options: &RenderOptions) -> Result<String, VerifyError> {
     let value = sarif_value(report, options);
-    match serde_json::from_value::<serde_sarif::sarif::Sarif>(value) {
-        Ok(typed) => serde_json::to_string_pretty(&typed).unwrap_or_default(),
-        Err(_) => String::new(),
-    }
+    let typed = serde_json::from_value::<serde_sarif::sarif::Sarif>(value)
+        .map_err(|e| VerifyError::Sarif(e.to_string()))?;
+    serde_json::to_string_pretty(&typed).map_err(|e| VerifyError::Sarif(e.to_string()))
 }
 
 /// The SARIF log as a JSON value.
@@ -158,6 +157,11 @@ fn result(report: &Report, finding: &Finding, options: &RenderOptions) -> Value 
             "properties": {
                 "overrideId": s.override_id,
                 "approvers": s.approvers,
+                "approval": if s.self_approved {
+                    "self-approved by the requester under the dev profile: no signature, the justification stands in for one"
+                } else {
+                    "signed by the approvers, checked by the policy engine"
+                },
                 "expires": s.expires,
             }
         }]);

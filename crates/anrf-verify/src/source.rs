@@ -5,6 +5,12 @@
 //! `std::fs`, `std::env`, `std::net` and `std::process` after resolving `use`
 //! aliases, and the names of the functions the file defines.
 //!
+//! Files are not read here: each scan records the `mod name;` declarations and
+//! `include!` invocations it saw ([`ModRef`]), and the pipeline follows them
+//! (`tree.rs`) so every file the compiler would compile is scanned. Before
+//! parsing, a lexical pre-scan (`depth.rs`) bounds the nesting, and the parser
+//! runs on a thread with a large stack, so a hostile file cannot overflow it.
+//!
 //! Macro invocations are not expanded. Their arguments are parsed as
 //! expressions when they are expressions (`println!`, `format!`, `vec!`, ...);
 //! otherwise (e.g. `macro_rules!` bodies) their tokens are scanned for the same
@@ -18,6 +24,13 @@ use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 
 use crate::finding::{CheckId, Finding, Location};
+
+mod depth;
+pub(crate) mod tree;
+
+/// The stack the parser and visitor run on. Only the pages used are committed;
+/// within [`depth::MAX_NESTING`] real and hostile files need far less.
+const PARSE_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// What the manifest's effective capabilities grant, as far as source APIs go.
 /// Starts empty: nothing is granted.
@@ -112,11 +125,20 @@ pub enum Resource {
     Network,
     /// Subprocesses (`std::process::Command`); never available in the sandbox.
     Process,
+    /// Ending or identifying its own process (`std::process::exit`, `abort`,
+    /// `id`, `ExitCode`): needs no capability, recorded so nothing is left unsaid.
+    Exit,
+    /// Its own command-line arguments (`std::env::args`): needs no capability.
+    Args,
 }
 
 impl Resource {
     fn covered_by(self, grants: &Grants) -> bool {
-        self != Resource::Process && grants.allows(self)
+        match self {
+            Resource::Exit | Resource::Args => true,
+            Resource::Process => false,
+            _ => grants.allows(self),
+        }
     }
 
     fn describe(self) -> &'static str {
@@ -126,6 +148,8 @@ impl Resource {
             Resource::Env => "reads environment variables",
             Resource::Network => "opens network connections",
             Resource::Process => "spawns or controls processes",
+            Resource::Exit => "ends its own process",
+            Resource::Args => "reads its command-line arguments",
         }
     }
 
@@ -136,6 +160,7 @@ impl Resource {
             Resource::Env => "the manifest grants no environment variable",
             Resource::Network => "the manifest grants no network host",
             Resource::Process => "subprocesses are never available in the sandbox",
+            Resource::Exit | Resource::Args => "nothing needs to be granted",
         }
     }
 
@@ -156,6 +181,7 @@ impl Resource {
             Resource::Process => {
                 "remove the subprocess call; a guest can only compute and use its granted capabilities"
             }
+            Resource::Exit | Resource::Args => "nothing to fix",
         }
     }
 }
@@ -182,10 +208,93 @@ pub(crate) struct RustScan {
     pub uses: Vec<CapabilityUse>,
     /// Names of defined functions and methods (`name` and `Type::name`).
     pub functions: BTreeSet<String>,
+    /// `mod name;` declarations and `include!` invocations, to follow.
+    pub modules: Vec<ModRef>,
+}
+
+/// A reference from one file to another that the compiler would follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ModRef {
+    /// `mod name;` (no body): the file is `name.rs` or `name/mod.rs`, or
+    /// what a `#[path]` (also inside `#[cfg_attr]`) names.
+    File {
+        /// The module's name.
+        name: String,
+        /// Enclosing inline modules (`mod a { mod name; }`), outermost first;
+        /// an inline module with `#[path = "p"]` contributes `p`.
+        inline: Vec<String>,
+        /// Every `#[path]` value on the declaration.
+        paths: Vec<String>,
+        /// Where it is declared.
+        location: Location,
+    },
+    /// `include!("path")`; `None` when the path is not a string literal.
+    Include {
+        /// The literal path.
+        path: Option<String>,
+        /// Where it is invoked.
+        location: Location,
+    },
 }
 
 /// Checks one Rust source file. `file` is the path relative to the module.
+///
+/// A file larger than [`depth::MAX_SOURCE_BYTES`] or nested deeper than
+/// [`depth::MAX_NESTING`] is not parsed: it is an `ANRF-S011` finding.
 pub(crate) fn check_rust(file: &str, src: &str, grants: &Grants) -> RustScan {
+    if src.len() > depth::MAX_SOURCE_BYTES {
+        return unchecked(
+            Location::file(file),
+            format!(
+                "`{file}` is {} bytes, above the {} bytes the verifier parses; its constructs could not be checked",
+                src.len(),
+                depth::MAX_SOURCE_BYTES
+            ),
+            "split the file into smaller modules (each listed in `implementation.sources`)",
+        );
+    }
+    if let Some(deep) = depth::too_deep(src) {
+        return unchecked(
+            Location::at(file, line_u32(deep.line), line_u32(deep.column)),
+            format!(
+                "`{file}` nests {} more than {} deep; the verifier does not parse it, so its constructs could not be checked",
+                deep.what,
+                depth::MAX_NESTING
+            ),
+            "flatten the code: bind intermediate values with `let` or move parts into functions",
+        );
+    }
+    let outcome = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("anrf-verify-parse".to_owned())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse_and_scan(file, src, grants))
+            .map(|handle| handle.join())
+    });
+    match outcome {
+        Ok(Ok(scan)) => scan,
+        Ok(Err(_)) => unchecked(
+            Location::file(file),
+            format!("the parser failed on `{file}`; its constructs could not be checked"),
+            "simplify the file; please report the file to the anrf maintainers",
+        ),
+        Err(err) => unchecked(
+            Location::file(file),
+            format!("`{file}` could not be parsed: no parser thread ({err})"),
+            "retry with more memory available",
+        ),
+    }
+}
+
+/// A scan that checked nothing, with the `ANRF-S011` finding saying why.
+fn unchecked(location: Location, message: String, help: &str) -> RustScan {
+    let mut scan = RustScan::default();
+    scan.findings
+        .push(Finding::new(CheckId::S011, message).at(location).help(help));
+    scan
+}
+
+fn parse_and_scan(file: &str, src: &str, grants: &Grants) -> RustScan {
     let ast = match syn::parse_file(src) {
         Ok(ast) => ast,
         Err(err) => {
@@ -215,6 +324,7 @@ pub(crate) fn check_rust(file: &str, src: &str, grants: &Grants) -> RustScan {
         aliases: aliases.map,
         functions: Vec::new(),
         impl_types: Vec::new(),
+        inline: Vec::new(),
         scan: RustScan::default(),
     };
     for (span, display) in aliases.globs {
@@ -287,6 +397,15 @@ impl<'ast> Visit<'ast> for Aliases {
         let mut prefix = Vec::new();
         self.walk(&mut prefix, &item.tree);
     }
+
+    /// `extern crate std as s;` makes `s::fs::read` a `std` path.
+    fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
+        if item.ident == "std"
+            && let Some((_, rename)) = &item.rename
+        {
+            self.map.insert(rename.to_string(), vec!["std".to_owned()]);
+        }
+    }
 }
 
 /// What a resolved `std` path is.
@@ -322,17 +441,16 @@ fn classify(full: &[String]) -> Class {
         }
         ["std", "fs", item, ..] if FS_WRITES.contains(item) => Class::Reaches(Resource::FsWrite),
         ["std", "fs", _, ..] => Class::Reaches(Resource::FsRead),
-        ["std", "env", item, ..]
-            if matches!(*item, "args" | "args_os" | "Args" | "ArgsOs" | "consts") =>
-        {
-            Class::Harmless
+        ["std", "env", "consts", ..] => Class::Harmless,
+        ["std", "env", item, ..] if matches!(*item, "args" | "args_os" | "Args" | "ArgsOs") => {
+            Class::Reaches(Resource::Args)
         }
         ["std", "env", _, ..] => Class::Reaches(Resource::Env),
         ["std", "net", _, ..] => Class::Reaches(Resource::Network),
         ["std", "process", item, ..]
             if matches!(*item, "exit" | "abort" | "ExitCode" | "Termination" | "id") =>
         {
-            Class::Harmless
+            Class::Reaches(Resource::Exit)
         }
         ["std", "process", _, ..] => Class::Reaches(Resource::Process),
         _ => Class::Harmless,
@@ -347,6 +465,8 @@ struct Visitor<'a> {
     functions: Vec<String>,
     /// Enclosing impl self types, innermost last.
     impl_types: Vec<Option<String>>,
+    /// Enclosing inline modules (or their `#[path]`), outermost first.
+    inline: Vec<String>,
     scan: RustScan,
 }
 
@@ -484,6 +604,10 @@ impl Visitor<'_> {
                         Some(TokenTree::Ident(next)) => Some(next.to_string()),
                         _ => None,
                     };
+                    let bang_follows = matches!(
+                        trees.get(i + 1),
+                        Some(TokenTree::Punct(p)) if p.as_char() == '!'
+                    );
                     match text.as_str() {
                         "unsafe" => {
                             self.memory(
@@ -497,11 +621,36 @@ impl Visitor<'_> {
                             ident.span(),
                             &format!("`{text}` inside a macro body"),
                         ),
-                        "asm" | "global_asm" | "naked_asm" => self.memory(
+                        "asm" | "global_asm" | "naked_asm" if bang_follows => self.memory(
                             CheckId::S007,
                             ident.span(),
                             &format!("`{text}!` inside a macro body"),
                         ),
+                        "mod" => {
+                            let semicolon = matches!(
+                                trees.get(i + 2),
+                                Some(TokenTree::Punct(p)) if p.as_char() == ';'
+                            );
+                            if let (Some(name), true) = (next_ident(1), semicolon) {
+                                let location = self.location(ident.span());
+                                self.scan.modules.push(ModRef::File {
+                                    name,
+                                    inline: self.inline.clone(),
+                                    paths: Vec::new(),
+                                    location,
+                                });
+                            }
+                        }
+                        "include" if bang_follows => {
+                            let path = match trees.get(i + 2) {
+                                Some(TokenTree::Group(g)) => syn::parse2::<syn::LitStr>(g.stream())
+                                    .ok()
+                                    .map(|l| l.value()),
+                                _ => None,
+                            };
+                            let location = self.location(ident.span());
+                            self.scan.modules.push(ModRef::Include { path, location });
+                        }
                         "static" if next_ident(1).as_deref() == Some("mut") => {
                             self.memory(
                                 CheckId::S009,
@@ -535,6 +684,41 @@ impl Visitor<'_> {
         body(self);
         self.functions.pop();
     }
+}
+
+/// Every `#[path = "..."]` on an item, also inside `#[cfg_attr(.., path = "..")]`.
+fn path_attributes(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut paths = Vec::new();
+    for attr in attrs {
+        if attr.path().is_ident("path")
+            && let syn::Meta::NameValue(nv) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(lit),
+                ..
+            }) = &nv.value
+        {
+            paths.push(lit.value());
+        } else if attr.path().is_ident("cfg_attr")
+            && let syn::Meta::List(list) = &attr.meta
+        {
+            let trees: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+            for window in trees.windows(3) {
+                if let [
+                    TokenTree::Ident(ident),
+                    TokenTree::Punct(eq),
+                    TokenTree::Literal(lit),
+                ] = window
+                    && ident == "path"
+                    && eq.as_char() == '='
+                    && let Ok(lit) =
+                        syn::parse2::<syn::LitStr>(TokenTree::Literal(lit.clone()).into())
+                {
+                    paths.push(lit.value());
+                }
+            }
+        }
+    }
+    paths
 }
 
 /// `#[no_mangle]`, `#[export_name = ..]`, or their edition-2024 `#[unsafe(..)]` forms.
@@ -636,6 +820,28 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
             &format!("`extern \"{abi}\"` block declares foreign functions"),
         );
         visit::visit_item_foreign_mod(self, item);
+    }
+
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        let paths = path_attributes(&item.attrs);
+        if item.content.is_none() {
+            let location = self.location(item.ident.span());
+            self.scan.modules.push(ModRef::File {
+                name: item.ident.to_string(),
+                inline: self.inline.clone(),
+                paths,
+                location,
+            });
+            visit::visit_item_mod(self, item);
+            return;
+        }
+        let dir = paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| item.ident.to_string());
+        self.inline.push(dir);
+        visit::visit_item_mod(self, item);
+        self.inline.pop();
     }
 
     fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
@@ -749,6 +955,17 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
         }
         if name == "macro_rules" {
             self.scan_tokens(mac.tokens.clone());
+            return;
+        }
+        if name == "include" {
+            let path = mac.parse_body::<syn::LitStr>().ok().map(|l| l.value());
+            let span = mac
+                .path
+                .segments
+                .last()
+                .map_or_else(Span::call_site, |s| s.ident.span());
+            let location = self.location(span);
+            self.scan.modules.push(ModRef::Include { path, location });
             return;
         }
         let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;

@@ -1,4 +1,4 @@
-//! Supply-chain checks (`ANRF-S101`..`ANRF-S104`) for Rust guests, offline.
+//! Supply-chain checks (`ANRF-S101`..`ANRF-S105`) for Rust guests, offline.
 //!
 //! Method: the guest's `Cargo.lock` lists every package the build uses (direct
 //! and transitive). For each registry package the verifier reads its manifest
@@ -8,7 +8,13 @@
 //! `[package] build` names one, or when it has a `build.rs` at its root and does
 //! not set `build = false`; it is a procedural macro when `[lib] proc-macro =
 //! true`. Nothing is fetched: a package whose source is not on disk is reported
-//! as not inspected (`ANRF-S103`), with `cargo fetch` as the fix.
+//! as not inspected (`ANRF-S103`), with `cargo fetch` as the fix. The guest's
+//! own package is held to a stricter rule: a build script of its own is an
+//! error (`ANRF-S105`), since it would run arbitrary code on the host that
+//! builds the guest.
+//!
+//! Every input read is recorded ([`SupplyScan::inputs`]) so the result cache
+//! can key on it: fetching a missing dependency changes the key.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,11 +29,25 @@ pub(crate) struct SupplyScan {
     pub dependencies: Vec<DependencyFact>,
     /// Why the pass did not apply, when it did not.
     pub skipped: Option<String>,
+    /// What was read, one line per input (file and digest, or its absence).
+    pub inputs: Vec<String>,
 }
 
 /// Checks the Rust guest in `module_dir`.
 pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -> SupplyScan {
     let mut scan = SupplyScan::default();
+    scan.inputs
+        .push(input_line("Cargo.toml", &module_dir.join("Cargo.toml")));
+    scan.inputs
+        .push(input_line("Cargo.lock", &module_dir.join("Cargo.lock")));
+    scan.inputs
+        .push(input_line("build.rs", &module_dir.join("build.rs")));
+    if let Some(home) = cargo_home {
+        scan.inputs.push(format!(
+            "registry {}",
+            home.join("registry").join("src").display()
+        ));
+    }
     let Ok(manifest_text) = std::fs::read_to_string(module_dir.join("Cargo.toml")) else {
         scan.skipped = Some("the guest has no `Cargo.toml`, so it has no dependencies".into());
         return scan;
@@ -49,6 +69,26 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
         .and_then(toml::Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    if inspect(module_dir).is_some_and(|k| k.build_script) {
+        let script = manifest
+            .get("package")
+            .and_then(|p| p.get("build"))
+            .and_then(toml::Value::as_str)
+            .unwrap_or("build.rs")
+            .to_owned();
+        let location = if module_dir.join(&script).is_file() {
+            Location::file(script.clone())
+        } else {
+            Location::file("Cargo.toml")
+        };
+        scan.findings.push(
+            Finding::new(
+                CheckId::S105,
+                format!("the guest's own package has a build script (`{script}`), which cargo runs on the building host, outside any sandbox, before the guest is compiled"),
+            )
+            .at(location),
+        );
+    }
     let direct = declared_dependencies(&manifest);
     if direct.is_empty() {
         return scan;
@@ -120,6 +160,14 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
             None => path_deps.get(name).cloned(),
         };
         let location = lock_location(&lock_text, name, version);
+        scan.inputs.push(match &dir {
+            Some(dir) => format!(
+                "{name} {version}: {} {}",
+                input_line("Cargo.toml", &dir.join("Cargo.toml")),
+                input_line("build.rs", &dir.join("build.rs"))
+            ),
+            None => format!("{name} {version}: not found"),
+        });
         let inspected = dir.as_deref().and_then(inspect);
         let (build_script, proc_macro) = match inspected {
             Some(kind) => (Some(kind.build_script), Some(kind.proc_macro)),
@@ -253,6 +301,19 @@ fn inspect(dir: &Path) -> Option<Kind> {
     })
 }
 
+/// `label path sha256:...`, or `label path absent`.
+fn input_line(label: &str, path: &Path) -> String {
+    use sha2::{Digest as _, Sha256};
+    match std::fs::read(path) {
+        Ok(bytes) => format!(
+            "{label} {} sha256:{}",
+            path.display(),
+            hex::encode(Sha256::digest(&bytes))
+        ),
+        Err(_) => format!("{label} {} absent", path.display()),
+    }
+}
+
 fn lock_location(lock: &str, name: &str, version: &str) -> Location {
     let name_line = format!("name = \"{name}\"");
     let version_line = format!("version = \"{version}\"");
@@ -347,6 +408,59 @@ mod tests {
         let scan = check_dependencies(module.path(), Some(home.path()));
         assert_eq!(scan.findings.len(), 1);
         assert_eq!(scan.findings[0].id, CheckId::S104);
+    }
+
+    #[test]
+    fn s105_the_guests_own_build_script() {
+        let module = tempfile::tempdir().unwrap();
+        write(
+            module.path(),
+            "Cargo.toml",
+            "[package]\nname = \"g\"\nversion = \"0.1.0\"\n",
+        );
+        assert!(check_dependencies(module.path(), None).findings.is_empty());
+        write(
+            module.path(),
+            "build.rs",
+            "fn main() { std::process::Command::new(\"sh\"); }\n",
+        );
+        let scan = check_dependencies(module.path(), None);
+        assert_eq!(scan.findings.len(), 1);
+        assert_eq!(scan.findings[0].id, CheckId::S105);
+        assert_eq!(scan.findings[0].location, Some(Location::file("build.rs")));
+        // `build = false` turns it off; `build = "gen.rs"` names another script.
+        write(
+            module.path(),
+            "Cargo.toml",
+            "[package]\nname = \"g\"\nversion = \"0.1.0\"\nbuild = false\n",
+        );
+        assert!(check_dependencies(module.path(), None).findings.is_empty());
+        std::fs::remove_file(module.path().join("build.rs")).unwrap();
+        write(
+            module.path(),
+            "Cargo.toml",
+            "[package]\nname = \"g\"\nversion = \"0.1.0\"\nbuild = \"gen.rs\"\n",
+        );
+        write(module.path(), "gen.rs", "fn main() {}\n");
+        let scan = check_dependencies(module.path(), None);
+        assert_eq!(scan.findings[0].id, CheckId::S105);
+        assert_eq!(scan.findings[0].location, Some(Location::file("gen.rs")));
+    }
+
+    #[test]
+    fn inputs_change_when_a_dependency_is_fetched() {
+        let (module, home) = fixture();
+        write(module.path(), "Cargo.lock", LOCK);
+        let before = check_dependencies(module.path(), Some(home.path()));
+        assert!(before.findings.iter().any(|f| f.id == CheckId::S103));
+        write(
+            home.path(),
+            "registry/src/index.example-0000/absent-0.3.0/Cargo.toml",
+            "[package]\nname = \"absent\"\n",
+        );
+        let after = check_dependencies(module.path(), Some(home.path()));
+        assert!(after.findings.iter().all(|f| f.id != CheckId::S103));
+        assert_ne!(before.inputs, after.inputs);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 mod metadata;
 mod overrides;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use anrf_format::{ContentDigest, FormatError, Language, Module, Profile};
@@ -17,7 +17,8 @@ use crate::examples;
 use crate::finding::{CheckId, Family, Finding, Gate, Location, Severity, Suppression};
 use crate::locate::{Key, ManifestText};
 use crate::report::{Facts, REPORT_FORMAT, Report, outcomes};
-use crate::source::{self, Grants, Resource};
+use crate::source::tree::{self, Resolved, Unit};
+use crate::source::{self, Grants, ModRef, Resource};
 use crate::supply;
 use crate::wasm::{self, WasmLimits};
 
@@ -103,16 +104,47 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
     match Module::load(path) {
         Ok(module) => verify(&module, options),
         Err(FormatError::NoManifest { dir }) => Err(VerifyError::NoModule { path: dir }),
+        Err(FormatError::Read { path: file, source })
+            if source.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            Ok(not_utf8_manifest(path, &file, options))
+        }
         Err(FormatError::Read { path, source }) => Err(VerifyError::Read { path, source }),
         Err(err) => Ok(invalid_manifest(path, &err, options)),
     }
 }
 
+/// A manifest that is not UTF-8 is an invalid manifest (`ANRF-M001`) at the
+/// first byte that is not.
+fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Report {
+    let bytes = std::fs::read(file).unwrap_or_default();
+    let valid = match std::str::from_utf8(&bytes) {
+        Ok(_) => bytes.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    let before = bytes.get(..valid).unwrap_or_default();
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    let finding = Finding::new(
+        CheckId::M001,
+        format!(
+            "`{}` is not UTF-8 text (invalid byte at line {line}, byte {column} of the line); a manifest must be UTF-8",
+            anrf_format::MANIFEST_FILE
+        ),
+    )
+    .at(Location::at(
+        anrf_format::MANIFEST_FILE,
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    ))
+    .help(format!(
+        "save `{}` as UTF-8 (e.g. `iconv -f LATIN1 -t UTF-8 anrf.toml > anrf.utf8.toml`, then replace it)",
+        anrf_format::MANIFEST_FILE
+    ));
+    manifest_report(dir, vec![finding], options)
+}
+
 fn invalid_manifest(path: &Path, err: &FormatError, options: &VerifyOptions<'_>) -> Report {
-    let module = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
     let (location, message, help) = match err {
         FormatError::Manifest(e) => (
             Location::at(
@@ -133,7 +165,24 @@ fn invalid_manifest(path: &Path, err: &FormatError, options: &VerifyOptions<'_>)
     if let Some(help) = help {
         finding = finding.help(help);
     }
-    let findings = vec![finding];
+    manifest_report(path, vec![finding], options)
+}
+
+/// The report of a module whose manifest could not be read: only `findings`
+/// (`ANRF-M001`), every other check skipped.
+fn manifest_report(path: &Path, findings: Vec<Finding>, options: &VerifyOptions<'_>) -> Report {
+    let dir = if path
+        .file_name()
+        .is_some_and(|n| n == anrf_format::MANIFEST_FILE)
+    {
+        path.parent().unwrap_or(path)
+    } else {
+        path
+    };
+    let module = dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let skipped: BTreeMap<CheckId, String> = CheckId::ALL
         .iter()
         .filter(|id| **id != CheckId::M001)
@@ -242,11 +291,21 @@ struct Run<'m, 'o> {
     facts: Facts,
 }
 
+/// The suppression an approved override puts on a finding. Granted without a
+/// counted signature means self-approved (only `dev` allows it): the requester
+/// is named as the approver and the suppression says so.
 fn suppression_of(decision: &OverrideDecision) -> Suppression {
+    let self_approved = decision.approvers.is_empty();
+    let approvers = if self_approved {
+        vec![decision.requested_by.clone()]
+    } else {
+        decision.approvers.clone()
+    };
     Suppression {
         override_id: decision.id.clone(),
         justification: decision.justification.clone(),
-        approvers: decision.approvers.clone(),
+        approvers,
+        self_approved,
         expires: Some(decision.expires.clone()),
     }
 }
@@ -317,36 +376,17 @@ impl<'m> Run<'m, '_> {
                 if !eff.network.is_empty() {
                     grants = grants.with(Resource::Network);
                 }
-                let mut functions = BTreeSet::new();
-                for source in sources
-                    .iter()
-                    .filter(|s| Path::new(s.as_str()).extension().is_some_and(|e| e == "rs"))
-                {
-                    let Ok(text) = std::fs::read_to_string(self.module.resolve(source)) else {
-                        continue;
-                    };
-                    let scan = source::check_rust(source, &text, &grants);
-                    functions.extend(scan.functions);
-                    self.facts.capability_uses.extend(scan.uses);
-                    self.facts.sources_checked.push(source.clone());
-                    for mut finding in scan.findings {
-                        if memory_ids.contains(&finding.id)
-                            && let Some(d) =
-                                resolution.suppression("memory-unsafe", finding.function.as_deref())
-                        {
-                            {
-                                finding.suppression = Some(suppression_of(d));
-                            }
-                        }
-                        self.findings.push(finding);
-                    }
-                }
+                let functions = self.rust_sources(&sources, &grants, resolution, &memory_ids);
                 Some(functions)
             }
             Language::C => {
                 let reason =
                     "C sources are not parsed; the whole module is memory-unsafe (ANRF-S012)";
                 self.not_applicable(&memory_ids, reason);
+                self.not_applicable(
+                    &[CheckId::M013],
+                    "the guest is written in C, not built by cargo",
+                );
                 self.not_applicable(&[CheckId::S011], reason);
                 self.skip(
                     &[CheckId::S010],
@@ -374,15 +414,198 @@ impl<'m> Run<'m, '_> {
             Language::Wat => {
                 let reason = "the guest is hand-written WebAssembly text; the wasm checks cover it";
                 self.not_applicable(&memory_ids, reason);
+                self.not_applicable(&[CheckId::M013], reason);
                 self.not_applicable(&[CheckId::S010, CheckId::S011, CheckId::S012], reason);
                 None
             }
         }
     }
 
-    /// `ANRF-S101`..`S104`.
+    /// Scans every Rust file the compiler would compile: the listed sources,
+    /// then whatever their `mod` declarations and `include!`s reach (S011 when
+    /// a reference cannot be followed), and reports every Rust file that is
+    /// compiled or present but not listed (`ANRF-M013`). Returns the functions
+    /// defined.
+    fn rust_sources(
+        &mut self,
+        sources: &[String],
+        grants: &Grants,
+        resolution: &Resolution,
+        memory_ids: &[CheckId],
+    ) -> BTreeSet<String> {
+        /// The most files one module may reach.
+        const MAX_FILES: usize = 1000;
+        let listed: BTreeSet<&str> = sources.iter().map(String::as_str).collect();
+        let mut queue: VecDeque<Unit> = sources
+            .iter()
+            .filter(|s| Path::new(s.as_str()).extension().is_some_and(|e| e == "rs"))
+            .map(|s| Unit::listed(s))
+            .collect();
+        let mut visited: BTreeSet<String> = BTreeSet::new();
+        // Files reached but not listed, with the reference that reached them.
+        let mut reached: BTreeMap<String, Location> = BTreeMap::new();
+        let mut functions = BTreeSet::new();
+        let root = std::fs::canonicalize(self.module.dir()).ok();
+        while let Some(unit) = queue.pop_front() {
+            if visited.contains(&unit.file) {
+                continue;
+            }
+            if visited.len() >= MAX_FILES {
+                self.findings.push(
+                    Finding::new(
+                        CheckId::S011,
+                        format!("the sources reach more than {MAX_FILES} Rust files; the rest could not be checked"),
+                    )
+                    .at(Location::file(unit.file.clone()))
+                    .help("split the module; a guest of this size cannot be reviewed"),
+                );
+                break;
+            }
+            visited.insert(unit.file.clone());
+            let path = self.module.resolve(&unit.file);
+            let inside = match (&root, std::fs::canonicalize(&path)) {
+                (Some(root), Ok(real)) => real.starts_with(root),
+                _ => true,
+            };
+            if !inside {
+                self.findings.push(
+                    Finding::new(
+                        CheckId::S011,
+                        format!("`{}` links to a file outside the module directory; it was not read, so its constructs could not be checked", unit.file),
+                    )
+                    .at(Location::file(unit.file.clone()))
+                    .help("replace the link with the file itself, inside the module; the verifier reads nothing outside the module"),
+                );
+                continue;
+            }
+            let text = match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(_) => {
+                        self.findings.push(
+                            Finding::new(
+                                CheckId::S011,
+                                format!("`{}` is not UTF-8, so it is not Rust source and could not be checked", unit.file),
+                            )
+                            .at(Location::file(unit.file.clone()))
+                            .help("save the file as UTF-8"),
+                        );
+                        continue;
+                    }
+                },
+                // A listed file that is missing is `ANRF-M004`.
+                Err(_) if listed.contains(unit.file.as_str()) => continue,
+                Err(err) => {
+                    self.findings.push(
+                        Finding::new(
+                            CheckId::S011,
+                            format!("`{}` could not be read ({err}), so its constructs could not be checked", unit.file),
+                        )
+                        .at(Location::file(unit.file.clone()))
+                        .help("make the file readable"),
+                    );
+                    continue;
+                }
+            };
+            let scan = source::check_rust(&unit.file, &text, grants);
+            functions.extend(scan.functions);
+            self.facts.capability_uses.extend(scan.uses);
+            self.facts.sources_checked.push(unit.file.clone());
+            for mut finding in scan.findings {
+                if memory_ids.contains(&finding.id)
+                    && let Some(d) =
+                        resolution.suppression("memory-unsafe", finding.function.as_deref())
+                {
+                    finding.suppression = Some(suppression_of(d));
+                }
+                self.findings.push(finding);
+            }
+            for reference in &scan.modules {
+                let exists = |file: &str| self.module.resolve(file).is_file();
+                let (what, location) = match reference {
+                    ModRef::File { name, location, .. } => (format!("`mod {name};`"), location),
+                    ModRef::Include { location, .. } => ("`include!`".to_owned(), location),
+                };
+                match tree::resolve(&unit, reference, exists) {
+                    Resolved::Units(units) => {
+                        for next in units {
+                            if !listed.contains(next.file.as_str()) {
+                                reached
+                                    .entry(next.file.clone())
+                                    .or_insert_with(|| location.clone());
+                            }
+                            queue.push_back(next);
+                        }
+                    }
+                    Resolved::Missing { tried } => self.findings.push(
+                        Finding::new(
+                            CheckId::S011,
+                            format!(
+                                "{what} in `{}` names no file in the module (tried {}), so what it compiles could not be checked",
+                                unit.file,
+                                tried.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                            ),
+                        )
+                        .at(location.clone())
+                        .help("add the module's file inside the module directory and list it in `implementation.sources`, or remove the declaration"),
+                    ),
+                    Resolved::Outside { path } => self.findings.push(
+                        Finding::new(
+                            CheckId::S011,
+                            format!("{what} in `{}` points outside the module directory (`{path}`); the verifier does not read it, so its constructs could not be checked", unit.file),
+                        )
+                        .at(location.clone())
+                        .help("move the file into the module directory, refer to it by a relative path and list it in `implementation.sources`"),
+                    ),
+                    Resolved::Computed => self.findings.push(
+                        Finding::new(
+                            CheckId::S011,
+                            format!("{what} in `{}` has a computed path (not a string literal), so the included code could not be checked", unit.file),
+                        )
+                        .at(location.clone())
+                        .help("include a file by a literal relative path and list it in `implementation.sources` (code generated into `OUT_DIR` needs a build script, see ANRF-S105)"),
+                    ),
+                }
+            }
+        }
+        // Every Rust file present or reached that the manifest does not list.
+        let mut unlisted: BTreeMap<String, Option<Location>> = reached
+            .into_iter()
+            .map(|(file, via)| (file, Some(via)))
+            .collect();
+        for file in tree::rust_files(self.module.dir()) {
+            // The guest's own build script is ANRF-S105.
+            if file != "build.rs" && !listed.contains(file.as_str()) {
+                unlisted.entry(file).or_insert(None);
+            }
+        }
+        for (file, via) in unlisted {
+            let why = match via {
+                Some(via) => format!("it is compiled into the guest (reached from {via})"),
+                None => "cargo may compile it (through a `mod`, `#[path]`, `include!` or a target)"
+                    .to_owned(),
+            };
+            self.findings.push(
+                Finding::new(
+                    CheckId::M013,
+                    format!("`{file}` is not listed in `implementation.sources`, but {why}; unlisted files are not bound into override approvals"),
+                )
+                .at(Location::file(file.clone()))
+                .help(format!("add `\"{file}\"` to `implementation.sources` in `anrf.toml` so it is checked and bound into approvals, or delete the file")),
+            );
+        }
+        functions
+    }
+
+    /// `ANRF-S101`..`S105`.
     fn supply_chain(&mut self) {
-        let ids = [CheckId::S101, CheckId::S102, CheckId::S103, CheckId::S104];
+        let ids = [
+            CheckId::S101,
+            CheckId::S102,
+            CheckId::S103,
+            CheckId::S104,
+            CheckId::S105,
+        ];
         if self.manifest().implementation.language != Language::Rust {
             self.not_applicable(&ids, "only Rust guests have cargo dependencies");
             return;

@@ -6,7 +6,7 @@
 //! are reported unless a `threads` override covers them.
 
 use serde::{Deserialize, Serialize};
-use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
+use wasmparser::{Parser, Payload, TypeRef, ValType, Validator, WasmFeatures};
 
 use crate::finding::{CheckId, Finding, Location};
 
@@ -17,6 +17,79 @@ pub const WASI_PREVIEW1_MODULE: &str = "wasi_snapshot_preview1";
 /// in `anrf-runtime`. A guest importing anything else does not instantiate; the
 /// verifier says so before anything runs.
 pub use anrf_runtime::WASI_PREVIEW1_FUNCTIONS;
+
+/// The core wasm signature of every WASI preview 1 function, `(name, params,
+/// results)`, from `wasi_snapshot_preview1.witx` as `wasmtime-wasi` links it.
+/// A function import with another signature does not instantiate, so `ANRF-W002`
+/// reports it. A test keeps this table and [`WASI_PREVIEW1_FUNCTIONS`] in step,
+/// and one instantiates every entry in the runtime.
+pub const WASI_PREVIEW1_SIGNATURES: &[(&str, &[ValType], &[ValType])] = {
+    use ValType::{I32, I64};
+    &[
+        ("args_get", &[I32, I32], &[I32]),
+        ("args_sizes_get", &[I32, I32], &[I32]),
+        ("environ_get", &[I32, I32], &[I32]),
+        ("environ_sizes_get", &[I32, I32], &[I32]),
+        ("clock_res_get", &[I32, I32], &[I32]),
+        ("clock_time_get", &[I32, I64, I32], &[I32]),
+        ("fd_advise", &[I32, I64, I64, I32], &[I32]),
+        ("fd_allocate", &[I32, I64, I64], &[I32]),
+        ("fd_close", &[I32], &[I32]),
+        ("fd_datasync", &[I32], &[I32]),
+        ("fd_fdstat_get", &[I32, I32], &[I32]),
+        ("fd_fdstat_set_flags", &[I32, I32], &[I32]),
+        ("fd_fdstat_set_rights", &[I32, I64, I64], &[I32]),
+        ("fd_filestat_get", &[I32, I32], &[I32]),
+        ("fd_filestat_set_size", &[I32, I64], &[I32]),
+        ("fd_filestat_set_times", &[I32, I64, I64, I32], &[I32]),
+        ("fd_pread", &[I32, I32, I32, I64, I32], &[I32]),
+        ("fd_prestat_get", &[I32, I32], &[I32]),
+        ("fd_prestat_dir_name", &[I32, I32, I32], &[I32]),
+        ("fd_pwrite", &[I32, I32, I32, I64, I32], &[I32]),
+        ("fd_read", &[I32, I32, I32, I32], &[I32]),
+        ("fd_readdir", &[I32, I32, I32, I64, I32], &[I32]),
+        ("fd_renumber", &[I32, I32], &[I32]),
+        ("fd_seek", &[I32, I64, I32, I32], &[I32]),
+        ("fd_sync", &[I32], &[I32]),
+        ("fd_tell", &[I32, I32], &[I32]),
+        ("fd_write", &[I32, I32, I32, I32], &[I32]),
+        ("path_create_directory", &[I32, I32, I32], &[I32]),
+        ("path_filestat_get", &[I32, I32, I32, I32, I32], &[I32]),
+        (
+            "path_filestat_set_times",
+            &[I32, I32, I32, I32, I64, I64, I32],
+            &[I32],
+        ),
+        ("path_link", &[I32, I32, I32, I32, I32, I32, I32], &[I32]),
+        (
+            "path_open",
+            &[I32, I32, I32, I32, I32, I64, I64, I32, I32],
+            &[I32],
+        ),
+        ("path_readlink", &[I32, I32, I32, I32, I32, I32], &[I32]),
+        ("path_remove_directory", &[I32, I32, I32], &[I32]),
+        ("path_rename", &[I32, I32, I32, I32, I32, I32], &[I32]),
+        ("path_symlink", &[I32, I32, I32, I32, I32], &[I32]),
+        ("path_unlink_file", &[I32, I32, I32], &[I32]),
+        ("poll_oneoff", &[I32, I32, I32, I32], &[I32]),
+        ("proc_exit", &[I32], &[]),
+        ("proc_raise", &[I32], &[I32]),
+        ("sched_yield", &[], &[I32]),
+        ("random_get", &[I32, I32], &[I32]),
+        ("sock_accept", &[I32, I32, I32], &[I32]),
+        ("sock_recv", &[I32, I32, I32, I32, I32, I32], &[I32]),
+        ("sock_send", &[I32, I32, I32, I32, I32], &[I32]),
+        ("sock_shutdown", &[I32, I32], &[I32]),
+    ]
+};
+
+/// The signature the runtime links for `wasi_snapshot_preview1::name`.
+pub fn wasi_signature(name: &str) -> Option<(&'static [ValType], &'static [ValType])> {
+    WASI_PREVIEW1_SIGNATURES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, params, results)| (*params, *results))
+}
 
 /// The largest table (in elements) a module may declare.
 pub const TABLE_ELEMENTS_LIMIT: u64 = 10_000;
@@ -68,13 +141,55 @@ pub struct TableFact {
     pub maximum: Option<u64>,
 }
 
+/// What kind of entity an import is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportKind {
+    /// A function (the only kind the runtime provides).
+    Func,
+    /// A linear memory.
+    Memory,
+    /// A table.
+    Table,
+    /// A global.
+    Global,
+    /// An exception tag.
+    Tag,
+}
+
+impl ImportKind {
+    fn word(self) -> &'static str {
+        match self {
+            ImportKind::Func => "function",
+            ImportKind::Memory => "memory",
+            ImportKind::Table => "table",
+            ImportKind::Global => "global",
+            ImportKind::Tag => "tag",
+        }
+    }
+}
+
+/// One import as declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFact {
+    /// The import's module, e.g. `wasi_snapshot_preview1`.
+    pub module: String,
+    /// The import's name, e.g. `fd_write`.
+    pub name: String,
+    /// What it is.
+    pub kind: ImportKind,
+    /// For a function, its type, e.g. `(i32, i32) -> (i32)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
 /// What the wasm checks established about the artifact.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WasmFacts {
     /// Artifact size in bytes.
     pub size_bytes: u64,
-    /// Every import as `module::name`.
-    pub imports: Vec<String>,
+    /// Every import, with its kind and (for functions) its type.
+    pub imports: Vec<ImportFact>,
     /// Declared memories.
     pub memories: Vec<MemoryFact>,
     /// Declared tables.
@@ -141,17 +256,20 @@ pub(crate) fn check_wasm(
         return (findings, None);
     }
     for import in &facts.imports {
-        let (module, name) = import.split_once("::").unwrap_or((import.as_str(), ""));
-        if module != WASI_PREVIEW1_MODULE || !WASI_PREVIEW1_FUNCTIONS.contains(&name) {
+        if let Some(problem) = import_problem(import) {
             findings.push(
                 Finding::new(
                     CheckId::W002,
-                    format!("import `{module}`.`{name}` is not provided by the runtime"),
+                    format!(
+                        "import `{}`.`{}` {problem}",
+                        import.module, import.name
+                    ),
                 )
                 .at(at())
                 .help(format!(
-                    "only functions of `{WASI_PREVIEW1_MODULE}` are linked ({} of them); remove the code or dependency that needs `{name}`",
-                    WASI_PREVIEW1_FUNCTIONS.len()
+                    "the runtime links only the {} functions of `{WASI_PREVIEW1_MODULE}`, each with its WASI signature, and no memory, table, global or tag; remove the code or dependency that needs `{}`, and build for `wasm32-wasip1`",
+                    WASI_PREVIEW1_FUNCTIONS.len(),
+                    import.name
                 )),
             );
         }
@@ -222,9 +340,56 @@ pub(crate) fn check_wasm(
     (findings, Some(facts))
 }
 
+/// Why the runtime cannot satisfy `import`, if it cannot.
+fn import_problem(import: &ImportFact) -> Option<String> {
+    if import.module != WASI_PREVIEW1_MODULE {
+        return Some(format!(
+            "is not provided by the runtime: only `{WASI_PREVIEW1_MODULE}` is linked"
+        ));
+    }
+    let Some((params, results)) = wasi_signature(&import.name) else {
+        return Some(format!(
+            "is not provided by the runtime: `{}` is not a WASI preview 1 function",
+            import.name
+        ));
+    };
+    if import.kind != ImportKind::Func {
+        return Some(format!(
+            "is a {}, but the runtime provides `{}` only as a function: no memory, table, global or tag is ever imported",
+            import.kind.word(),
+            import.name
+        ));
+    }
+    let expected = signature_text(params, results);
+    match &import.signature {
+        Some(sig) if *sig == expected => None,
+        Some(sig) => Some(format!(
+            "has type `{sig}`, but the runtime's `{}` is `{expected}`: the module cannot instantiate",
+            import.name
+        )),
+        None => Some(format!(
+            "has a type that is not a plain function type; the runtime's `{}` is `{expected}`",
+            import.name
+        )),
+    }
+}
+
+/// A function type as text, e.g. `(i32, i64) -> (i32)`.
+fn signature_text(params: &[ValType], results: &[ValType]) -> String {
+    let list = |types: &[ValType]| {
+        types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("({}) -> ({})", list(params), list(results))
+}
+
 fn collect(bytes: &[u8], facts: &mut WasmFacts) -> wasmparser::Result<()> {
     // (params, results) per type index, and the type index of every function.
     let mut types: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut signatures: Vec<Option<String>> = Vec::new();
     let mut functions: Vec<u32> = Vec::new();
     let mut start: Option<u32> = None;
     for payload in Parser::new(0).parse_all(bytes) {
@@ -232,12 +397,16 @@ fn collect(bytes: &[u8], facts: &mut WasmFacts) -> wasmparser::Result<()> {
             Payload::TypeSection(reader) => {
                 for group in reader {
                     for sub in group?.into_types() {
-                        types.push(match &sub.composite_type.inner {
+                        match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
-                                Some((f.params().len(), f.results().len()))
+                                types.push(Some((f.params().len(), f.results().len())));
+                                signatures.push(Some(signature_text(f.params(), f.results())));
                             }
-                            _ => None,
-                        });
+                            _ => {
+                                types.push(None);
+                                signatures.push(None);
+                            }
+                        }
                     }
                 }
             }
@@ -249,12 +418,25 @@ fn collect(bytes: &[u8], facts: &mut WasmFacts) -> wasmparser::Result<()> {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import?;
-                    if let TypeRef::Func(ty) | TypeRef::FuncExact(ty) = import.ty {
-                        functions.push(ty);
-                    }
-                    facts
-                        .imports
-                        .push(format!("{}::{}", import.module, import.name));
+                    let (kind, signature) = match import.ty {
+                        TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                            functions.push(ty);
+                            let sig = usize::try_from(ty)
+                                .ok()
+                                .and_then(|i| signatures.get(i).cloned().flatten());
+                            (ImportKind::Func, sig)
+                        }
+                        TypeRef::Memory(_) => (ImportKind::Memory, None),
+                        TypeRef::Table(_) => (ImportKind::Table, None),
+                        TypeRef::Global(_) => (ImportKind::Global, None),
+                        TypeRef::Tag(_) => (ImportKind::Tag, None),
+                    };
+                    facts.imports.push(ImportFact {
+                        module: import.module.to_owned(),
+                        name: import.name.to_owned(),
+                        kind,
+                        signature,
+                    });
                     match import.ty {
                         TypeRef::Memory(memory) => facts.memories.push(memory_fact(memory, true)),
                         TypeRef::Table(table) => facts.tables.push(TableFact {
@@ -337,7 +519,15 @@ mod tests {
         let (ids, facts) = check(GOOD);
         assert!(ids.is_empty(), "{ids:?}");
         let facts = facts.unwrap();
-        assert_eq!(facts.imports, vec!["wasi_snapshot_preview1::fd_write"]);
+        assert_eq!(
+            facts.imports,
+            vec![ImportFact {
+                module: "wasi_snapshot_preview1".into(),
+                name: "fd_write".into(),
+                kind: ImportKind::Func,
+                signature: Some("(i32, i32, i32, i32) -> (i32)".into()),
+            }]
+        );
         assert_eq!(facts.memories[0].initial_bytes, 65_536);
         assert_eq!(facts.memories[0].maximum_bytes, Some(16 * 65_536));
         assert!(facts.exports_start);
@@ -382,6 +572,115 @@ mod tests {
                 (func (export "_start")))"#,
         );
         assert_eq!(ids, vec![CheckId::W002, CheckId::W002]);
+    }
+
+    #[test]
+    fn w002_only_functions_are_provided() {
+        for import in ["(memory 1)", "(table 1 funcref)", "(global i32)"] {
+            let wat = format!(
+                r#"(module (import "wasi_snapshot_preview1" "fd_write" {import}) (func (export "_start")))"#
+            );
+            let bytes = wat::parse_str(&wat).unwrap();
+            let (findings, facts) = check_wasm("guest.wasm", &bytes, LIMITS);
+            let ids: Vec<CheckId> = findings.iter().map(|f| f.id).collect();
+            assert_eq!(ids, vec![CheckId::W002], "{import}");
+            assert!(
+                findings[0].message.contains("only as a function"),
+                "{}",
+                findings[0].message
+            );
+            assert_ne!(facts.unwrap().imports[0].kind, ImportKind::Func);
+        }
+    }
+
+    #[test]
+    fn w002_function_imports_need_the_wasi_signature() {
+        let (ids, _) = check(
+            r#"(module
+                (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))
+                (import "wasi_snapshot_preview1" "proc_exit" (func (param i32) (result i32)))
+                (func (export "_start")))"#,
+        );
+        assert_eq!(ids, vec![CheckId::W002, CheckId::W002]);
+        let bytes = wat::parse_str(
+            r#"(module (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i32 i32) (result i32))) (func (export "_start")))"#,
+        )
+        .unwrap();
+        let (findings, _) = check_wasm("guest.wasm", &bytes, LIMITS);
+        assert!(
+            findings[0]
+                .message
+                .contains("the runtime's `clock_time_get` is `(i32, i64, i32) -> (i32)`"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn the_signature_table_covers_exactly_the_runtime_list() {
+        let names: Vec<&str> = WASI_PREVIEW1_SIGNATURES
+            .iter()
+            .map(|(n, _, _)| *n)
+            .collect();
+        let mut a = names.clone();
+        a.sort_unstable();
+        let mut b = WASI_PREVIEW1_FUNCTIONS.to_vec();
+        b.sort_unstable();
+        assert_eq!(a, b);
+    }
+
+    /// Every signature in the table instantiates in the runtime, and a wrong one
+    /// does not: the table is the runtime's truth, not a guess.
+    #[test]
+    fn the_runtime_links_every_signature_in_the_table() {
+        use anrf_runtime::{
+            EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy, Runtime,
+            RuntimeConfig, Status,
+        };
+        let wat_type = |types: &[ValType]| {
+            types
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let imports: String = WASI_PREVIEW1_SIGNATURES
+            .iter()
+            .map(|(name, params, results)| {
+                format!(
+                    "(import \"wasi_snapshot_preview1\" \"{name}\" (func (param {}) (result {})))\n",
+                    wat_type(params),
+                    wat_type(results)
+                )
+            })
+            .collect();
+        let runtime = Runtime::new(EngineKind::Jit, RuntimeConfig::default()).unwrap();
+        let run = |wat: &str| {
+            let bytes = wat::parse_str(wat).unwrap();
+            let (findings, _) = check_wasm("guest.wasm", &bytes, LIMITS);
+            let loaded = runtime.load(ModuleInput::Wasm(bytes)).unwrap();
+            let policy = RunPolicy::new(Limits::DEFAULT, Metering::Fuel);
+            let invocation = Invocation {
+                stdin: Vec::new(),
+                args: Vec::new(),
+                program: "t".into(),
+            };
+            let outcome = runtime.run(&loaded, &policy, invocation).unwrap();
+            (findings, outcome.status)
+        };
+        let good =
+            format!("(module {imports} (memory (export \"memory\") 1) (func (export \"_start\")))");
+        let (findings, status) = run(&good);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(status, Status::Ok);
+        let wrong = r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32))) (memory (export "memory") 1) (func (export "_start")))"#;
+        let (findings, status) = run(wrong);
+        assert_eq!(findings.len(), 1);
+        assert_ne!(
+            status,
+            Status::Ok,
+            "the runtime refuses a wrong signature too"
+        );
     }
 
     #[test]

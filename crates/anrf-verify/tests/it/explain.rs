@@ -19,7 +19,8 @@ fn every_statement_has_evidence() {
     let text = anrf_verify::explain::human(&explanation);
     assert!(text.contains("safe Rust"), "{text}");
     assert!(text.contains("fd_write"), "{text}");
-    assert!(text.contains("may touch no directory"), "{text}");
+    assert!(text.contains("grants it no directory"), "{text}");
+    assert!(text.contains("runtime guarantee"), "{text}");
 }
 
 #[test]

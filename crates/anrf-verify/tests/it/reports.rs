@@ -59,7 +59,7 @@ fn json_report_snapshot() {
 #[test]
 fn sarif_report_snapshot() {
     let report = mixed();
-    let sarif = anrf_verify::sarif::sarif(&report, &options());
+    let sarif = anrf_verify::sarif::sarif(&report, &options()).unwrap();
     let value: serde_json::Value = serde_json::from_str(&sarif).unwrap();
     // The rules (the whole catalogue) are long; snapshot the results and check the rules apart.
     let results = &value["runs"][0]["results"];
@@ -117,14 +117,11 @@ fn assert_valid(sarif: &str) {
 #[test]
 fn sarif_validates_against_the_sarif_2_1_0_schema() {
     let report = mixed();
-    let sarif = anrf_verify::sarif::sarif(&report, &options());
+    let sarif = anrf_verify::sarif::sarif(&report, &options()).unwrap();
     assert!(!sarif.is_empty());
     assert_valid(&sarif);
     let clean = Fixture::rust().write().verify(Profile::Dev);
-    assert_valid(&anrf_verify::sarif::sarif(
-        &clean,
-        &RenderOptions::default(),
-    ));
+    assert_valid(&anrf_verify::sarif::sarif(&clean, &RenderOptions::default()).unwrap());
 }
 
 #[test]
@@ -141,7 +138,7 @@ fn the_schema_check_catches_an_invalid_log() {
 fn suppressions_carry_justification_and_approvers_and_can_be_left_out() {
     let report = mixed();
     let value: serde_json::Value =
-        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &options())).unwrap();
+        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &options()).unwrap()).unwrap();
     let results = value["runs"][0]["results"].as_array().unwrap();
     let suppressed: Vec<_> = results
         .iter()
@@ -160,7 +157,7 @@ fn suppressions_carry_justification_and_approvers_and_can_be_left_out() {
         ..options()
     };
     let value: serde_json::Value =
-        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &without)).unwrap();
+        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &without).unwrap()).unwrap();
     let results = value["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), report.findings.len() - 1);
     assert!(results.iter().all(|r| r.get("suppressions").is_none()));
@@ -170,7 +167,7 @@ fn suppressions_carry_justification_and_approvers_and_can_be_left_out() {
 fn sarif_locations_are_repository_paths() {
     let report = mixed();
     let value: serde_json::Value =
-        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &options())).unwrap();
+        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &options()).unwrap()).unwrap();
     let uris: Vec<&str> = value["runs"][0]["results"]
         .as_array()
         .unwrap()

@@ -110,7 +110,14 @@ pub(crate) fn exec(args: VerifyArgs) -> miette::Result<Finish> {
     let text = match format {
         Format::Human => anrf_verify::render::human(report, &options),
         Format::Json => anrf_verify::render::json(report) + "\n",
-        Format::Sarif => anrf_verify::sarif::sarif(report, &options) + "\n",
+        Format::Sarif => {
+            anrf_verify::sarif::sarif(report, &options).map_err(|e| {
+                miette::miette!(
+                    help = "nothing was written; use `--format json` meanwhile and report this to the anrf maintainers",
+                    "{e}"
+                )
+            })? + "\n"
+        }
     };
     if let Some(path) = &output {
         std::fs::write(path, &text)
@@ -176,12 +183,7 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
         Ok(module) => anrf_verify::verify(module, &options),
         Err(_) => anrf_verify::verify_path(&request.module, &options),
     }
-    .map_err(|e| {
-        miette::miette!(
-            help = "pass a module directory containing `anrf.toml`",
-            "{e}"
-        )
-    })?;
+    .map_err(|e| verify_error(&e))?;
     if let Some(key) = &key
         && let Err(e) = cache.put(key, &report)
     {
@@ -192,6 +194,28 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
         report,
         cached: false,
     })
+}
+
+/// An error of the verifier for a person: what failed, its cause, and the fix.
+fn verify_error(err: &anrf_verify::VerifyError) -> miette::Report {
+    use anrf_verify::VerifyError;
+    let mut message = err.to_string();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let help = match err {
+        VerifyError::NoModule { .. } => {
+            "pass a module directory containing `anrf.toml`, e.g. `anrf verify examples/wordcount`"
+        }
+        VerifyError::Read { .. } => {
+            "make the file readable by the user running `anrf verify` (check its permissions)"
+        }
+        _ => "see the cause above",
+    };
+    miette::miette!(help = help, "{message}")
 }
 
 /// The module path as shown in reports: relative paths as given (so SARIF
