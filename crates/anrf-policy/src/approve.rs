@@ -99,7 +99,10 @@ pub fn new_override(req: &NewOverride<'_>, project: &ProjectPolicy) -> Result<Ov
         scope: req.scope.clone(),
         relaxes: req.relaxes.clone(),
         justification,
-        requested_by: req.requested_by.to_owned(),
+        requested_by: req
+            .requested_by
+            .parse()
+            .map_err(|e| refused(Refusal::Scope, format!("requester: {e}")))?,
         expires,
         approvals: Vec::new(),
         revoked: None,
@@ -192,7 +195,7 @@ pub fn approve(
         ));
     }
     let rules = project.profile(who.profile);
-    if approver.name == ovr.requested_by && !rules.self_approval {
+    if approver.name == ovr.requested_by.as_str() && !rules.self_approval {
         return Err(refused(
             Refusal::SelfApproval,
             format!(
@@ -230,7 +233,7 @@ pub fn approve(
             target: &target,
             scope: &scope,
             profile: who.profile.as_str(),
-            requested_by: &ovr.requested_by,
+            requested_by: ovr.requested_by.as_str(),
         });
         if authz.allowed {
             let signer = Signer {

@@ -162,7 +162,7 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
         kind: kind.to_owned(),
         scope: ovr.scope.to_string(),
         justification: ovr.justification.as_str().to_owned(),
-        requested_by: ovr.requested_by.clone(),
+        requested_by: ovr.requested_by.to_string(),
         expires: ovr.expires.to_string(),
         verdict: Verdict::Refused,
         refusal: None,
@@ -537,7 +537,7 @@ fn check_approval(ovr: &Override, approval: &Approval, ctx: &OverrideContext<'_>
         return c;
     }
     let rules = ctx.project.profile(ctx.profile);
-    if approval.approver == ovr.requested_by && !rules.self_approval {
+    if approval.approver == ovr.requested_by.as_str() && !rules.self_approval {
         ignore(
             &mut c,
             Refusal::SelfApproval,
@@ -560,7 +560,7 @@ fn check_approval(ovr: &Override, approval: &Approval, ctx: &OverrideContext<'_>
         target: &target,
         scope: &scope,
         profile: ctx.profile.as_str(),
-        requested_by: &ovr.requested_by,
+        requested_by: ovr.requested_by.as_str(),
     });
     c.cedar_policies.clone_from(&authz.policies);
     if !authz.allowed {

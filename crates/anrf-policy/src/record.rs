@@ -73,7 +73,7 @@ pub fn signed_message(ovr: &Override, module: &str, approval: &Approval) -> Vec<
         profile: approval.profile.as_str(),
         public_key: &approval.public_key,
         relaxes: ovr.relaxes.to_string(),
-        requested_by: &ovr.requested_by,
+        requested_by: ovr.requested_by.as_str(),
         role: &approval.role,
         scope: ovr.scope.to_string(),
         signed_at: &approval.signed_at,
@@ -196,7 +196,7 @@ pub(crate) mod tests {
                 "reads the shipped word list from data to filter stop words",
             )
             .unwrap(),
-            requested_by: "alice".into(),
+            requested_by: "alice".parse().unwrap(),
             expires: time::macros::date!(2027 - 03 - 31),
             approvals: Vec::new(),
             revoked: None,
@@ -268,7 +268,7 @@ pub(crate) mod tests {
         o.expires = time::macros::date!(2030 - 01 - 01);
         cases.push(("expires", o, approval.clone(), "wordcount"));
         let mut o = ovr.clone();
-        o.requested_by = "mallory".into();
+        o.requested_by = "mallory".parse().unwrap();
         cases.push(("requested_by", o, approval.clone(), "wordcount"));
         let mut a = approval.clone();
         a.role = "admin".into();

@@ -65,7 +65,7 @@ fn widened_scope_is_detected() {
 #[test]
 fn changed_requester_is_detected() {
     let mut o = approved();
-    o.requested_by = "mallory".into();
+    o.requested_by = "mallory".parse().unwrap();
     assert_tampered(&o, "the requester");
 }
 

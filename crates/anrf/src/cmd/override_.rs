@@ -186,15 +186,37 @@ pub(crate) fn find_policy_file(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The project policy for a module: the nearest `anrf-policy.toml` in the module
-/// directory or above it, else the strict built-in policy.
+/// directory or above it, else the strict built-in policy. It is anchored
+/// ([`anrf_policy::HostAnchor`]): command-line directories are resolved against
+/// the working directory and compared with the maxima as absolute, canonical host
+/// paths (the maxima relative to `module_dir`; `*` only inside the project root,
+/// the policy file's directory, or `module_dir` under the built-in policy).
 pub(crate) fn load_project_policy(module_dir: &Path) -> miette::Result<ProjectPolicy> {
-    match find_policy_file(module_dir) {
+    let file = find_policy_file(module_dir);
+    let policy = match &file {
         Some(path) => {
-            let text = read_text(&path)?;
-            compile_policy(&path, &text)
+            let text = read_text(path)?;
+            compile_policy(path, &text)?
         }
-        None => Ok(ProjectPolicy::builtin()),
-    }
+        None => ProjectPolicy::builtin(),
+    };
+    let canonical = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let working_dir = canonical(&std::env::current_dir().into_diagnostic()?);
+    let module_dir = canonical(module_dir);
+    let project_root = file
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or_else(|| module_dir.clone(), canonical);
+    Ok(policy.anchored(anrf_policy::HostAnchor {
+        working_dir,
+        module_dir,
+        project_root,
+        resolve_links: Some(|p| std::fs::canonicalize(p).ok()),
+    }))
 }
 
 /// The project policy in the file at `path` (e.g. `anrf verify --policy FILE`).
@@ -859,6 +881,13 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
             rows.push((holder.name(), holder.decide(&ovr, args.profile, &policy)?));
         }
     }
+    // `list` decides validity now: each decision is recorded.
+    for (module, d) in &rows {
+        audit(
+            &decision_event("override list", module, d, args.profile),
+            args.profile,
+        )?;
+    }
     if args.json {
         let out: Vec<_> = rows
             .iter()
@@ -894,11 +923,37 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
     Ok(Finish::Code(0))
 }
 
+/// The `policy_decision` event of `list` and `show`: they decide whether an
+/// override holds now (expiry, revocation, signatures, rules), so the decision
+/// is recorded like any other.
+fn decision_event(command: &str, module: &str, d: &OverrideDecision, profile: Profile) -> NewEvent {
+    let decision = if d.is_granted() {
+        Decision::Allow
+    } else {
+        Decision::Deny
+    };
+    NewEvent::new(
+        EventKind::PolicyDecision,
+        anrf_audit::local_actor(),
+        d.id.as_str(),
+        decision,
+    )
+    .with_details(serde_json::json!({
+        "command": command, "module": module, "profile": profile.as_str(),
+        "relaxes": d.relaxes, "scope": d.scope, "expires": d.expires,
+        "refusal": d.refusal.map(anrf_policy::Refusal::code), "approvers": d.approvers,
+    }))
+}
+
 fn show(args: &ShowArgs) -> miette::Result<Finish> {
     let (holder, record) = Holder::locate(&args.id, args.module.as_deref())?;
     let ovr = holder.find(&args.id)?;
     let project = holder.policy()?;
     let decision = holder.decide(&ovr, args.profile, &project)?;
+    audit(
+        &decision_event("override show", &holder.name(), &decision, args.profile),
+        args.profile,
+    )?;
     if args.json {
         let out = serde_json::json!({
             "module": holder.name(),

@@ -11,5 +11,6 @@ mod foundation;
 mod generate;
 mod intent;
 mod policy;
+mod policy_refusals;
 mod run;
 mod verify;

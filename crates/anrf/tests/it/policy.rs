@@ -58,16 +58,16 @@ random = false
 network = []
 "#;
 
-const WHY: &str = "reads the greeting templates shipped in data to localise the output";
+pub(crate) const WHY: &str = "reads the greeting templates shipped in data to localise the output";
 
-struct Project {
+pub(crate) struct Project {
     _tmp: tempfile::TempDir,
-    root: PathBuf,
-    home: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) home: PathBuf,
 }
 
 impl Project {
-    fn new() -> Project {
+    pub(crate) fn new() -> Project {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("project");
         let home = tmp.path().join("home");
@@ -84,18 +84,18 @@ impl Project {
         p
     }
 
-    fn module(&self) -> PathBuf {
+    pub(crate) fn module(&self) -> PathBuf {
         self.root.join("hello")
     }
 
-    fn set_message(&self, message: &str) {
+    pub(crate) fn set_message(&self, message: &str) {
         let wat = HELLO_WAT
             .replace("MESSAGE", message)
             .replace("LEN", &(message.len() + 1).to_string());
         std::fs::write(self.module().join("hello.wat"), wat).unwrap();
     }
 
-    fn anrf(&self, args: &[&str]) -> Output {
+    pub(crate) fn anrf(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_anrf"))
             .env("ANRF_HOME", &self.home)
             .env("USER", "alice")
@@ -107,7 +107,7 @@ impl Project {
             .unwrap()
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.anrf(args);
         assert_eq!(
             code(&out),
@@ -120,10 +120,22 @@ impl Project {
     }
 
     /// Generates keys for `names` and writes an anrf-policy.toml trusting them.
-    fn policy(&self, names: &[(&str, &str)]) {
+    pub(crate) fn policy(&self, names: &[(&str, &str)]) {
+        self.policy_with(
+            names,
+            "@id(\"security-approves\")\npermit(principal in Role::\"security\", action == Action::\"approve\", resource);",
+            "",
+        );
+    }
+
+    /// Like [`Project::policy`], with these Cedar rules and extra TOML (e.g.
+    /// `[profiles.test]`) after `[maxima]`; keys already generated are reused.
+    pub(crate) fn policy_with(&self, names: &[(&str, &str)], cedar: &str, extra: &str) {
         let mut approvers = String::new();
         for (name, role) in names {
-            self.ok(&["key", "gen", name, "--out", "keys", "--role", role]);
+            if !self.root.join(format!("keys/{name}.key")).exists() {
+                self.ok(&["key", "gen", name, "--out", "keys", "--role", role]);
+            }
             let public =
                 std::fs::read_to_string(self.root.join(format!("keys/{name}.pub"))).unwrap();
             write!(
@@ -134,21 +146,21 @@ impl Project {
             .unwrap();
         }
         let text = format!(
-            "version = 1\ncedar = \"\"\"\n@id(\"security-approves\")\npermit(principal in Role::\"security\", action == Action::\"approve\", resource);\n\"\"\"\n\n[maxima]\nread = [\"data\"]\nwrite = []\n{approvers}"
+            "version = 1\ncedar = \"\"\"\n{cedar}\n\"\"\"\n\n[maxima]\nread = [\"data\"]\nwrite = []\n{extra}\n{approvers}"
         );
         std::fs::write(self.root.join("anrf-policy.toml"), text).unwrap();
     }
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status.code().expect("exited with a code")
 }
 
-fn request_read(p: &Project) -> String {
+pub(crate) fn request_read(p: &Project) -> String {
     let out = p.ok(&[
         "override",
         "request",
@@ -268,15 +280,35 @@ fn request_approve_run_edit_refuse_reapprove_run_and_audit_verifies() {
     // every step is in the audit log, and the log verifies
     p.ok(&["audit", "verify"]);
     let log = p.ok(&["audit", "log", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&log).unwrap();
     for kind in [
         "key_gen",
         "override_request",
         "override_approve",
         "override_revoke",
+        "run",
+        "policy_decision",
     ] {
         assert!(
-            log.contains(kind),
+            events.iter().any(|e| e["kind"] == kind),
             "no `{kind}` event in the audit log:\n{log}"
+        );
+    }
+    // the runs that went ahead are recorded as allowed, with the profile
+    assert!(
+        events.iter().any(|e| e["kind"] == "run"
+            && e["decision"] == "allow"
+            && e["details"]["profile"] == "test"),
+        "{log}"
+    );
+    // `override show` and `list` decided validity: recorded as policy decisions
+    for (command, decision) in [("override show", "deny"), ("override list", "allow")] {
+        assert!(
+            events.iter().any(|e| e["kind"] == "policy_decision"
+                && e["subject"] == id.as_str()
+                && e["details"]["command"] == command
+                && e["decision"] == decision),
+            "no `{command}` decision ({decision}) for {id}:\n{log}"
         );
     }
 }
