@@ -1218,6 +1218,107 @@ fn main() {
     }
 
     #[test]
+    fn s011_deep_nesting_is_a_finding_not_a_crash() {
+        // On a 2 MiB test thread, syn overflows the stack long before 1000 levels.
+        let src = format!(
+            "fn main() {{\n    let x = {}1{};\n}}\n",
+            "(".repeat(1000),
+            ")".repeat(1000)
+        );
+        let scan = check_rust("src/main.rs", &src, &Grants::none());
+        assert_eq!(scan.findings.len(), 1, "{:?}", scan.findings);
+        assert_eq!(scan.findings[0].id, CheckId::S011);
+        assert!(
+            scan.findings[0]
+                .message
+                .contains("nests brackets more than 128 deep"),
+            "{}",
+            scan.findings[0].message
+        );
+        assert_eq!(
+            scan.findings[0].location.as_ref().and_then(|l| l.line),
+            Some(2)
+        );
+        let unary = format!("fn main() {{ let _ = {}true; }}\n", "!".repeat(5000));
+        assert_eq!(only(&unary), vec![CheckId::S011]);
+    }
+
+    #[test]
+    fn nesting_within_the_limit_is_parsed_on_the_large_stack() {
+        // 120 levels: within the limit, so parsed (on the parser thread) and checked.
+        let src = format!(
+            "fn main() {{ let x = {}unsafe {{ 1 }}{}; }}\n",
+            "(".repeat(120),
+            ")".repeat(120)
+        );
+        assert_eq!(only(&src), vec![CheckId::S001]);
+    }
+
+    #[test]
+    fn s010_extern_crate_std_alias_is_resolved() {
+        let src = "extern crate std as s;\nfn main() { let _ = s::fs::read(\"/etc/passwd\"); }\n";
+        let scan = check_rust("src/main.rs", src, &Grants::none());
+        assert_eq!(
+            scan.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+            vec![CheckId::S010]
+        );
+        assert_eq!(scan.uses[0].path, "std::fs::read");
+    }
+
+    #[test]
+    fn s007_asm_as_a_plain_identifier_in_a_macro_is_not_assembly() {
+        assert!(only("macro_rules! m { ($asm:ident) => { let asm = $asm; }; }\n").is_empty());
+        assert_eq!(
+            only("macro_rules! m { () => { core::arch::asm!(\"nop\") }; }\n"),
+            vec![CheckId::S007]
+        );
+    }
+
+    #[test]
+    fn harmless_process_and_args_uses_are_recorded() {
+        let src = "fn main() { let _ = std::env::args(); std::process::exit(3); }\n";
+        let scan = check_rust("src/main.rs", src, &Grants::none());
+        assert!(scan.findings.is_empty());
+        let kinds: Vec<Resource> = scan.uses.iter().map(|u| u.resource).collect();
+        assert_eq!(kinds, vec![Resource::Args, Resource::Exit]);
+        assert!(scan.uses.iter().all(|u| u.covered));
+    }
+
+    #[test]
+    fn mod_declarations_and_includes_are_recorded() {
+        let src = "mod evil;\n#[path = \"x/y.rs\"]\nmod other;\n#[cfg_attr(all(), path = \"z.rs\")]\nmod z;\nmod inner { mod deep; }\ninclude!(\"gen.rs\");\nfn main() { include!(concat!(env!(\"OUT_DIR\"), \"/a.rs\")); }\nmacro_rules! m { () => { mod hidden; }; }\n";
+        let scan = check_rust("src/main.rs", src, &Grants::none());
+        let refs: Vec<String> = scan
+            .modules
+            .iter()
+            .map(|m| match m {
+                ModRef::File {
+                    name,
+                    inline,
+                    paths,
+                    ..
+                } => format!(
+                    "mod {}{name} {paths:?}",
+                    inline.iter().map(|i| format!("{i}::")).collect::<String>()
+                ),
+                ModRef::Include { path, .. } => format!("include {path:?}"),
+            })
+            .collect();
+        assert_eq!(
+            refs,
+            vec![
+                "mod evil []",
+                "mod other [\"x/y.rs\"]",
+                "mod z [\"z.rs\"]",
+                "mod inner::deep []",
+                "include Some(\"gen.rs\")",
+                "include None",
+                "mod hidden []",
+            ]
+        );
+    }
+
+    #[test]
     fn s011_parse_error_has_a_location() {
         let scan = check_rust(
             "src/main.rs",

@@ -244,7 +244,14 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
     run.examples_fit_interface();
     run.effects_match_capabilities();
     let functions = run.source(&resolution);
-    run.functions_defined(functions.as_ref());
+    if run.findings.iter().any(|f| f.id == CheckId::S011) {
+        run.skip(
+            &[CheckId::M011],
+            "a Rust file could not be checked (ANRF-S011), so the functions it defines are unknown",
+        );
+    } else {
+        run.functions_defined(functions.as_ref());
+    }
     run.supply_chain();
     let threads = run.wasm(artifact.as_deref(), &resolution);
     run.memory_safety_declaration();

@@ -30,7 +30,7 @@ pub(crate) struct TooDeep {
     pub line: usize,
     /// 1-based column.
     pub column: usize,
-    /// What nests, e.g. `nested brackets`.
+    /// What nests, e.g. `brackets`.
     pub what: &'static str,
 }
 
@@ -203,7 +203,7 @@ pub(crate) fn too_deep(src: &str) -> Option<TooDeep> {
                 levels.push(Statement::default());
                 prefix_run = 0;
                 if levels.len() > MAX_NESTING + 1 {
-                    return at(start_line, start_column, "nested brackets");
+                    return at(start_line, start_column, "brackets");
                 }
             }
             ')' | ']' | '}' => {
@@ -335,7 +335,7 @@ mod tests {
             ")".repeat(1000)
         );
         let found = too_deep(&src).unwrap();
-        assert_eq!(found.what, "nested brackets");
+        assert_eq!(found.what, "brackets");
         assert_eq!(found.line, 2);
         assert!(found.column > 100, "{found:?}");
     }

@@ -76,3 +76,81 @@ fn a_module_with_missing_files_has_no_key() {
     let options = VerifyOptions::new(&builtin, Profile::Dev);
     assert!(Cache::key(&loaded, &options).is_none());
 }
+
+#[test]
+fn fetching_a_missing_dependency_changes_the_key() {
+    let module = Fixture::rust()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"wordcount\"\nversion = \"0.1.0\"\n[dependencies]\nplain = \"1\"\n",
+        )
+        .file(
+            "Cargo.lock",
+            "version = 4\n\n[[package]]\nname = \"wordcount\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"plain\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        )
+        .write();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("registry/src/index.example-0000")).unwrap();
+    let builtin = ProjectPolicy::builtin();
+    let mut options = VerifyOptions::new(&builtin, Profile::Dev);
+    options
+        .now(NOW)
+        .examples(anrf_verify::Examples::Skip)
+        .cargo_home(home.path());
+    let before = Cache::key(&module.module(), &options).unwrap();
+    let report = anrf_verify::verify(&module.module(), &options).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.id == anrf_verify::CheckId::S103)
+    );
+    crate::support::write(
+        home.path(),
+        "registry/src/index.example-0000/plain-1.0.0/Cargo.toml",
+        "[package]\nname = \"plain\"\n",
+    );
+    let after = Cache::key(&module.module(), &options).unwrap();
+    assert_ne!(before, after, "the dependency's source is part of the key");
+    let report = anrf_verify::verify(&module.module(), &options).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.id != anrf_verify::CheckId::S103)
+    );
+}
+
+#[test]
+fn an_unlisted_file_changes_the_key() {
+    let module = Fixture::rust().write();
+    let builtin = ProjectPolicy::builtin();
+    let mut options = VerifyOptions::new(&builtin, Profile::Dev);
+    options.now(NOW);
+    let before = Cache::key(&module.module(), &options).unwrap();
+    crate::support::write(&module.root, "src/evil.rs", "pub fn f() { unsafe {} }\n");
+    assert_ne!(before, Cache::key(&module.module(), &options).unwrap());
+}
+
+#[test]
+fn a_stored_report_for_another_module_or_profile_is_a_miss() {
+    let module = Fixture::rust().write();
+    let builtin = ProjectPolicy::builtin();
+    let mut options = VerifyOptions::new(&builtin, Profile::Dev);
+    options.now(NOW);
+    let home = tempfile::tempdir().unwrap();
+    let cache = Cache::new(home.path());
+    let key = Cache::key(&module.module(), &options).unwrap();
+    let mut report = anrf_verify::verify(&module.module(), &options).unwrap();
+    report.profile = Profile::Prod;
+    cache.put(&key, &report).unwrap();
+    assert!(cache.get(&key).is_none(), "profile differs");
+    report.profile = Profile::Dev;
+    report.digest = Some("sha256:0000".into());
+    cache.put(&key, &report).unwrap();
+    assert!(cache.get(&key).is_none(), "digest differs");
+    report.digest = Cache::key(&module.module(), &options)
+        .map(|_| module.module().content_digest().unwrap().to_string());
+    cache.put(&key, &report).unwrap();
+    assert_eq!(cache.get(&key), Some(report));
+}

@@ -208,6 +208,22 @@ fn m010_raised_limit_needs_a_granted_override() {
 }
 
 #[test]
+fn m009_a_capability_granted_but_not_declared() {
+    let report = Fixture::rust()
+        .capabilities("dirs = []\nenv = []\nclock = true\nrandom = false\nnetwork = []\n")
+        .write()
+        .verify_static(Profile::Dev);
+    let m009: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.id == CheckId::M009)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(m009.len(), 1, "{:?}", report.findings);
+    assert!(m009[0].contains("does not declare `clock`"), "{}", m009[0]);
+}
+
+#[test]
 fn m011_declared_function_not_defined() {
     let mut fixture = Fixture::rust();
     fixture.functions = "[\"count_words\", \"missing_fn\"]".into();
@@ -328,7 +344,7 @@ fn s012_c_guest_needs_sandbox_only_with_override() {
 }
 
 #[test]
-fn s101_supply_chain_through_the_pipeline() {
+fn s104_unpinned_dependencies_through_the_pipeline() {
     let fixture = Fixture::rust().file(
         "Cargo.toml",
         "[package]\nname = \"wordcount\"\nversion = \"0.1.0\"\n[dependencies]\nserde = \"1\"\n",
@@ -336,6 +352,264 @@ fn s101_supply_chain_through_the_pipeline() {
     let report = fixture.write().verify_static(Profile::Dev);
     assert_eq!(ids(&report), vec![CheckId::S104]);
     assert!(report.passed(), "warnings do not block in dev");
+}
+
+const BUILDER_TOML: &str =
+    "[package]\nname = \"wordcount\"\nversion = \"0.1.0\"\n[dependencies]\nbuilder = \"1\"\n";
+const BUILDER_LOCK: &str = "version = 4\n\n[[package]]\nname = \"wordcount\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"builder\"\nversion = \"1.2.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+
+/// A cargo home whose registry holds `builder 1.2.0`, with a build script.
+fn cargo_home_with_builder() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let dir = "registry/src/index.example-0000/builder-1.2.0";
+    crate::support::write(
+        home.path(),
+        &format!("{dir}/Cargo.toml"),
+        "[package]\nname = \"builder\"\n",
+    );
+    crate::support::write(home.path(), &format!("{dir}/build.rs"), "fn main() {}\n");
+    home
+}
+
+#[test]
+fn s101_supply_chain_through_the_pipeline() {
+    let module = Fixture::rust()
+        .file("Cargo.toml", BUILDER_TOML)
+        .file("Cargo.lock", BUILDER_LOCK)
+        .write();
+    let home = cargo_home_with_builder();
+    let builtin = anrf_policy::ProjectPolicy::builtin();
+    let verify = |profile| {
+        let mut options = anrf_verify::VerifyOptions::new(&builtin, profile);
+        options
+            .now(crate::support::NOW)
+            .examples(anrf_verify::Examples::Skip)
+            .cargo_home(home.path());
+        anrf_verify::verify_path(&module.root, &options).unwrap()
+    };
+    let dev = verify(Profile::Dev);
+    assert_eq!(ids(&dev), vec![CheckId::S101], "{:?}", dev.findings);
+    assert!(dev.findings[0].message.contains("`builder 1.2.0`"));
+    assert_eq!(dev.facts.dependencies[0].build_script, Some(true));
+    assert!(dev.passed(), "a dependency's build script is a warning");
+    assert!(!verify(Profile::Prod).passed(), "warnings block in prod");
+}
+
+#[test]
+fn s105_the_guests_own_build_script_blocks_in_every_profile() {
+    let module = Fixture::rust()
+        .file(
+            "build.rs",
+            "fn main() { std::process::Command::new(\"curl\"); }\n",
+        )
+        .write();
+    for profile in [Profile::Dev, Profile::Test, Profile::Prod] {
+        let report = module.verify_static(profile);
+        assert_eq!(ids(&report), vec![CheckId::S105], "{:?}", report.findings);
+        assert_eq!(
+            report.findings[0].location.as_ref().unwrap().file,
+            "build.rs"
+        );
+        assert!(!report.passed(), "{profile}");
+    }
+}
+
+const EVIL_MAIN: &str =
+    "mod evil;\nfn count_words() {}\nfn main() { count_words(); evil::run(); }\n";
+const EVIL_RS: &str = "pub fn run() {\n    unsafe { libc_abs(1); }\n    let _ = std::fs::read(\"/etc/passwd\");\n}\nextern \"C\" { fn libc_abs(x: i32) -> i32; }\n";
+
+#[test]
+fn m013_an_unlisted_mod_file_is_scanned_and_refused() {
+    let module = Fixture::rust()
+        .source(EVIL_MAIN)
+        .file("src/evil.rs", EVIL_RS)
+        .write();
+    let report = module.verify(Profile::Dev);
+    let found = ids(&report);
+    for id in [
+        CheckId::M012,
+        CheckId::M013,
+        CheckId::S001,
+        CheckId::S005,
+        CheckId::S010,
+    ] {
+        assert!(found.contains(&id), "{id}: {found:?}");
+    }
+    assert!(!report.passed());
+    assert_eq!(report.exit_code(), 1);
+    let m013 = report
+        .findings
+        .iter()
+        .find(|f| f.id == CheckId::M013)
+        .unwrap();
+    assert!(m013.message.contains("src/evil.rs"), "{}", m013.message);
+    assert!(m013.message.contains("src/main.rs:1"), "{}", m013.message);
+    assert!(
+        m013.help.contains("implementation.sources"),
+        "{}",
+        m013.help
+    );
+    let s010 = report
+        .findings
+        .iter()
+        .find(|f| f.id == CheckId::S010)
+        .unwrap();
+    assert_eq!(s010.location.as_ref().unwrap().file, "src/evil.rs");
+    assert!(
+        report
+            .facts
+            .sources_checked
+            .contains(&"src/evil.rs".to_owned())
+    );
+    let text = anrf_verify::explain::human(&anrf_verify::explain::explain(&report));
+    assert!(!text.contains("safe Rust"), "{text}");
+}
+
+#[test]
+fn m013_nested_and_path_modules_are_followed() {
+    let main = "mod a;\n#[path = \"extra/b_impl.rs\"]\nmod b;\nfn count_words() {}\nfn main() { count_words(); }\n";
+    let module = Fixture::rust()
+        .source(main)
+        .file("src/a.rs", "mod deep;\n")
+        .file("src/a/deep.rs", "static mut N: u32 = 0;\n")
+        .file("src/extra/b_impl.rs", "include!(\"gen.rs\");\n")
+        .file(
+            "src/extra/gen.rs",
+            "fn g() -> f32 { unsafe { std::mem::transmute(1u32) } }\n",
+        )
+        .write();
+    let report = module.verify_static(Profile::Dev);
+    let found = ids(&report);
+    assert!(found.contains(&CheckId::S009), "{found:?}");
+    assert!(found.contains(&CheckId::S008), "{found:?}");
+    let unlisted: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.id == CheckId::M013)
+        .map(|f| f.location.as_ref().unwrap().file.as_str())
+        .collect();
+    assert_eq!(
+        unlisted,
+        vec![
+            "src/a.rs",
+            "src/a/deep.rs",
+            "src/extra/b_impl.rs",
+            "src/extra/gen.rs"
+        ]
+    );
+}
+
+#[test]
+fn m013_a_stray_file_is_refused_until_listed() {
+    let stray = Fixture::rust().file("src/stray.rs", "pub fn x() {}\n");
+    let report = stray.clone().write().verify_static(Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::M013]);
+    assert!(
+        report.findings[0].message.contains("cargo may compile it"),
+        "{}",
+        report.findings[0].message
+    );
+    let mut listed = Fixture::rust();
+    listed
+        .sources
+        .push(("src/stray.rs".into(), "pub fn x() {}\n".into()));
+    let report = listed.write().verify_static(Profile::Dev);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_eq!(status(&report, CheckId::M013), Status::Passed);
+}
+
+#[test]
+fn s011_module_references_that_cannot_be_followed() {
+    let src = "#[path = \"/etc/passwd\"]\nmod p;\nmod gone;\nfn count_words() { include!(concat!(env!(\"OUT_DIR\"), \"/x.rs\")); }\nfn main() {}\n";
+    let report = Fixture::rust()
+        .source(src)
+        .write()
+        .verify_static(Profile::Dev);
+    let s011: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.id == CheckId::S011)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(s011.len(), 3, "{:?}", report.findings);
+    assert!(
+        s011.iter()
+            .any(|m| m.contains("outside the module directory"))
+    );
+    assert!(s011.iter().any(|m| m.contains("`src/gone.rs`")));
+    assert!(s011.iter().any(|m| m.contains("computed path")));
+    assert!(!report.passed());
+}
+
+#[test]
+fn s011_deeply_nested_source_is_a_finding_not_a_crash() {
+    let src = format!(
+        "fn count_words() {{}}\nfn main() {{\n    let x = {}1{};\n}}\n",
+        "(".repeat(1000),
+        ")".repeat(1000)
+    );
+    let report = Fixture::rust().source(&src).write().verify(Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::S011], "{:?}", report.findings);
+    assert_eq!(status(&report, CheckId::M011), Status::Skipped);
+    assert!(!report.passed());
+    assert_eq!(status(&report, CheckId::T001), Status::Skipped);
+}
+
+#[test]
+fn s012_c_declared_sandbox_only_without_an_override_blocks() {
+    let mut fixture = Fixture::rust().memory_safety("sandbox-only");
+    fixture.language = "c".into();
+    fixture.sources = vec![("src/main.c".into(), "int main(void) { return 0; }\n".into())];
+    fixture.functions = "[]".into();
+    for profile in [Profile::Dev, Profile::Test, Profile::Prod] {
+        let report = fixture.clone().write().verify_static(profile);
+        // The manifest parser refuses `sandbox-only` without a `memory-unsafe`
+        // override; the verifier reports it at the line and blocks.
+        assert_eq!(
+            open_ids(&report),
+            vec![CheckId::M001],
+            "{profile}: {:?}",
+            report.findings
+        );
+        let finding = &report.findings[0];
+        assert!(
+            finding.message.contains("memory-unsafe"),
+            "{}",
+            finding.message
+        );
+        assert!(finding.help.contains("--memory-unsafe"), "{}", finding.help);
+        assert!(finding.location.as_ref().unwrap().line.is_some());
+        assert!(!report.passed());
+        assert_eq!(report.exit_code(), 1);
+    }
+}
+
+#[test]
+fn s012_a_function_override_does_not_cover_a_c_guest() {
+    let mut fixture = Fixture::rust()
+        .memory_safety("sandbox-only")
+        .overrides(&override_toml(
+            "ovr-0000000d",
+            "function:main",
+            "memory-unsafe",
+            "2027-01-31",
+        ));
+    fixture.language = "c".into();
+    fixture.sources = vec![("src/main.c".into(), "int main(void) { return 0; }\n".into())];
+    fixture.functions = "[\"main\"]".into();
+    let report = fixture.write().verify_static(Profile::Dev);
+    assert!(
+        open_ids(&report).contains(&CheckId::S012),
+        "the whole C module is memory-unsafe: {:?}",
+        report.findings
+    );
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.id == CheckId::S012 && f.is_suppressed())
+    );
+    assert!(!report.passed());
 }
 
 #[test]
@@ -470,6 +744,53 @@ fn an_undeclared_function_scope_is_refused_by_the_manifest_parser() {
 }
 
 #[test]
+fn o006_an_unused_threads_override() {
+    let report = Fixture::rust()
+        .overrides(&override_toml(
+            "ovr-0000000e",
+            "module",
+            "threads",
+            "2027-01-31",
+        ))
+        .write()
+        .verify_static_with(&policy(), Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::O006], "{:?}", report.findings);
+    assert!(
+        report.findings[0].message.contains("ovr-0000000e"),
+        "{}",
+        report.findings[0].message
+    );
+}
+
+#[test]
+fn w002_a_memory_import_named_like_a_wasi_function() {
+    let report = Fixture::rust()
+        .wat(r#"(module (import "wasi_snapshot_preview1" "fd_write" (memory 1)) (func (export "_start")))"#)
+        .write()
+        .verify(Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::W002]);
+    assert!(!report.passed());
+    let text = anrf_verify::explain::human(&anrf_verify::explain::explain(&report));
+    assert!(!text.contains("WASI preview 1 function"), "{text}");
+}
+
+#[test]
+fn m001_a_manifest_that_is_not_utf8() {
+    let module = Fixture::rust().write();
+    let path = module.root.join("anrf.toml");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"\n# caf\xe9\n");
+    std::fs::write(&path, bytes).unwrap();
+    let report = module.verify(Profile::Dev);
+    assert_eq!(ids(&report), vec![CheckId::M001]);
+    let finding = &report.findings[0];
+    assert!(finding.message.contains("not UTF-8"), "{}", finding.message);
+    assert!(finding.help.contains("UTF-8"), "{}", finding.help);
+    assert!(finding.location.as_ref().unwrap().line.is_some());
+    assert_eq!(report.module, "wordcount");
+}
+
+#[test]
 fn o006_unused_override() {
     let report = Fixture::rust()
         .memory_safety("sandbox-only")
@@ -487,10 +808,10 @@ fn o006_unused_override() {
 
 #[test]
 fn t001_t002_examples_must_match() {
-    let report = Fixture::rust()
+    let module = Fixture::rust()
         .examples("[[intent.examples]]\nname = \"wrong output\"\nstdin = \"a\"\nstdout = \"3\\n\"\n\n[[intent.examples]]\nname = \"wrong code\"\nstdin = \"a b\"\nstdout = \"2\\n\"\nexit_code = 4\n")
-        .write()
-        .verify(Profile::Test);
+        .write();
+    let report = module.verify(Profile::Test);
     assert_eq!(ids(&report), vec![CheckId::T001, CheckId::T002]);
     assert!(!report.passed());
     assert!(
@@ -498,9 +819,27 @@ fn t001_t002_examples_must_match() {
         "{}",
         report.findings[0].message
     );
-    // Correctness errors do not block in dev.
-    let module_dev = report.clone();
-    assert!(crate::support::open_ids(&module_dev).len() == 2);
+    // Correctness errors are reported in dev but do not block.
+    let dev = module.verify(Profile::Dev);
+    assert_eq!(open_ids(&dev), vec![CheckId::T001, CheckId::T002]);
+    assert!(dev.passed());
+    assert_eq!(dev.exit_code(), 0);
+}
+
+#[test]
+fn t_examples_run_on_the_engine_of_the_profile() {
+    let module = Fixture::rust().write();
+    let engines = |profile| {
+        module
+            .verify(profile)
+            .facts
+            .examples
+            .iter()
+            .map(|e| e.engine.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(engines(Profile::Test), vec!["jit".to_owned()]);
+    assert_eq!(engines(Profile::Prod), vec!["aot".to_owned()]);
 }
 
 #[test]

@@ -108,3 +108,91 @@ fn an_approved_override_is_explained_with_its_signature() {
         insta::assert_snapshot!(anrf_verify::explain::human(&explanation));
     });
 }
+
+#[test]
+fn a_threads_module_is_not_called_valid_for_the_runtime() {
+    let threads = r#"(module (memory (export "memory") 1 1 shared) (func (export "_start")))"#;
+    let report = Fixture::rust()
+        .wat(threads)
+        .overrides(&override_toml(
+            "ovr-00000012",
+            "module",
+            "threads",
+            "2027-01-31",
+        ))
+        .write()
+        .verify_static_with(&policy(), Profile::Dev);
+    let text = anrf_verify::explain::human(&explain(&report));
+    assert!(
+        !text.contains("valid wasm module for the features the runtime enables"),
+        "{text}"
+    );
+    assert!(
+        text.contains("only with the threads proposal, which the runtime does not enable"),
+        "{text}"
+    );
+    assert!(!text.contains("no shared memory"), "{text}");
+}
+
+#[test]
+fn process_exit_is_stated_as_such() {
+    let src = "fn count_words() {}\nfn main() { count_words(); std::process::exit(0); }\n";
+    let report = Fixture::rust()
+        .source(src)
+        .write()
+        .verify_static(Profile::Dev);
+    let explanation = explain(&report);
+    let text = anrf_verify::explain::human(&explanation);
+    assert!(!text.contains("calls nothing in"), "{text}");
+    let statement = explanation
+        .sections
+        .iter()
+        .flat_map(|s| &s.statements)
+        .find(|s| s.text.contains("only to end or identify its own process"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(statement.text.contains("`std::process::exit`"));
+    assert!(
+        statement
+            .evidence
+            .iter()
+            .any(|e| matches!(e, Evidence::Source { location } if location == "src/main.rs:2:28"))
+    );
+}
+
+#[test]
+fn runtime_properties_are_labelled_as_the_runtimes() {
+    let report = Fixture::rust().write().verify(Profile::Dev);
+    let explanation = explain(&report);
+    for section in &explanation.sections {
+        for statement in &section.statements {
+            let by_runtime = statement
+                .evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::Runtime { .. }));
+            assert_eq!(
+                by_runtime,
+                section.title.starts_with("runtime guarantees"),
+                "{}: {}",
+                section.title,
+                statement.text
+            );
+            if !by_runtime {
+                assert!(
+                    !statement.text.contains("host's memory") && !statement.text.contains("denies"),
+                    "{}",
+                    statement.text
+                );
+            }
+        }
+    }
+    let verdict = &explanation.sections[0].statements[0];
+    assert_eq!(
+        verdict
+            .evidence
+            .iter()
+            .filter(|e| matches!(e, Evidence::Check { .. }))
+            .count(),
+        CheckId::ALL.len(),
+        "the verdict rests on every check"
+    );
+}

@@ -188,3 +188,66 @@ fn json_round_trips_to_the_same_report() {
     let back: Report = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
 }
+
+#[test]
+fn a_signed_approval_appears_in_the_sarif_suppression() {
+    let mut fixture = Fixture::rust()
+        .source("fn adler32(p: *const u8) -> u8 {\n    unsafe { *p }\n}\nfn main() { let x = 1u8; adler32(&x); }\n")
+        .memory_safety("sandbox-only")
+        .overrides(&override_toml("ovr-00000013", "function:adler32", "memory-unsafe", "2027-01-31"));
+    fixture.functions = "[\"adler32\"]".into();
+    let module = fixture.write();
+    let policy = crate::support::policy();
+    module.approve(&policy, "ovr-00000013", "bob", Profile::Test);
+    let report = module.verify_static_with(&policy, Profile::Test);
+    assert!(report.passed(), "{:?}", report.findings);
+    let sarif = anrf_verify::sarif::sarif(&report, &options()).unwrap();
+    assert_valid(&sarif);
+    let value: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let suppression = &value["runs"][0]["results"][0]["suppressions"][0];
+    assert_eq!(
+        suppression["properties"]["approvers"],
+        serde_json::json!(["bob"])
+    );
+    assert!(
+        suppression["properties"]["approval"]
+            .as_str()
+            .unwrap()
+            .starts_with("signed"),
+        "{suppression}"
+    );
+    assert!(
+        !report.findings[0]
+            .suppression
+            .as_ref()
+            .unwrap()
+            .self_approved
+    );
+}
+
+#[test]
+fn a_dev_self_approval_names_the_requester_as_such() {
+    let report = mixed();
+    let suppression = report
+        .findings
+        .iter()
+        .find_map(|f| f.suppression.clone())
+        .unwrap();
+    assert!(suppression.self_approved);
+    assert_eq!(suppression.approvers, vec!["alice".to_owned()]);
+    let value: serde_json::Value =
+        serde_json::from_str(&anrf_verify::sarif::sarif(&report, &options()).unwrap()).unwrap();
+    let results = value["runs"][0]["results"].as_array().unwrap();
+    let s = results.iter().find_map(|r| r.get("suppressions")).unwrap();
+    assert_eq!(
+        s[0]["properties"]["approvers"],
+        serde_json::json!(["alice"])
+    );
+    assert!(
+        s[0]["properties"]["approval"]
+            .as_str()
+            .unwrap()
+            .contains("self-approved"),
+        "{s}"
+    );
+}
