@@ -269,7 +269,7 @@ pub(crate) fn check_rust(file: &str, src: &str, grants: &Grants) -> RustScan {
             .name("anrf-verify-parse".to_owned())
             .stack_size(PARSE_STACK_BYTES)
             .spawn_scoped(scope, || parse_and_scan(file, src, grants))
-            .map(|handle| handle.join())
+            .map(std::thread::ScopedJoinHandle::join)
     });
     match outcome {
         Ok(Ok(scan)) => scan,
@@ -1299,7 +1299,7 @@ fn main() {
                     ..
                 } => format!(
                     "mod {}{name} {paths:?}",
-                    inline.iter().map(|i| format!("{i}::")).collect::<String>()
+                    inline.iter().fold(String::new(), |acc, i| acc + i + "::")
                 ),
                 ModRef::Include { path, .. } => format!("include {path:?}"),
             })

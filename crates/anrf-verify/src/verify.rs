@@ -123,7 +123,7 @@ fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Re
         Err(e) => e.valid_up_to(),
     };
     let before = bytes.get(..valid).unwrap_or_default();
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line = before.split(|b| *b == b'\n').count();
     let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
     let finding = Finding::new(
         CheckId::M001,
@@ -486,10 +486,12 @@ impl<'m> Run<'m, '_> {
                 continue;
             }
             let text = match std::fs::read(&path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => text,
-                    Err(_) => {
-                        self.findings.push(
+                Ok(bytes) => {
+                    if let Ok(text) = String::from_utf8(bytes) {
+                        text
+                    } else {
+                        {
+                            self.findings.push(
                             Finding::new(
                                 CheckId::S011,
                                 format!("`{}` is not UTF-8, so it is not Rust source and could not be checked", unit.file),
@@ -497,9 +499,10 @@ impl<'m> Run<'m, '_> {
                             .at(Location::file(unit.file.clone()))
                             .help("save the file as UTF-8"),
                         );
-                        continue;
+                            continue;
+                        }
                     }
-                },
+                }
                 // A listed file that is missing is `ANRF-M004`.
                 Err(_) if listed.contains(unit.file.as_str()) => continue,
                 Err(err) => {

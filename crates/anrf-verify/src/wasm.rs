@@ -397,15 +397,12 @@ fn collect(bytes: &[u8], facts: &mut WasmFacts) -> wasmparser::Result<()> {
             Payload::TypeSection(reader) => {
                 for group in reader {
                     for sub in group?.into_types() {
-                        match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => {
-                                types.push(Some((f.params().len(), f.results().len())));
-                                signatures.push(Some(signature_text(f.params(), f.results())));
-                            }
-                            _ => {
-                                types.push(None);
-                                signatures.push(None);
-                            }
+                        if let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner {
+                            types.push(Some((f.params().len(), f.results().len())));
+                            signatures.push(Some(signature_text(f.params(), f.results())));
+                        } else {
+                            types.push(None);
+                            signatures.push(None);
                         }
                     }
                 }
@@ -644,16 +641,19 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        let imports: String = WASI_PREVIEW1_SIGNATURES
-            .iter()
-            .map(|(name, params, results)| {
-                format!(
-                    "(import \"wasi_snapshot_preview1\" \"{name}\" (func (param {}) (result {})))\n",
+        let imports = WASI_PREVIEW1_SIGNATURES.iter().fold(
+            String::new(),
+            |mut out, (name, params, results)| {
+                use std::fmt::Write as _;
+                let _ = writeln!(
+                    out,
+                    "(import \"wasi_snapshot_preview1\" \"{name}\" (func (param {}) (result {})))",
                     wat_type(params),
                     wat_type(results)
-                )
-            })
-            .collect();
+                );
+                out
+            },
+        );
         let runtime = Runtime::new(EngineKind::Jit, RuntimeConfig::default()).unwrap();
         let run = |wat: &str| {
             let bytes = wat::parse_str(wat).unwrap();

@@ -173,7 +173,7 @@ pub(crate) fn rust_files(dir: &Path) -> Vec<String> {
                     continue;
                 }
                 stack.push((entry.path(), child));
-            } else if name.ends_with(".rs") {
+            } else if Path::new(&name).extension().is_some_and(|e| e == "rs") {
                 out.push(child);
             }
         }

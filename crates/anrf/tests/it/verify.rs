@@ -337,6 +337,7 @@ fn explain_states_facts_with_evidence() {
         .args(["explain", &module, "--json"])
         .output()
         .unwrap();
+    settings(&ws).bind(|| insta::assert_snapshot!("explain_json", text(&out.stdout)));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["may_run"], true);
     for section in json["sections"].as_array().unwrap() {
@@ -495,7 +496,128 @@ fn bundled_examples_verify_clean() {
             "{}",
             text(&test.stdout)
         );
+
+        // A trusted approver (a key generated here, named by the project
+        // policy) signs it for `test`: now it passes, and the SARIF
+        // suppression names the approver.
+        let key = ws
+            .anrf()
+            .args(["key", "gen", "bob", "--out", "keys", "--role", "security"])
+            .output()
+            .unwrap();
+        assert!(key.status.success(), "{}", text(&key.stderr));
+        let public = std::fs::read_to_string(ws.tmp.path().join("keys/bob.pub")).unwrap();
+        std::fs::write(
+            ws.tmp.path().join("anrf-policy.toml"),
+            format!(
+                "version = 1\ncedar = \"\"\"\n@id(\"security-approves\")\npermit(principal in Role::\"security\", action == Action::\"approve\", resource);\n\"\"\"\n\n[maxima]\nread = [\"data\"]\n\n[[approvers]]\nname = \"bob\"\npublic_key = \"{}\"\nroles = [\"security\"]\n",
+                public.trim()
+            ),
+        )
+        .unwrap();
+        let approve = ws
+            .anrf()
+            .args([
+                "override",
+                "approve",
+                "ovr-5ad1e32c",
+                "--key",
+                "keys/bob.key",
+                "--profile",
+                "test",
+                "--module",
+                "checksum-unsafe",
+            ])
+            .output()
+            .unwrap();
+        assert!(approve.status.success(), "{}", text(&approve.stderr));
+        let test = ws
+            .anrf()
+            .args(["verify", "checksum-unsafe", "--profile", "test", "--format", "sarif"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&test), 0, "{}{}", text(&test.stdout), text(&test.stderr));
+        let sarif: serde_json::Value = serde_json::from_slice(&test.stdout).unwrap();
+        let suppressions: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.get("suppressions"))
+            .collect();
+        assert!(!suppressions.is_empty());
+        for s in suppressions {
+            assert_eq!(s[0]["properties"]["approvers"], serde_json::json!(["bob"]), "{s}");
+        }
     }
+}
+
+#[test]
+fn an_unlisted_mod_file_blocks_and_explain_claims_no_safe_rust() {
+    let ws = Workspace::new();
+    let dir = ws.tmp.path().join("sneaky");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("anrf.toml"),
+        manifest("sneaky", "2\\n")
+            .replace("language = \"wat\"", "language = \"rust\"")
+            .replace("sources = [\"guest.wat\"]", "sources = [\"src/main.rs\"]"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/main.rs"), "mod evil;\nfn main() { evil::run(); }\n").unwrap();
+    std::fs::write(
+        dir.join("src/evil.rs"),
+        "pub fn run() { unsafe { abs(1); } let _ = std::fs::read(\"/etc/passwd\"); }\nextern \"C\" { fn abs(x: i32) -> i32; }\n",
+    )
+    .unwrap();
+    let out = ws.anrf().args(["verify", "sneaky", "--no-tests"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for id in ["ANRF-M013", "ANRF-S001", "ANRF-S005", "ANRF-S010"] {
+        assert!(stdout.contains(id), "{id}: {stdout}");
+    }
+    let explain = ws.anrf().args(["explain", "sneaky"]).output().unwrap();
+    let explain = text(&explain.stdout);
+    assert!(!explain.contains("safe Rust"), "{explain}");
+    assert!(explain.contains("may NOT run"), "{explain}");
+}
+
+#[test]
+fn deeply_nested_source_is_a_finding_not_a_crash() {
+    let ws = Workspace::new();
+    let dir = ws.tmp.path().join("deep");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("anrf.toml"),
+        manifest("deep", "2\\n")
+            .replace("language = \"wat\"", "language = \"rust\"")
+            .replace("sources = [\"guest.wat\"]", "sources = [\"src/main.rs\"]"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!("fn main() {{ let _x = {}1{}; }}\n", "(".repeat(1000), ")".repeat(1000)),
+    )
+    .unwrap();
+    let out = ws.anrf().args(["verify", "deep", "--no-tests"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("error[ANRF-S011]"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_manifest_that_is_not_utf8_is_a_finding_with_the_cause() {
+    let ws = Workspace::new();
+    let module = ws.wat_module("latin", PRINT_TWO, "2\\n");
+    let path = ws.tmp.path().join("latin/anrf.toml");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"# caf\xe9\n");
+    std::fs::write(&path, bytes).unwrap();
+    let out = ws.anrf().args(["verify", &module]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("error[ANRF-M001]"), "{stdout}");
+    assert!(stdout.contains("not UTF-8"), "{stdout}");
+    assert!(stdout.contains("save `anrf.toml` as UTF-8"), "{stdout}");
+    assert!(!text(&out.stderr).contains("pass a module directory"));
 }
 
 #[test]
