@@ -66,7 +66,7 @@ pub use manifest::{
 pub use module::{MANIFEST_FILE, Module};
 pub use names::{
     ContentDigest, EnvName, GuestPath, Justification, ModuleName, NameError, OverrideId, RelPath,
-    Sha256Hex,
+    Requester, Sha256Hex,
 };
 pub use units::{ByteSize, Millis, UnitError, parse_duration, parse_size};
 

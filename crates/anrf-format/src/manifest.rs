@@ -216,11 +216,25 @@ pub struct Limits {
 }
 
 /// An instruction budget, greater than zero.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(try_from = "u64", into = "u64")]
-pub struct Fuel(#[schemars(range(min = 1))] u64);
+///
+/// Read from a TOML integer (which is signed), so a negative budget is refused with
+/// its own message rather than a type error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "u64")]
+pub struct Fuel(u64);
+
+impl JsonSchema for Fuel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Fuel".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "instruction budget in wasmtime fuel units, a whole number greater than zero",
+            "type": "integer",
+            "minimum": 1
+        })
+    }
+}
 
 impl Fuel {
     pub const fn new(units: u64) -> Option<Self> {
@@ -235,6 +249,15 @@ impl TryFrom<u64> for Fuel {
     type Error = crate::units::UnitError;
     fn try_from(v: u64) -> Result<Self, Self::Error> {
         Self::new(v).ok_or_else(|| crate::units::UnitError::Zero(v.to_string()))
+    }
+}
+
+impl TryFrom<i64> for Fuel {
+    type Error = crate::units::UnitError;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        let units =
+            u64::try_from(v).map_err(|_| crate::units::UnitError::Negative(v.to_string()))?;
+        Self::try_from(units)
     }
 }
 

@@ -22,12 +22,14 @@ pub(crate) fn parse_manifest(source: &str, path: &str) -> Result<Manifest, Forma
     let spans = Spans::new(source);
     let manifest: Manifest = toml::from_str(source).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        let (message, help) = explain_toml_error(e.message(), &table_at(source, span.start));
-        ManifestError::new(path, source, span, message, help)
+        let place = spans.place_at(source, &span);
+        let key_text = source.get(span.clone()).unwrap_or_default();
+        let (message, help) = explain_toml_error(e.message(), &place, key_text);
+        ManifestError::new(path, source, span, message, Some(help))
     })?;
     validate(&manifest).map_err(|problem| {
         let span = spans.span_of(&problem.at).unwrap_or(0..0);
-        ManifestError::new(path, source, span, problem.message, problem.help)
+        ManifestError::new(path, source, span, problem.message, Some(problem.help))
     })?;
     Ok(manifest)
 }
@@ -36,15 +38,11 @@ pub(crate) fn parse_manifest(source: &str, path: &str) -> Result<Manifest, Forma
 struct Problem<'a> {
     at: Vec<Step<'a>>,
     message: String,
-    help: Option<String>,
+    help: String,
 }
 
-fn problem(at: Vec<Step<'_>>, message: String, help: impl Into<Option<String>>) -> Problem<'_> {
-    Problem {
-        at,
-        message,
-        help: help.into(),
-    }
+fn problem(at: Vec<Step<'_>>, message: String, help: String) -> Problem<'_> {
+    Problem { at, message, help }
 }
 
 /// Checks that span several fields. The first problem wins.
@@ -56,6 +54,51 @@ fn validate(m: &Manifest) -> Result<(), Problem<'static>> {
             format!("unsupported manifest version `{}`", m.anrf),
             format!("this anrf reads version {FORMAT_VERSION}: write `anrf = {FORMAT_VERSION}`"),
         ));
+    }
+    if m.module.version.trim().is_empty() {
+        return Err(problem(
+            vec![Key("module"), Key("version")],
+            "`version` in `[module]` is empty".into(),
+            "write the module's version, e.g. `version = \"0.1.0\"`".to_owned(),
+        ));
+    }
+    if m.intent.summary.trim().is_empty() {
+        return Err(problem(
+            vec![Key("intent"), Key("summary")],
+            "`summary` in `[intent]` is empty: the intent layer says what the module is for".into(),
+            "say in words what the module is for, e.g. `summary = \"Count the words on stdin\"`"
+                .to_owned(),
+        ));
+    }
+    if let Some(i) = m.logic.functions.iter().position(|f| f.trim().is_empty()) {
+        return Err(problem(
+            vec![Key("logic"), Key("functions"), Index(i)],
+            format!(
+                "`functions` in `[logic]` has an empty name (entry {})",
+                i + 1
+            ),
+            "write the function's name, e.g. `functions = [\"count_words\"]`, or remove the entry"
+                .to_owned(),
+        ));
+    }
+    let declared = &m.security.capabilities.env;
+    for (i, example) in m.intent.examples.iter().enumerate() {
+        if let Some(name) = example
+            .env
+            .keys()
+            .find(|name| !declared.iter().any(|d| d.as_str() == name.as_str()))
+        {
+            return Err(problem(
+                vec![Key("intent"), Key("examples"), Index(i), Key("env")],
+                format!(
+                    "example `{}` sets `{name}`, which `security.capabilities.env` does not declare",
+                    example.name
+                ),
+                format!(
+                    "an example may set only declared variables: remove `{name}` from the example's `env`, or declare it with `env = [\"{name}\"]` under `[security.capabilities]`"
+                ),
+            ));
+        }
     }
     if m.implementation.sources.is_empty() {
         return Err(problem(
@@ -154,19 +197,45 @@ fn validate(m: &Manifest) -> Result<(), Problem<'static>> {
     Ok(())
 }
 
-/// Turns toml's message into ours, with a fix.
-fn explain_toml_error(message: &str, at: &str) -> (String, Option<String>) {
-    let message = message.trim().to_owned();
-    let place = if at.is_empty() {
-        "the top level".to_owned()
-    } else {
-        format!("`[{at}]`")
-    };
-    if let Some(field) = backticked_after(&message, "missing field `") {
-        let help = missing_field_help(at, field);
-        return (format!("missing field `{field}` in {place}"), Some(help));
+/// Where in the manifest a TOML error points: the table (dotted, array indices
+/// dropped) and, when the error is about one key or its value, that key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    table: String,
+    key: Option<String>,
+}
+
+impl Place {
+    /// `the top level` or `` `[security.limits]` ``.
+    fn table_ref(&self) -> String {
+        if self.table.is_empty() {
+            "the top level".to_owned()
+        } else {
+            format!("`[{}]`", self.table)
+        }
     }
-    if let Some(field) = backticked_after(&message, "unknown field `") {
+
+    /// `` `fuel` in `[security.limits]` `` or just the table.
+    fn describe(&self) -> String {
+        match &self.key {
+            Some(key) => format!("`{key}` in {}", self.table_ref()),
+            None => self.table_ref(),
+        }
+    }
+}
+
+/// Turns toml's message into ours: what is wrong, naming the key, and how to fix it.
+fn explain_toml_error(message: &str, place: &Place, key_text: &str) -> (String, String) {
+    let message = message.trim();
+    let table = place.table.as_str();
+    if let Some(field) = backticked_after(message, "missing field `") {
+        let help = missing_field_help(table, field);
+        return (
+            format!("missing field `{field}` in {}", place.table_ref()),
+            help,
+        );
+    }
+    if let Some(field) = backticked_after(message, "unknown field `") {
         let expected = message
             .split_once(", expected ")
             .map(|(_, rest)| rest.to_owned())
@@ -179,22 +248,51 @@ fn explain_toml_error(message: &str, at: &str) -> (String, Option<String>) {
                 "remove it or fix the spelling (expected {expected}): unknown keys are errors so that a typo never weakens security silently"
             )
         };
-        return (format!("unknown field `{field}` in {place}"), Some(help));
-    }
-    if let Some(variant) = backticked_after(&message, "unknown variant `") {
-        let expected = message.split_once(", expected ").map(|(_, r)| r.to_owned());
         return (
-            format!("`{variant}` is not an allowed value in {place}"),
-            expected.map(|e| format!("use {e}")),
+            format!("unknown field `{field}` in {}", place.table_ref()),
+            help,
         );
     }
-    if message.starts_with("invalid type") {
+    if message.starts_with("duplicate key") {
+        let key = key_text.trim().trim_matches(['"', '\'']);
         return (
-            format!("{message} in {place}"),
-            Some("run `anrf schema` to see the type each key takes".to_owned()),
+            format!("key `{key}` is set twice in {}", place.table_ref()),
+            format!("keep one `{key} = ...` and delete the other: a key may appear once per table"),
         );
     }
-    (message, None)
+    let Some(key) = place.key.as_deref() else {
+        // Not about one key: a TOML syntax error or a whole table of the wrong shape.
+        return (
+            message.to_owned(),
+            "fix the TOML syntax here: each line is `key = value`, a `[table]` or a `[[array]]` header, strings are in double quotes; `anrf init NAME` writes a complete manifest to compare with".to_owned(),
+        );
+    };
+    let what = place.describe();
+    if let Some(variant) = backticked_after(message, "unknown variant `") {
+        let expected = message
+            .split_once(", expected ")
+            .map_or_else(|| value_help(table, key), |(_, e)| format!("use {e}"));
+        return (
+            format!("`{variant}` is not an allowed value of {what}"),
+            expected,
+        );
+    }
+    if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.contains("did not match any variant")
+    {
+        let detail = if message.contains("did not match any variant") {
+            String::new()
+        } else {
+            format!(": {message}")
+        };
+        return (
+            format!("{what} has a value of the wrong type{detail}"),
+            value_help(table, key),
+        );
+    }
+    // The refusal of a domain value (a name, a path, a size, a justification, ...).
+    (format!("{what}: {message}"), value_help(table, key))
 }
 
 fn backticked_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
@@ -202,50 +300,166 @@ fn backticked_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
     rest.split('`').next()
 }
 
-fn missing_field_help(at: &str, field: &str) -> String {
-    let table = strip_indices(at);
-    let example = match (table.as_str(), field) {
-        ("", "security") => Some(
-            "[security]\nmemory_safety = \"enforced\"\nisolation = \"wasm\"\noverrides = []\n\n[security.limits]\n...\n\n[security.capabilities]\n...".to_owned(),
-        ),
-        ("", "anrf") => Some("anrf = 1".to_owned()),
-        ("security", "memory_safety") => Some("memory_safety = \"enforced\"".to_owned()),
-        ("security", "isolation") => Some("isolation = \"wasm\"".to_owned()),
-        ("security", "overrides") => Some("overrides = []".to_owned()),
-        ("security", "limits") => Some(
-            "[security.limits]\nmemory = \"64MiB\"\nfuel = 1000000000\ntimeout = \"5s\"\nstack = \"512KiB\"\nstdout = \"1MiB\"\nstderr = \"1MiB\"".to_owned(),
-        ),
-        ("security", "capabilities") => Some(
-            "[security.capabilities]\ndirs = []\nenv = []\nclock = false\nrandom = false\nnetwork = []".to_owned(),
-        ),
-        ("security.limits", name) => name.parse::<LimitName>().ok().map(|limit| {
-            let default = Limits::DEFAULT;
-            let value = match limit {
-                LimitName::Memory => format!("\"{}\"", default.memory),
-                LimitName::Fuel => default.fuel.units().to_string(),
-                LimitName::Timeout => format!("\"{}\"", default.timeout),
-                LimitName::Stack => format!("\"{}\"", default.stack),
-                LimitName::Stdout => format!("\"{}\"", default.stdout),
-                LimitName::Stderr => format!("\"{}\"", default.stderr),
-            };
-            format!("{name} = {value}")
-        }),
-        ("security.capabilities", "dirs" | "env" | "network") => Some(format!("{field} = []")),
-        ("security.capabilities", "clock" | "random") => Some(format!("{field} = false")),
-        ("security.overrides", "justification") => Some(
-            "justification = \"what the module needs, why, and why the secure alternative does not work\"".to_owned(),
-        ),
-        ("security.overrides", "expires") => Some("expires = \"2027-03-31\"".to_owned()),
-        ("security.overrides", "scope") => Some("scope = \"module\"".to_owned()),
-        ("security.overrides", "approvals") => Some("approvals = []".to_owned()),
-        _ => None,
+/// A valid line for `key` in `table`, to show in a fix.
+fn example_line(table: &str, key: &str) -> Option<String> {
+    let line = match (table, key) {
+        ("", "anrf") => "anrf = 1",
+        ("", "module") => "[module]\nname = \"word-count\"\nversion = \"0.1.0\"",
+        ("", "intent") => "[intent]\nsummary = \"Count the words on stdin\"",
+        ("", "logic") => "[logic]\ninterface = \"command\"",
+        ("", "implementation") => {
+            "[implementation]\nlanguage = \"rust\"\nsources = [\"src/main.rs\"]"
+        }
+        ("", "security") => {
+            "[security]\nmemory_safety = \"enforced\"\nisolation = \"wasm\"\noverrides = []\n\n[security.limits]\n...\n\n[security.capabilities]\n..."
+        }
+        ("module", "name") => "name = \"word-count\"",
+        ("module", "version") => "version = \"0.1.0\"",
+        ("intent", "summary") => "summary = \"Count the whitespace-separated words on stdin\"",
+        ("intent", "requirements") => "requirements = [\"prints one integer and a newline\"]",
+        ("intent", "examples") => {
+            "[[intent.examples]]\nname = \"two words\"\nstdin = \"hello world\\n\"\nstdout = \"2\\n\""
+        }
+        ("intent.examples", "name") => "name = \"two words\"",
+        ("intent.examples", "stdin") => "stdin = \"hello world\\n\"",
+        ("intent.examples", "stdout") => "stdout = \"2\\n\"",
+        ("intent.examples", "args") => "args = [\"--verbose\"]",
+        ("intent.examples", "env") => "env = { GREETING = \"Hej\" }",
+        ("intent.examples", "exit_code") => "exit_code = 0",
+        ("logic", "interface") => "interface = \"command\"",
+        ("logic", "functions") => "functions = [\"count_words\"]",
+        ("logic", "effects") => "effects = [\"stdin\", \"stdout\"]",
+        ("implementation", "language") => "language = \"rust\"",
+        ("implementation", "sources") => "sources = [\"src/main.rs\"]",
+        ("implementation", "provenance") => "provenance = { toolchain = \"rustc 1.95.0\" }",
+        ("security", "memory_safety") => "memory_safety = \"enforced\"",
+        ("security", "isolation") => "isolation = \"wasm\"",
+        ("security", "overrides") => "overrides = []",
+        ("security", "limits") => {
+            "[security.limits]\nmemory = \"64MiB\"\nfuel = 1000000000\ntimeout = \"5s\"\nstack = \"512KiB\"\nstdout = \"1MiB\"\nstderr = \"1MiB\""
+        }
+        ("security", "capabilities") => {
+            "[security.capabilities]\ndirs = []\nenv = []\nclock = false\nrandom = false\nnetwork = []"
+        }
+        ("security.capabilities", "dirs") => {
+            "dirs = [{ guest = \"/data\", host = \"data\", access = \"read-only\" }]   # or dirs = []"
+        }
+        ("security.capabilities.dirs", "guest") => "guest = \"/data\"",
+        ("security.capabilities.dirs", "host") => "host = \"data\"",
+        ("security.capabilities.dirs", "access") => "access = \"read-only\"",
+        ("security.capabilities", "env") => "env = [\"GREETING\"]   # or env = []",
+        ("security.capabilities", "network") => "network = []",
+        ("security.capabilities", "clock") => "clock = false",
+        ("security.capabilities", "random") => "random = false",
+        ("security.overrides", "id") => "id = \"ovr-0123abcd\"",
+        ("security.overrides", "scope") => {
+            "scope = \"module\"   # or \"project\", \"function:NAME\""
+        }
+        ("security.overrides", "relaxes") => "relaxes = \"allow-read:data\"",
+        ("security.overrides", "justification") => {
+            "justification = \"reads the shipped stop-word list from data/ to filter the output\""
+        }
+        ("security.overrides", "requested_by") => "requested_by = \"alice\"",
+        ("security.overrides", "expires") => "expires = \"2027-03-31\"",
+        ("security.overrides", "approvals") => {
+            "approvals = []   # `anrf override approve` adds signatures"
+        }
+        ("security.limits", name) => return limit_example(name),
+        _ => return None,
     };
+    Some(line.to_owned())
+}
+
+/// `memory = "64MiB"`: the default of a limit, as a line.
+fn limit_example(name: &str) -> Option<String> {
+    let limit = name.parse::<LimitName>().ok()?;
+    let default = Limits::DEFAULT;
+    let value = match limit {
+        LimitName::Memory => format!("\"{}\"", default.memory),
+        LimitName::Fuel => default.fuel.units().to_string(),
+        LimitName::Timeout => format!("\"{}\"", default.timeout),
+        LimitName::Stack => format!("\"{}\"", default.stack),
+        LimitName::Stdout => format!("\"{}\"", default.stdout),
+        LimitName::Stderr => format!("\"{}\"", default.stderr),
+    };
+    Some(format!("{name} = {value}"))
+}
+
+/// How to fix a refused value of `key` in `table`.
+fn value_help(table: &str, key: &str) -> String {
+    let example = example_line(table, key);
+    let size_rule = format!(
+        "write a positive size, bytes or with a unit (B, KiB, MiB, GiB, KB, MB, GB), at most the default unless a `raise:{key}=...` override allows more"
+    );
+    let rule = match (table, key) {
+        ("module", "name") => "use lowercase letters, digits and `-`, starting with a letter",
+        ("module", "version") => "write the module's version",
+        ("intent", "summary") => "say in words what the module is for",
+        ("intent.examples", "name") => "give the example a name",
+        ("intent.examples", "env") => {
+            "set only variables declared in `security.capabilities.env`, as strings"
+        }
+        ("logic", "functions") => "list the names of the module's functions",
+        ("implementation", "sources" | "artifact") | ("implementation.artifact", _) => {
+            if key == "sources" {
+                "list source files by paths relative to the module directory, without `..`"
+            } else {
+                "`anrf build` writes the artifact: remove it and run `anrf build PATH`"
+            }
+        }
+        ("security.limits", "fuel") => {
+            "write a positive whole number of fuel units, at most the default unless a `raise:fuel=N` override allows more"
+        }
+        ("security.limits", "timeout") => {
+            "write a positive duration, milliseconds or with a unit (ms, s, m), at most the default unless a `raise:timeout=...` override allows more"
+        }
+        ("security.limits", _) => size_rule.as_str(),
+        ("security.capabilities.dirs", "host") => {
+            "name a directory inside the module, relative to it and without `..`"
+        }
+        ("security.capabilities.dirs", "guest") => {
+            "write the path the guest sees: absolute, without `..`"
+        }
+        ("security.capabilities", "env") => {
+            "list variable names of letters, digits and `_`, not starting with a digit"
+        }
+        ("security.capabilities", "clock" | "random") => "write `true` or `false`",
+        ("security.capabilities", "network") => "list host names as strings, or leave it empty",
+        ("security.overrides", "id") => {
+            "keep the id that `anrf override request` assigned: `ovr-` and 8 to 32 lowercase hex digits"
+        }
+        ("security.overrides", "scope") => {
+            "use `project`, `module` or `function:NAME` with NAME listed in `logic.functions`"
+        }
+        ("security.overrides", "relaxes") => {
+            "name one relaxation: `memory-unsafe`, `threads`, `allow-read:PATH`, `allow-write:PATH`, `allow-env:NAME`, `allow-network:HOST` or `raise:LIMIT=VALUE`"
+        }
+        ("security.overrides", "justification") => {
+            "say in your own words what the module needs, why, and why the secure alternative does not work (at least 20 characters and 4 real words; placeholders are refused)"
+        }
+        ("security.overrides", "requested_by") => "name the person who asked for the override",
+        ("security.overrides", "expires") => "write the last day it is valid as YYYY-MM-DD",
+        ("security.overrides", "approvals") => {
+            "leave it as `approvals = []` and add signatures with `anrf override approve`"
+        }
+        ("security.overrides", "revoked") => {
+            "`anrf override revoke` writes this; restore what it wrote or remove the entry"
+        }
+        _ => "`anrf schema` shows the type and values this key takes",
+    };
+    match example {
+        Some(example) => format!("{rule}, e.g.\n{example}"),
+        None => rule.to_owned(),
+    }
+}
+
+fn missing_field_help(table: &str, field: &str) -> String {
     let place = if table.is_empty() {
         "at the top level".to_owned()
     } else {
         format!("under `[{table}]`")
     };
-    match example {
+    match example_line(table, field) {
         Some(example) => format!(
             "add it {place}; nothing in the manifest is filled in silently, e.g.\n{example}"
         ),
@@ -253,36 +467,25 @@ fn missing_field_help(at: &str, field: &str) -> String {
     }
 }
 
-fn strip_indices(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut depth = 0;
-    for c in path.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Positions of keys and values, from a second, span-keeping parse.
 struct Spans<'s> {
-    root: Option<toml::Spanned<DeTable<'s>>>,
+    root: toml::Spanned<DeTable<'s>>,
+    /// Whether the text has TOML syntax errors (or keys set twice).
+    broken: bool,
 }
 
 impl<'s> Spans<'s> {
     fn new(source: &'s str) -> Self {
+        let (root, errors) = DeTable::parse_recoverable(source);
         Self {
-            root: DeTable::parse(source).ok(),
+            root,
+            broken: !errors.is_empty(),
         }
     }
 
     /// The span of the value at `path`, or of the deepest ancestor that exists.
     fn span_of(&self, path: &[Step<'_>]) -> Option<Range<usize>> {
-        let root = self.root.as_ref()?;
-        let mut table = root.get_ref();
+        let mut table = self.root.get_ref();
         let mut best: Option<Range<usize>> = None;
         let mut value: Option<&toml::Spanned<DeValue<'s>>> = None;
         for step in path {
@@ -305,6 +508,110 @@ impl<'s> Spans<'s> {
         }
         best
     }
+
+    /// The table and key an error at `span` is about: the smallest key or value
+    /// that holds it.
+    fn place_at(&self, source: &str, span: &Range<usize>) -> Place {
+        if self.broken {
+            // Syntax errors and keys set twice: no tree to trust, the header says where.
+            return Place {
+                table: table_at(source, span.start),
+                key: None,
+            };
+        }
+        let mut best = None;
+        search(self.root.get_ref(), &mut Vec::new(), span, &mut best);
+        match best {
+            Some(Found {
+                mut path,
+                is_table: false,
+                ..
+            }) => {
+                let key = path.pop();
+                Place {
+                    table: path.join("."),
+                    key,
+                }
+            }
+            Some(Found { path, .. }) => Place {
+                table: path.join("."),
+                key: None,
+            },
+            None => Place {
+                table: String::new(),
+                key: None,
+            },
+        }
+    }
+}
+
+/// The smallest key or value found so far that holds an error's span.
+struct Found {
+    len: usize,
+    path: Vec<String>,
+    is_table: bool,
+}
+
+fn search(
+    table: &DeTable<'_>,
+    path: &mut Vec<String>,
+    span: &Range<usize>,
+    best: &mut Option<Found>,
+) {
+    for (key, value) in table {
+        path.push(key.get_ref().to_string());
+        consider(&key.span(), false, path, span, best);
+        visit_value(value, path, span, best);
+        path.pop();
+    }
+}
+
+fn visit_value(
+    value: &toml::Spanned<DeValue<'_>>,
+    path: &mut Vec<String>,
+    span: &Range<usize>,
+    best: &mut Option<Found>,
+) {
+    match value.get_ref() {
+        DeValue::Table(inner) => {
+            consider(&value.span(), true, path, span, best);
+            search(inner, path, span, best);
+        }
+        DeValue::Array(items) => {
+            // An array of tables (`[[security.overrides]]`) is a table to point at.
+            let of_tables = !items.is_empty()
+                && items
+                    .iter()
+                    .all(|item| matches!(item.get_ref(), DeValue::Table(_)));
+            consider(&value.span(), of_tables, path, span, best);
+            for item in items {
+                visit_value(item, path, span, best);
+            }
+        }
+        _ => consider(&value.span(), false, path, span, best),
+    }
+}
+
+fn consider(
+    at: &Range<usize>,
+    is_table: bool,
+    path: &[String],
+    span: &Range<usize>,
+    best: &mut Option<Found>,
+) {
+    let len = at.end.saturating_sub(at.start);
+    if contains(at, span) && best.as_ref().is_none_or(|b| len < b.len) {
+        *best = Some(Found {
+            len,
+            path: path.to_vec(),
+            is_table,
+        });
+    }
+}
+
+/// Whether `inner` lies within `outer` (an empty `inner` at `outer`'s start counts).
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end && outer.start < outer.end
 }
 
 /// The table an offset is in: the last `[table]` or `[[array]]` header at or before it.

@@ -34,6 +34,10 @@ pub enum UnitError {
     },
     #[error("`{0}` must be greater than zero")]
     Zero(String),
+    #[error("`{0}` is negative; it must be greater than zero")]
+    Negative(String),
+    #[error("`{0}` is not a whole number")]
+    Fractional(String),
     #[error("`{0}` is too large")]
     Overflow(String),
 }
@@ -83,6 +87,9 @@ pub fn parse_duration(input: &str) -> Result<Millis, UnitError> {
 
 fn split_number(input: &str) -> Result<(u64, &str), UnitError> {
     let trimmed = input.trim();
+    if trimmed.starts_with('-') && trimmed[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(UnitError::Negative(input.to_owned()));
+    }
     let digits_end = trimmed
         .find(|c: char| !c.is_ascii_digit() && c != '_')
         .unwrap_or(trimmed.len());
@@ -191,11 +198,34 @@ impl From<Millis> for u64 {
 }
 
 /// What serde hands over for a size or duration: an integer or a string with a unit.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum SizeOrInt {
     Int(i64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for SizeOrInt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SizeOrInt;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number or a string with a unit")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SizeOrInt, E> {
+                Ok(SizeOrInt::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SizeOrInt, E> {
+                Ok(SizeOrInt::Text(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<SizeOrInt, E> {
+                Err(E::custom(UnitError::Fractional(v.to_string())))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SizeOrInt, E> {
+                Ok(SizeOrInt::Text(v.to_owned()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl SizeOrInt {
@@ -283,7 +313,15 @@ mod tests {
         );
         assert_eq!(
             parse_size("-1").unwrap_err(),
-            UnitError::Malformed("-1".into())
+            UnitError::Negative("-1".into())
+        );
+        assert_eq!(
+            parse_duration(" -5s").unwrap_err(),
+            UnitError::Negative(" -5s".into())
+        );
+        assert_eq!(
+            parse_size("-").unwrap_err(),
+            UnitError::Malformed("-".into())
         );
         assert!(matches!(
             parse_size("99999999999GiB"),

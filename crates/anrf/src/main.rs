@@ -5,6 +5,7 @@
 mod cmd;
 mod exit;
 mod home;
+mod out;
 
 use std::process::ExitCode;
 

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::names::{ContentDigest, EnvName, Justification, OverrideId, RelPath};
+use crate::names::{ContentDigest, EnvName, Justification, OverrideId, RelPath, Requester};
 use crate::units::{parse_duration, parse_size};
 
 /// One relaxation of the secure default.
@@ -23,7 +23,7 @@ pub struct Override {
     /// Why it is needed, in real words.
     pub justification: Justification,
     /// Who asked.
-    pub requested_by: String,
+    pub requested_by: Requester,
     /// Last day on which it is valid (`YYYY-MM-DD`, UTC).
     #[serde(with = "date_format")]
     #[schemars(schema_with = "date_schema")]

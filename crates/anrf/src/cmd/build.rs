@@ -8,6 +8,7 @@ use anrf_format::Module;
 use clap::Args;
 
 use crate::exit::Finish;
+use crate::out;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  anrf build examples/wordcount\n\n\
@@ -26,20 +27,20 @@ pub(crate) fn exec(args: BuildArgs) -> miette::Result<Finish> {
     let module = Module::load(&path)?;
     let built = anrf_build::build(&module, &BuildOptions::default())?;
     if json {
-        let out = serde_json::json!({
+        let report = serde_json::json!({
             "module": module.name(),
             "artifact": built.path.as_str(),
             "sha256": built.sha256.as_str(),
             "toolchain": built.toolchain,
         });
-        println!("{out}");
+        out::println(&report.to_string())?;
     } else {
-        println!(
+        out::println(&format!(
             "built `{}`: {} (sha256 {})",
             module.name(),
             module.dir().join(built.path.as_str()).display(),
             built.sha256
-        );
+        ))?;
     }
     Ok(Finish::Code(0))
 }

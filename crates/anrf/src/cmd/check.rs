@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::exit::Finish;
+use crate::out;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  anrf check examples/wordcount")]
@@ -22,34 +23,41 @@ pub(crate) fn exec(args: CheckArgs) -> miette::Result<Finish> {
     let module = anrf_format::Module::load(&path)?;
     let manifest = module.manifest();
     let security = &manifest.security;
+    let artifact = manifest.implementation.artifact.as_ref();
+    let built = artifact.is_some_and(|a| module.resolve(a.path.as_str()).is_file());
     if json {
-        let out = serde_json::json!({
+        let report = serde_json::json!({
             "ok": true,
             "module": module.name(),
             "manifest": module.manifest_path(),
             "memory_safety": security.memory_safety,
             "isolation": security.isolation,
             "overrides": security.overrides.len(),
-            "artifact": manifest.implementation.artifact.as_ref().map(|a| a.path.as_str()),
+            "artifact": artifact.map(|a| a.path.as_str()),
+            "built": built,
         });
-        println!("{out}");
+        out::println(&report.to_string())?;
     } else {
-        println!(
-            "ok: `{}` ({}) is a valid ANRF v1 manifest",
+        let artifact = match artifact {
+            Some(a) if built => format!("artifact {}", a.path),
+            Some(a) => format!(
+                "artifact {} recorded but not built yet (build it with `anrf build {}`)",
+                a.path,
+                module.dir().display()
+            ),
+            None => format!(
+                "not built yet (build it with `anrf build {}`)",
+                module.dir().display()
+            ),
+        };
+        out::println(&format!(
+            "ok: `{}` ({}) is a valid ANRF v1 manifest\n  memory safety {}, isolation {}, {} override(s), {artifact}",
             module.name(),
-            module.manifest_path().display()
-        );
-        println!(
-            "  memory safety {}, isolation {}, {} override(s), artifact {}",
+            module.manifest_path().display(),
             serde_plain(&security.memory_safety),
             serde_plain(&security.isolation),
             security.overrides.len(),
-            manifest
-                .implementation
-                .artifact
-                .as_ref()
-                .map_or("not built yet", |a| a.path.as_str())
-        );
+        ))?;
     }
     Ok(Finish::Code(0))
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, WrapErr};
 
 use crate::exit::Finish;
+use crate::out;
 
 const MANIFEST: &str = include_str!("../../templates/anrf.toml");
 const CARGO_TOML: &str = include_str!("../../templates/Cargo.toml");
@@ -53,10 +54,9 @@ pub(crate) fn exec(args: InitArgs) -> miette::Result<Finish> {
     }
     // What init wrote must pass `anrf check` as it is.
     anrf_format::Module::load(&dir)?;
-    println!("created module `{name}` in `{}`", dir.display());
-    println!(
-        "next: anrf build {0} && anrf run {0} <<< 'hello'",
+    out::println(&format!(
+        "created module `{name}` in `{0}`\nnext: anrf build {0} && anrf run {0} <<< 'hello'",
         dir.display()
-    );
+    ))?;
     Ok(Finish::Code(0))
 }

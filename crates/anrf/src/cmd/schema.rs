@@ -4,6 +4,7 @@ use clap::Args;
 use miette::IntoDiagnostic;
 
 use crate::exit::Finish;
+use crate::out;
 
 #[derive(Debug, Args)]
 #[command(
@@ -13,9 +14,6 @@ pub(crate) struct SchemaArgs {}
 
 pub(crate) fn exec(_args: SchemaArgs) -> miette::Result<Finish> {
     let schema = anrf_format::Manifest::json_schema();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).into_diagnostic()?
-    );
+    out::println(&serde_json::to_string_pretty(&schema).into_diagnostic()?)?;
     Ok(Finish::Code(0))
 }
