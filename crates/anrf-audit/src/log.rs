@@ -37,6 +37,7 @@ pub struct LogOptions {
     busy_timeout: Duration,
     max_size_bytes: Option<u64>,
     test_hook_inside_append: Option<fn(u64)>,
+    defer_head_file: bool,
 }
 
 impl Default for LogOptions {
@@ -47,6 +48,7 @@ impl Default for LogOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             max_size_bytes: None,
             test_hook_inside_append: None,
+            defer_head_file: false,
         }
     }
 }
@@ -95,6 +97,16 @@ impl LogOptions {
         self
     }
 
+    /// Whether to write `checkpoint.sig` only when the log is flushed or
+    /// dropped instead of after every append (default `false`). Each event is
+    /// still committed (and synced) by its own `append`; only the external head,
+    /// which may lag anyway, waits. For a command that appends a few events in
+    /// a row, such as a run's decision and its outcome.
+    pub fn defer_head_file(&mut self, defer: bool) -> &mut Self {
+        self.defer_head_file = defer;
+        self
+    }
+
     /// Opens the log in `dir`.
     pub fn open(&self, dir: &Path) -> Result<AuditLog, AuditError> {
         AuditLog::open_with(dir, self)
@@ -127,6 +139,9 @@ pub struct AuditLog {
     checkpoint_every: u64,
     busy_ms: u64,
     test_hook_inside_append: Option<fn(u64)>,
+    defer_head_file: bool,
+    /// The head checkpoint not yet written to `checkpoint.sig` (deferred).
+    pending_head: Option<Checkpoint>,
 }
 
 /// The state of `audit.key` relative to the log.
@@ -241,6 +256,8 @@ impl AuditLog {
             checkpoint_every: opts.checkpoint_every,
             busy_ms,
             test_hook_inside_append: opts.test_hook_inside_append,
+            defer_head_file: opts.defer_head_file,
+            pending_head: None,
         })
     }
 
@@ -363,8 +380,22 @@ impl AuditLog {
         tx.commit().map_err(sql)?;
         // The event is durable now. The external head is best effort: if it
         // cannot be written it lags behind, which verify tolerates.
-        let _ = self.update_head_file(&head_checkpoint);
+        if self.defer_head_file {
+            self.pending_head = Some(head_checkpoint);
+        } else {
+            let _ = self.update_head_file(&head_checkpoint);
+        }
         Ok(record)
+    }
+
+    /// Writes the deferred head checkpoint to `checkpoint.sig`, if any (see
+    /// [`LogOptions::defer_head_file`]). Dropping the log does the same and
+    /// ignores the error.
+    pub fn flush_head(&mut self) -> Result<(), AuditError> {
+        match self.pending_head.take() {
+            Some(cp) => self.update_head_file(&cp),
+            None => Ok(()),
+        }
     }
 
     /// Writes a checkpoint of the current head to the `checkpoints` table
@@ -605,5 +636,13 @@ impl AuditLog {
 
     fn sql(&self, e: rusqlite::Error) -> AuditError {
         AuditError::sqlite(&self.db_path, e, self.busy_ms)
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        // Best effort, as after every append: a head that could not be
+        // written lags behind, which verify tolerates.
+        let _ = self.flush_head();
     }
 }

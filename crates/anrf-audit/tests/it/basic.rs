@@ -46,6 +46,36 @@ fn open_creates_db_key_and_signed_empty_head() {
     assert_eq!(mode, "wal");
 }
 
+/// The sequence number `checkpoint.sig` covers.
+fn head_file_seq(dir: &std::path::Path) -> u64 {
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("checkpoint.sig")).unwrap()).unwrap();
+    file["seq"].as_u64().unwrap()
+}
+
+#[test]
+fn a_deferred_head_file_is_written_on_flush_and_on_drop() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("audit");
+    let mut log = LogOptions::new().defer_head_file(true).open(&dir).unwrap();
+    log.append(&event(1)).unwrap();
+    log.append(&event(2)).unwrap();
+    // Both events are committed; only the external head waits.
+    assert_eq!(head_file_seq(&dir), 0);
+    let report = AuditLog::open_existing(&dir).unwrap().verify().unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+    assert_eq!(report.events, 2);
+    log.flush_head().unwrap();
+    assert_eq!(head_file_seq(&dir), 2);
+
+    log.append(&event(3)).unwrap();
+    assert_eq!(head_file_seq(&dir), 2);
+    drop(log);
+    assert_eq!(head_file_seq(&dir), 3);
+    let report = AuditLog::open_existing(&dir).unwrap().verify().unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+}
+
 #[test]
 fn empty_log_with_its_head_file_deleted_is_not_intact() {
     let home = tempfile::tempdir().unwrap();
