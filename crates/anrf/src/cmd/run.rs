@@ -10,8 +10,8 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anrf_audit::{Decision, EventKind, NewEvent, Recorded, Requirement};
-use anrf_format::{EnvName, Module, Profile, parse_duration, parse_size};
+use anrf_audit::{AuditLog, Decision, EventKind, LogOptions, NewEvent, Requirement};
+use anrf_format::{ContentDigest, EnvName, Module, Profile, parse_duration, parse_size};
 use anrf_policy::{CliGrant, EffectivePolicy, HostBase, OffsetDateTime, Resolution, ResolveInput};
 use anrf_runtime::{
     Access, CacheEvent, Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering,
@@ -139,11 +139,14 @@ pub(crate) fn exec(args: RunArgs) -> miette::Result<Finish> {
 
 fn run(args: RunArgs) -> miette::Result<Finish> {
     let request = validate(args)?;
-    let resolution = resolve(&request)?;
+    // Read (and for a module, check) what will run before deciding: the
+    // decision names the content it was about.
+    let (bytes_input, subject, security_digest) = module_input(&request.source)?;
+    let mut audit = RunAudit::open(request.profile)?;
+    let resolution = resolve(&request, security_digest.as_ref(), &subject, &mut audit)?;
     let policy = to_run_policy(&resolution.effective, &request)?;
     let policy = lower_limits(&policy, &request.lower)?;
 
-    let (bytes_input, subject) = module_input(&request.source)?;
     let config = RuntimeConfig {
         cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
     };
@@ -156,23 +159,32 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
         )
     })?;
 
-    audit(
-        &request,
-        &NewEvent::new(
-            EventKind::PolicyDecision,
-            anrf_audit::local_actor(),
-            subject.clone(),
-            Decision::Allow,
+    audit
+        .record(
+            &NewEvent::new(
+                EventKind::PolicyDecision,
+                anrf_audit::local_actor(),
+                subject.clone(),
+                Decision::Allow,
+            )
+            .with_details(serde_json::json!({
+                "profile": request.profile.as_str(),
+                "engine": request.engine.as_str(),
+                "module_digest": loaded.digest(),
+                "policy_digest": resolution.policy_digest.as_str(),
+                "effective": resolution.effective,
+                "overrides": granted_overrides(&resolution),
+                "cli_grants": resolution.cli_grants,
+                "justification": request.justification,
+            })),
         )
-        .with_details(serde_json::json!({
-            "profile": request.profile.as_str(),
-            "engine": request.engine.as_str(),
-            "module_digest": loaded.digest(),
-            "effective": resolution.effective,
-            "cli_grants": resolution.cli_grants,
-            "justification": request.justification,
-        })),
-    )?;
+        .map_err(|e| {
+            miette!(
+                help = AUDIT_HELP,
+                "refusing to run without recording it in the audit log ({} profile): {e}",
+                request.profile
+            )
+        })?;
 
     let invocation = Invocation {
         stdin: read_stdin()?,
@@ -188,8 +200,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
         anrf_runtime::Status::Violation => Decision::Violation,
         anrf_runtime::Status::Error => Decision::Error,
     };
-    audit(
-        &request,
+    let recorded = audit.record(
         &NewEvent::new(EventKind::Run, anrf_audit::local_actor(), subject, decision).with_details(
             serde_json::json!({
                 "profile": request.profile.as_str(),
@@ -201,10 +212,80 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
                 "peak_memory_bytes": outcome.peak_memory_bytes,
             }),
         ),
-    )?;
+    );
 
+    // The guest has run: its output is reported whatever happens to the
+    // record of its outcome, so nothing it produced is lost.
     report(&outcome, &request);
+    recorded.map_err(|e| {
+        miette!(
+            help = AUDIT_HELP,
+            "the run finished (exit code {}) but its outcome could not be recorded in the audit log ({} profile): {e}; the decision that allowed it is recorded",
+            outcome.exit_code,
+            request.profile
+        )
+    })?;
     Ok(Finish::Code(exit_code(&outcome)))
+}
+
+/// What to do when the audit log cannot be written.
+const AUDIT_HELP: &str = "free space or fix the permissions of `$ANRF_HOME/audit`, then run `anrf audit verify`; in the `dev` profile a run goes on with a warning";
+
+/// The audit log of one run, opened once so that the decision and the outcome
+/// go through one connection. In `test` and `prod` a failure to record is an
+/// error (no record, no action); in `dev` it is a warning.
+struct RunAudit {
+    /// The open log, or why it could not be opened.
+    log: Result<AuditLog, String>,
+    requirement: Requirement,
+}
+
+impl RunAudit {
+    fn open(profile: Profile) -> miette::Result<RunAudit> {
+        let requirement = match profile {
+            Profile::Dev => Requirement::BestEffort,
+            Profile::Test | Profile::Prod => Requirement::Required,
+        };
+        let dir = crate::home::anrf_home()?.join("audit");
+        // Each event is committed by its own append; the external head file
+        // is written once, when the run is over.
+        let log = LogOptions::new()
+            .defer_head_file(true)
+            .open(&dir)
+            .map_err(|e| e.to_string());
+        if let (Err(e), Requirement::Required) = (&log, requirement) {
+            return Err(miette!(
+                help = AUDIT_HELP,
+                "refusing to run without recording it in the audit log ({profile} profile): {e}"
+            ));
+        }
+        Ok(RunAudit { log, requirement })
+    }
+
+    /// Appends `event`. `Err` only when the profile requires the record.
+    fn record(&mut self, event: &NewEvent) -> Result<(), String> {
+        let appended = match &mut self.log {
+            Ok(log) => log.append(event).map(drop).map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        match (appended, self.requirement) {
+            (Ok(()), _) => Ok(()),
+            (Err(e), Requirement::Required) => Err(e),
+            (Err(e), Requirement::BestEffort) => {
+                eprintln!("anrf: warning: the run was not recorded in the audit log: {e}");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The overrides that widened this run, as the decision records them.
+fn granted_overrides(resolution: &Resolution) -> Vec<&anrf_policy::OverrideDecision> {
+    resolution
+        .overrides
+        .iter()
+        .filter(|d| d.is_granted())
+        .collect()
 }
 
 /// Raw arguments to a validated request.
@@ -322,19 +403,20 @@ impl Source {
 }
 
 /// The effective policy, from `anrf-policy`. A run does not start while
-/// anything it asked for was refused.
-fn resolve(request: &Request) -> miette::Result<Resolution> {
+/// anything it asked for was refused; the refusal is recorded first.
+fn resolve(
+    request: &Request,
+    security_digest: Option<&ContentDigest>,
+    subject: &str,
+    audit: &mut RunAudit,
+) -> miette::Result<Resolution> {
     let start = match &request.source {
         Source::Module(m) => m.dir().to_path_buf(),
         Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
     };
     let project = super::override_::load_project_policy(&start)?;
     let revocations = super::override_::load_revocations()?;
-    let digest = match &request.source {
-        Source::Module(m) => Some(m.security_digest()?),
-        Source::Wasm(_) | Source::Wat(_) => None,
-    };
-    let module = match (&request.source, &digest) {
+    let module = match (&request.source, security_digest) {
         (Source::Module(m), Some(digest)) => Some(anrf_policy::ModuleInput {
             manifest: m.manifest(),
             security_digest: digest,
@@ -357,36 +439,59 @@ fn resolve(request: &Request) -> miette::Result<Resolution> {
         .iter()
         .filter(|g| g.verdict == anrf_policy::Verdict::Refused)
         .collect();
-    if !refused_grants.is_empty() {
-        let mut lines = Vec::new();
-        for grant in refused_grants {
-            lines.push(format!("- {}", grant.reasons.join("; ")));
-            if let Some(fix) = &grant.fix {
-                lines.push(format!("  to allow it: {fix}"));
-            }
-        }
-        return Err(miette!(
-            "refusing the command-line grants under the `{}` profile\n{}",
-            request.profile,
-            lines.join("\n")
-        ));
+    let refused_items: Vec<_> = resolution.refused().collect();
+    if refused_grants.is_empty() && refused_items.is_empty() {
+        return Ok(resolution);
     }
-    if !resolution.is_complete() {
-        let mut lines = Vec::new();
-        for item in resolution.refused() {
-            lines.push(format!("- {}: {}", item.subject, item.reasons.join("; ")));
-            if let Some(fix) = &item.fix {
-                lines.push(format!("  to allow it: {fix}"));
-            }
+
+    let mut lines = Vec::new();
+    for grant in &refused_grants {
+        lines.push(format!("- {}", grant.reasons.join("; ")));
+        if let Some(fix) = &grant.fix {
+            lines.push(format!("  to allow it: {fix}"));
         }
-        return Err(miette!(
+    }
+    for item in &refused_items {
+        lines.push(format!("- {}: {}", item.subject, item.reasons.join("; ")));
+        if let Some(fix) = &item.fix {
+            lines.push(format!("  to allow it: {fix}"));
+        }
+    }
+    let message = if refused_grants.is_empty() {
+        format!(
             "refusing to run `{}` under the `{}` profile: it asks for what the effective policy does not grant\n{}",
             request.source.display(),
             request.profile,
             lines.join("\n")
+        )
+    } else {
+        format!(
+            "refusing the command-line grants under the `{}` profile\n{}",
+            request.profile,
+            lines.join("\n")
+        )
+    };
+    let event = NewEvent::new(
+        EventKind::PolicyDecision,
+        anrf_audit::local_actor(),
+        subject.to_owned(),
+        Decision::Deny,
+    )
+    .with_details(serde_json::json!({
+        "profile": request.profile.as_str(),
+        "engine": request.engine.as_str(),
+        "policy_digest": resolution.policy_digest.as_str(),
+        "refused": refused_items,
+        "refused_cli_grants": refused_grants,
+        "justification": request.justification,
+    }));
+    if let Err(e) = audit.record(&event) {
+        return Err(miette!(
+            help = AUDIT_HELP,
+            "{message}\nand the refusal could not be recorded in the audit log: {e}"
         ));
     }
-    Ok(resolution)
+    Err(miette!("{message}"))
 }
 
 /// The one conversion from the effective policy to the runtime's policy:
@@ -529,7 +634,9 @@ fn lower_limits(policy: &RunPolicy, flags: &LimitFlags) -> miette::Result<RunPol
         .with_profile(profile))
 }
 
-fn module_input(source: &Source) -> miette::Result<(ModuleInput, String)> {
+/// What will run, the audit subject naming its content (`NAME@sha256:...`),
+/// and for a module its security digest (the one approvals are bound to).
+fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<ContentDigest>)> {
     match source {
         Source::Module(module) => {
             let Some(artifact) = &module.manifest().implementation.artifact else {
@@ -550,19 +657,29 @@ fn module_input(source: &Source) -> miette::Result<(ModuleInput, String)> {
                     actual.as_str()
                 ));
             }
-            Ok((ModuleInput::Wasm(bytes), module.name().to_owned()))
+            let digest = module.security_digest()?;
+            let subject = anrf_audit::module_subject(module.name(), digest.as_str());
+            Ok((ModuleInput::Wasm(bytes), subject, Some(digest)))
         }
         Source::Wasm(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| miette!("cannot read `{}`: {e}", path.display()))?;
-            Ok((ModuleInput::Wasm(bytes), path.display().to_string()))
+            let subject = file_subject(path, &bytes);
+            Ok((ModuleInput::Wasm(bytes), subject, None))
         }
         Source::Wat(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| miette!("cannot read `{}`: {e}", path.display()))?;
-            Ok((ModuleInput::Wat(text), path.display().to_string()))
+            let subject = file_subject(path, text.as_bytes());
+            Ok((ModuleInput::Wat(text), subject, None))
         }
     }
+}
+
+/// The audit subject of a bare file: its path and the digest of its bytes.
+fn file_subject(path: &Path, bytes: &[u8]) -> String {
+    let digest = ContentDigest::of(bytes);
+    anrf_audit::module_subject(&path.display().to_string(), digest.as_str())
 }
 
 /// The host's stdin, passed to the guest whole; nothing when it is a terminal.
@@ -576,26 +693,6 @@ fn read_stdin() -> miette::Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .map_err(|e| miette!("cannot read stdin: {e}"))?;
     Ok(bytes)
-}
-
-/// Appends an audit event; in `test` and `prod` a failure to record is an error.
-fn audit(request: &Request, event: &NewEvent) -> miette::Result<()> {
-    let requirement = match request.profile {
-        Profile::Dev => Requirement::BestEffort,
-        Profile::Test | Profile::Prod => Requirement::Required,
-    };
-    let dir = crate::home::anrf_home()?.join("audit");
-    match anrf_audit::record(&dir, event, requirement) {
-        Ok(Recorded::Appended(_)) => Ok(()),
-        Ok(Recorded::Skipped(e)) => {
-            eprintln!("anrf: warning: the run was not recorded in the audit log: {e}");
-            Ok(())
-        }
-        Err(e) => Err(miette!(
-            "refusing to run without recording it in the audit log ({} profile): {e}",
-            request.profile
-        )),
-    }
 }
 
 /// Prints the outcome: guest output as is and violations on stderr, or one JSON object.

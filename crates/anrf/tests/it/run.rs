@@ -249,6 +249,106 @@ fn dev_grants_are_refused_in_test_and_prod() {
     }
 }
 
+/// The events of the audit log under `home`, as `anrf audit log --json` prints them.
+fn audit_events(home: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .env("ANRF_HOME", home)
+        .args(["audit", "log", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    match serde_json::from_slice(&out.stdout).unwrap() {
+        serde_json::Value::Array(events) => events,
+        other => panic!("not an array of events: {other}"),
+    }
+}
+
+#[test]
+fn a_refused_run_is_recorded_as_a_denied_decision() {
+    let env = Env::new();
+    let out = env.run(&[
+        &path("cat_granted_file.wat"),
+        "--profile",
+        "test",
+        "--allow-read",
+        &path("data"),
+        "--justification",
+        "prints the greeting kept in the fixture directory",
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let events = audit_events(env.home.path());
+    let denied: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "policy_decision" && e["decision"] == "deny")
+        .collect();
+    assert_eq!(denied.len(), 1, "{events:#?}");
+    let event = denied[0];
+    assert_eq!(event["details"]["profile"], "test");
+    assert!(
+        event["details"]["refused_cli_grants"][0]["reasons"]
+            .to_string()
+            .contains("dev"),
+        "{event:#}"
+    );
+    assert!(
+        event["subject"].as_str().unwrap().ends_with(&format!(
+            "cat_granted_file.wat@sha256:{}",
+            sha256_hex(&std::fs::read(fixture("cat_granted_file.wat")).unwrap())
+        )),
+        "{event:#}"
+    );
+    // Nothing ran, so there is no run event.
+    assert!(events.iter().all(|e| e["kind"] != "run"), "{events:#?}");
+}
+
+#[test]
+fn a_run_records_its_decision_and_outcome_against_the_module_digest() {
+    let env = Env::new();
+    let modules = built_modules(&env);
+    let echo = modules.path().join("echo").display().to_string();
+    let out = env.run_with_stdin(&[&echo, "--profile", "test", "--", "a", "b", "c"], b"x\n");
+    assert_eq!(code(&out), 3, "{}", text(&out.stderr));
+    let events = audit_events(env.home.path());
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["decision"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("policy_decision", "allow"), ("run", "allow")]);
+    for event in &events {
+        let subject = event["subject"].as_str().unwrap();
+        assert!(subject.starts_with("echo@sha256:"), "{subject}");
+        assert_eq!(subject.len(), "echo@sha256:".len() + 64, "{subject}");
+    }
+    assert_eq!(events[1]["details"]["exit_code"], 3);
+}
+
+#[test]
+fn an_unwritable_audit_log_refuses_test_runs_and_warns_in_dev() {
+    let env = Env::new();
+    // A file where the audit directory should be: the log cannot be opened.
+    std::fs::write(env.home.path().join("audit"), "not a directory").unwrap();
+    let out = env.run(&[&path("hello_exit_42.wat"), "--profile", "test"]);
+    assert_eq!(code(&out), 2);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("refusing to run without recording it in the audit log"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the guest must not have run");
+
+    let out = env.run(&[&path("hello_exit_42.wat")]);
+    assert_eq!(code(&out), 42, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("warning: the run was not recorded"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    anrf_format::Sha256Hex::of(bytes).as_str().to_owned()
+}
+
 #[test]
 fn limit_flags_can_only_lower() {
     let env = Env::new();
