@@ -26,6 +26,7 @@ pub const FORMAT_VERSION: u32 = 1;
 )]
 pub struct Manifest {
     /// Manifest format version; must be `1`.
+    #[schemars(range(min = 1, max = 1))]
     pub anrf: u32,
     pub module: ModuleInfo,
     pub intent: Intent,
@@ -39,6 +40,8 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct ModuleInfo {
     pub name: ModuleName,
+    /// The module's version, e.g. `0.1.0`; not empty.
+    #[schemars(length(min = 1), regex(pattern = r"\S"))]
     pub version: String,
 }
 
@@ -46,7 +49,8 @@ pub struct ModuleInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Intent {
-    /// What the module is for, in words.
+    /// What the module is for, in words; not empty.
+    #[schemars(length(min = 1), regex(pattern = r"\S"))]
     pub summary: String,
     #[serde(default)]
     pub requirements: Vec<String>,
@@ -78,8 +82,9 @@ pub struct Example {
 #[serde(deny_unknown_fields)]
 pub struct Logic {
     pub interface: Interface,
-    /// Functions that `function:NAME` overrides may target.
+    /// Functions that `function:NAME` overrides may target; no name is empty.
     #[serde(default)]
+    #[schemars(inner(length(min = 1), regex(pattern = r"\S")))]
     pub functions: Vec<String>,
     /// The effects the module needs.
     #[serde(default)]

@@ -52,12 +52,23 @@ pub enum NameError {
     ThinJustification(String),
 }
 
+/// A newtype over `String` whose constructor checks it, and whose JSON Schema says
+/// as much of the check as a schema can (a pattern, a length).
 macro_rules! string_newtype {
-    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $check:expr, $schema:tt) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
 
         impl $name {
             pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
@@ -105,6 +116,19 @@ macro_rules! string_newtype {
     };
 }
 
+/// One non-empty path segment other than `..`, with no NUL or `\\` (for the schemas).
+macro_rules! segment_pattern {
+    () => {
+        r"(?:[^/\\.\x00][^/\\\x00]*|\.(?:[^/\\.\x00][^/\\\x00]*)?|\.\.[^/\\\x00]+)"
+    };
+}
+
+/// [`RelPath`] as a pattern: a non-empty first segment (no leading `/`), no `..`.
+const REL_PATH_PATTERN: &str = concat!("^", segment_pattern!(), "(?:/", segment_pattern!(), "?)*$");
+
+/// [`GuestPath`] as a pattern: absolute, no `..`.
+const GUEST_PATH_PATTERN: &str = concat!("^(?:/", segment_pattern!(), "?)+$");
+
 string_newtype!(
     /// A module's name: `[a-z][a-z0-9-]*`, at most 64 characters.
     ModuleName,
@@ -113,6 +137,11 @@ string_newtype!(
             && s.starts_with(|c: char| c.is_ascii_lowercase())
             && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if ok { Ok(()) } else { Err(NameError::ModuleName(s.to_owned())) }
+    },
+    {
+        "type": "string",
+        "description": "a module name: a lowercase letter, then lowercase letters, digits and `-`; at most 64 characters",
+        "pattern": "^[a-z][a-z0-9-]{0,63}$"
     }
 );
 
@@ -124,6 +153,11 @@ string_newtype!(
             && !s.starts_with(|c: char| c.is_ascii_digit())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if ok { Ok(()) } else { Err(NameError::EnvName(s.to_owned())) }
+    },
+    {
+        "type": "string",
+        "description": "an environment variable name: letters, digits and `_`, not starting with a digit",
+        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"
     }
 );
 
@@ -139,6 +173,11 @@ string_newtype!(
             return Err(NameError::Climbs(s.to_owned()));
         }
         Ok(())
+    },
+    {
+        "type": "string",
+        "description": "a path relative to the module directory: no leading `/`, no `..` segment",
+        "pattern": REL_PATH_PATTERN
     }
 );
 
@@ -154,6 +193,11 @@ string_newtype!(
             return Err(NameError::GuestClimbs(s.to_owned()));
         }
         Ok(())
+    },
+    {
+        "type": "string",
+        "description": "a path as the guest sees it: absolute, no `..` segment",
+        "pattern": GUEST_PATH_PATTERN
     }
 );
 
@@ -164,6 +208,11 @@ string_newtype!(
         let hexpart = s.strip_prefix("ovr-").unwrap_or("");
         let ok = (8..=32).contains(&hexpart.len()) && hexpart.chars().all(is_lower_hex);
         if ok { Ok(()) } else { Err(NameError::OverrideId(s.to_owned())) }
+    },
+    {
+        "type": "string",
+        "description": "an override id: `ovr-` and 8 to 32 lowercase hex digits",
+        "pattern": "^ovr-[0-9a-f]{8,32}$"
     }
 );
 
@@ -177,6 +226,11 @@ string_newtype!(
         } else {
             Err(NameError::Digest(s.to_owned()))
         }
+    },
+    {
+        "type": "string",
+        "description": "`sha256:` and 64 lowercase hex digits",
+        "pattern": "^sha256:[0-9a-f]{64}$"
     }
 );
 
@@ -189,6 +243,11 @@ string_newtype!(
         } else {
             Err(NameError::Sha256(s.to_owned()))
         }
+    },
+    {
+        "type": "string",
+        "description": "a SHA-256, 64 lowercase hex digits",
+        "pattern": "^[0-9a-f]{64}$"
     }
 );
 
@@ -203,6 +262,12 @@ string_newtype!(
             && s.chars().count() <= 128
             && !s.chars().any(char::is_control);
         if ok { Ok(()) } else { Err(NameError::Requester(s.to_owned())) }
+    },
+    {
+        "type": "string",
+        "description": "who asked for the override: a name, not blank, no surrounding whitespace",
+        "pattern": "^\\S(.*\\S)?$",
+        "maxLength": 128
     }
 );
 
@@ -214,7 +279,13 @@ string_newtype!(
     /// in later`); a repeated character; text that is mostly key runs (`asdf qwer`) or
     /// filler (`foo bar`); fewer than 20 characters or 4 real words.
     Justification,
-    check_justification
+    check_justification,
+    {
+        "type": "string",
+        "description": "why the override is needed, in real words: at least 20 characters and 4 words; placeholders (n/a, test, todo, lorem ipsum, ...), key runs and filler are refused by `anrf check`",
+        "minLength": MIN_CHARS,
+        "pattern": "\\S"
+    }
 );
 
 /// A requester reads as the name it holds, so it compares with and passes for a

@@ -260,7 +260,7 @@ impl JsonSchema for ByteSize {
             "description": "bytes (> 0), or a number with a unit: B, KiB, MiB, GiB, KB, MB, GB",
             "anyOf": [
                 { "type": "integer", "minimum": 1 },
-                { "type": "string", "pattern": "^\\s*[0-9_]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$" }
+                { "type": "string", "pattern": "^\\s*[0-9_]*[1-9][0-9_]*\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$" }
             ]
         })
     }
@@ -275,7 +275,7 @@ impl JsonSchema for Millis {
             "description": "milliseconds (> 0), or a number with a unit: ms, s, m",
             "anyOf": [
                 { "type": "integer", "minimum": 1 },
-                { "type": "string", "pattern": "^\\s*[0-9_]+\\s*(ms|s|m|min)?\\s*$" }
+                { "type": "string", "pattern": "^\\s*[0-9_]*[1-9][0-9_]*\\s*(ms|s|m|min)?\\s*$" }
             ]
         })
     }

@@ -10,5 +10,6 @@
 mod digest;
 mod malformed;
 mod roundtrip;
+mod schema;
 
 pub(crate) const VALID: &str = include_str!("fixtures/valid.toml");

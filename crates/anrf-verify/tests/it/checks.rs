@@ -885,12 +885,13 @@ fn w008_a_mistyped_start_is_found_and_nothing_runs() {
 }
 
 #[test]
-fn m006_an_example_may_only_set_declared_variables() {
+fn an_example_setting_an_undeclared_variable_is_refused_by_the_manifest_parser() {
+    // anrf-format refuses it (so `anrf check` does too); M006 stays as defence in depth.
     let report = Fixture::rust()
         .examples("[[intent.examples]]\nname = \"sneaky\"\nstdin = \"a b\"\nenv = { HOME = \"/root\" }\nstdout = \"2\\n\"\n")
         .write()
         .verify_static(Profile::Dev);
-    assert_eq!(ids(&report), vec![CheckId::M006]);
+    assert_eq!(ids(&report), vec![CheckId::M001]);
     assert!(
         report.findings[0].message.contains("`HOME`"),
         "{}",
