@@ -20,10 +20,16 @@ use crate::exit::Finish;
 
 /// Secure-by-default toolchain and runtime for AI-generated code.
 ///
-/// Every module is memory-safe and sandboxed by default; every relaxation is an
-/// explicit override that is justified, approved, scoped and audited.
+/// Every module runs in a wasm sandbox that grants nothing by default; every
+/// relaxation is an explicit override that is justified, approved, scoped and audited.
 #[derive(Debug, Parser)]
-#[command(name = "anrf", version, about, long_about = None)]
+#[command(
+    name = "anrf",
+    version,
+    about,
+    long_about = None,
+    after_help = "Example:\n  anrf init shout && anrf build shout && anrf run shout <<< 'hello'\n  anrf verify shout\n\nEach command has its own examples: anrf COMMAND --help"
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,

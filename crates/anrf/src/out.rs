@@ -3,7 +3,7 @@
 //! command ends with the exit code it would have had. Any other write error is
 //! reported.
 
-use std::io::{self, Write as _};
+use std::io;
 
 /// Writes `text` to stdout as it is and flushes.
 pub(crate) fn print(text: &str) -> miette::Result<()> {

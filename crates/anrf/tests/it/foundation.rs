@@ -1,7 +1,7 @@
 //! `anrf init`, `check`, `build`, `schema` and `--help`, through the real binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn anrf(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_anrf"));
@@ -48,10 +48,108 @@ fn init_then_build_then_check_end_to_end() {
     let checked = run_ok(anrf(&home).arg("check").arg(&module).arg("--json"));
     let json: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
     assert_eq!(json["ok"], true);
+    assert_eq!(json["built"], true);
     assert_eq!(
         json["artifact"].as_str(),
         Some(artifact.strip_prefix(&module).unwrap().to_str().unwrap())
     );
+    // And the guest it built runs in the sandbox and does what the template says.
+    let ran = run_with_stdin(anrf(&home).arg("run").arg(&module), b"hello, sandbox\n");
+    assert!(
+        ran.status.success(),
+        "anrf run failed: {}",
+        text(&ran.stderr)
+    );
+    assert_eq!(text(&ran.stdout), "HELLO, SANDBOX\n");
+}
+
+fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn check_says_when_the_artifact_is_not_built_yet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("m");
+    run_ok(anrf(tmp.path()).args(["init", "m", "--path"]).arg(&module));
+    let out = run_ok(anrf(tmp.path()).arg("check").arg(&module));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("not built yet"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("anrf build {}", module.display())),
+        "{stdout}"
+    );
+    // An artifact recorded in the manifest but absent on disk is not built either.
+    let manifest = module.join("anrf.toml");
+    let text_before = std::fs::read_to_string(&manifest).unwrap();
+    let recorded = text_before.replacen(
+        "sources = [\"src/main.rs\"]",
+        &format!(
+            "sources = [\"src/main.rs\"]\nartifact = {{ path = \"target/m.wasm\", sha256 = \"{}\" }}",
+            "0".repeat(64)
+        ),
+        1,
+    );
+    assert_ne!(recorded, text_before, "the template lists its sources");
+    std::fs::write(&manifest, recorded).unwrap();
+    let out = run_ok(anrf(tmp.path()).arg("check").arg(&module));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("artifact target/m.wasm recorded but not built yet"),
+        "{stdout}"
+    );
+    let out = run_ok(anrf(tmp.path()).arg("check").arg(&module).arg("--json"));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["built"], false);
+}
+
+/// Runs `args` with stdout a pipe whose reader is already closed (`anrf ... | true`).
+#[cfg(unix)]
+fn into_closed_pipe(home: &Path, dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    anrf(home)
+        .current_dir(dir)
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/wordcount");
+    let module = tmp.path().join("piped");
+    let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
+        vec!["schema".as_ref()],
+        vec!["check".as_ref(), examples.as_os_str()],
+        vec!["check".as_ref(), examples.as_os_str(), "--json".as_ref()],
+        vec![
+            "init".as_ref(),
+            "piped".as_ref(),
+            "--path".as_ref(),
+            module.as_os_str(),
+        ],
+        vec!["--help".as_ref()],
+    ];
+    for args in cases {
+        let out = into_closed_pipe(tmp.path(), tmp.path(), &args);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+    assert!(module.join("anrf.toml").exists(), "init did its job");
 }
 
 #[test]
@@ -192,6 +290,20 @@ fn schema_is_json_schema_for_the_manifest() {
             .contains("json-schema.org")
     );
     assert_eq!(schema["additionalProperties"], false);
+    // Exactly the schema the library's validation tests check against the examples.
+    assert_eq!(schema, anrf_format::Manifest::json_schema());
+}
+
+/// The subcommands a `--help` listing names (without `help`).
+fn subcommands(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect()
 }
 
 #[test]
@@ -199,20 +311,37 @@ fn every_command_has_help_with_an_example() {
     let tmp = tempfile::tempdir().unwrap();
     let top = run_ok(anrf(tmp.path()).arg("--help"));
     let listing = text(&top.stdout);
-    let commands: Vec<String> = listing
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .filter(|c| c != "help")
-        .collect();
-    assert!(commands.len() >= 13, "{listing}");
-    for command in commands {
-        let out = run_ok(anrf(tmp.path()).arg(&command).arg("--help"));
+    assert!(listing.contains("Example"), "`anrf --help` has no example");
+    let top_level = subcommands(&listing);
+    assert!(top_level.len() >= 13, "{listing}");
+    // Walk the tree: every command, and every command under it, has an example.
+    let mut pending: Vec<Vec<String>> = top_level.into_iter().map(|c| vec![c]).collect();
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        let out = run_ok(anrf(tmp.path()).args(&path).arg("--help"));
+        let help = text(&out.stdout);
         assert!(
-            text(&out.stdout).contains("Example"),
-            "`anrf {command} --help` has no example"
+            help.contains("Example"),
+            "`anrf {} --help` has no example",
+            path.join(" ")
         );
+        seen += 1;
+        for sub in subcommands(&help) {
+            let mut deeper = path.clone();
+            deeper.push(sub);
+            pending.push(deeper);
+        }
     }
+    assert!(seen > 13, "nested commands were walked: {seen}");
+}
+
+#[test]
+fn foundation_help_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    for command in ["init", "check", "build", "schema"] {
+        let out = run_ok(anrf(tmp.path()).arg(command).arg("--help"));
+        insta::assert_snapshot!(format!("{command}_help"), text(&out.stdout));
+    }
+    let out = run_ok(anrf(tmp.path()).arg("--help"));
+    insta::assert_snapshot!("anrf_help", text(&out.stdout));
 }
