@@ -21,6 +21,64 @@ use anrf_format::{FormatError, Language, Module, RelPath, Sha256Hex};
 /// The WebAssembly target guests are built for.
 pub const WASM_TARGET: &str = "wasm32-wasip1";
 
+/// The only environment variables cargo and rustc see when a guest is built: what
+/// they need to find the toolchain (rustup's proxies, `CARGO_HOME`), a place for
+/// temporary files, and the locale. Everything else (API keys, tokens, `RUSTFLAGS`,
+/// `CARGO_TARGET_DIR`, ...) is cleared.
+pub const BUILD_ENV_ALLOW: &[&str] = &[
+    "PATH",
+    "HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_AUTO_INSTALL",
+    "CARGO_HOME",
+    "RUSTC",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "LANG",
+    "LC_ALL",
+    // Windows: where the system and the user's profile are.
+    "SYSTEMROOT",
+    "USERPROFILE",
+];
+
+/// Whether an environment variable's name looks like it holds a secret (`*KEY*`,
+/// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*CREDENTIAL*`, `ANRF_LLM_*`); such a
+/// variable is never passed to the guest's build.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.starts_with("ANRF_LLM_")
+        || [
+            "KEY",
+            "TOKEN",
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "CREDENTIAL",
+            "AUTH",
+        ]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+/// The environment a guest's build runs with: the allow-listed variables of this
+/// process that are set, minus anything that looks like a secret.
+pub fn build_env() -> Vec<(String, std::ffi::OsString)> {
+    BUILD_ENV_ALLOW
+        .iter()
+        .filter(|name| !is_secret_name(name))
+        .filter_map(|name| std::env::var_os(name).map(|v| ((*name).to_owned(), v)))
+        .collect()
+}
+
+/// A command for a toolchain program with a cleared environment plus [`build_env`].
+fn toolchain_command(program: &std::ffi::OsStr) -> Command {
+    let mut command = Command::new(program);
+    command.env_clear().envs(build_env());
+    command
+}
+
 /// Why a build could not be done.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[non_exhaustive]
@@ -129,7 +187,7 @@ pub fn build(module: &Module, options: &BuildOptions) -> Result<Built, BuildErro
 pub fn wasm_target_installed(dir: &Path) -> Result<bool, BuildError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let sysroot = tool_output(
-        Command::new(&rustc)
+        toolchain_command(&rustc)
             .args(["--print", "sysroot"])
             .current_dir(dir),
         "rustc",
@@ -147,7 +205,7 @@ fn build_rust(module: &Module, options: &BuildOptions) -> Result<(PathBuf, Strin
     }
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let toolchain = tool_output(
-        Command::new(&rustc).arg("--version").current_dir(dir),
+        toolchain_command(&rustc).arg("--version").current_dir(dir),
         "rustc",
     )?
     .trim()
@@ -158,17 +216,15 @@ fn build_rust(module: &Module, options: &BuildOptions) -> Result<(PathBuf, Strin
         });
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    // A cleared environment: nothing but [`BUILD_ENV_ALLOW`] reaches cargo, rustc
+    // or the guest's `env!`/`option_env!`.
+    let mut command = toolchain_command(&cargo);
     command
         .args(["build", "--release", "--target", WASM_TARGET])
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(dir.join("target"))
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        .arg(dir.join("target"));
     if options.capture_diagnostics {
         command
             .args(["--message-format=json", "--color=never"])

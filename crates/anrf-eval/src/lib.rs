@@ -2,12 +2,17 @@
 //!
 //! Today it measures override detection: precision, recall and false-positive rate
 //! of [`anrf_gen::detect`] on the held-out split of the labelled intents, the
-//! false-positive rate on benign texts full of trigger words, and the time per text.
+//! false-positive rate on benign texts full of trigger words, the same figures on a
+//! fresh evaluation set written after the detector was frozen, and the time per text.
 //!
 //! ```
-//! let metrics = anrf_eval::intent::measure_builtin()?;
-//! assert!(metrics.test_examples > 100);
-//! assert!(metrics.overall.recall() > 0.5);
+//! use anrf_eval::intent::{self, TARGET_FPR, TARGET_RECALL};
+//! let metrics = intent::measure_builtin()?;
+//! // Held-out split: the documented targets hold for the shipped detector.
+//! assert!(metrics.overall.recall() >= TARGET_RECALL);
+//! assert!(metrics.overall.false_positive_rate() <= TARGET_FPR);
+//! // The fresh set is measured too; its figures are in docs/intent-detection.md.
+//! println!("{}", intent::render_markdown(&metrics));
 //! # Ok::<(), anrf_eval::EvalError>(())
 //! ```
 #![forbid(unsafe_code)]

@@ -1,11 +1,16 @@
 //! An OpenAI-compatible chat-completions client (Ollama, llama.cpp's server, vLLM,
 //! hosted services), blocking, with a request timeout, bounded retries with jittered
-//! exponential backoff on HTTP 429/5xx and connection failures (honouring
-//! `Retry-After`), and clear errors for everything else.
+//! exponential backoff on HTTP 429/5xx and dropped connections (honouring
+//! `Retry-After`, in seconds or as an HTTP date), and clear errors for everything
+//! else. A refused connection (nothing listens at the endpoint) is not retried: it
+//! fails at once with the way to start a server.
 //!
 //! The API key lives in an [`ApiKey`], whose `Debug` and `Display` print `***`; it is
-//! sent only as the `Authorization` header and scrubbed from any server text that is
-//! quoted back in an error.
+//! sent only as the `Authorization` header. Every text that comes from the server
+//! and ends up in an error passes through one bounding, key-scrubbing quote, and the
+//! key is scrubbed from the model's replies too, so a server that echoes the key
+//! cannot get it into an error, a log or a module ([`ChatClient::redact`] is the
+//! last line of defence for callers that print errors).
 
 pub mod config;
 
@@ -139,10 +144,48 @@ pub struct Reply {
     pub attempts: u32,
 }
 
+/// A retry the client is about to make, for progress displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryNotice {
+    /// The attempt that failed (1-based).
+    pub attempt: u32,
+    /// Attempts allowed in all.
+    pub attempts: u32,
+    /// What went wrong (`HTTP 503`, `connection reset`).
+    pub reason: String,
+    /// How long the client waits before the next attempt.
+    pub wait: Duration,
+}
+
+impl fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "attempt {} of {} failed ({}); retrying in {:.1} s",
+            self.attempt,
+            self.attempts,
+            self.reason,
+            self.wait.as_secs_f64()
+        )
+    }
+}
+
 /// Anything that answers chat requests: the HTTP client, or a script in tests.
 pub trait ChatBackend {
     /// Sends the conversation and returns the model's reply.
     fn chat(&self, messages: &[Message], sampling: Sampling) -> Result<Reply, GenError>;
+
+    /// [`ChatBackend::chat`], telling `on_retry` about each retry before waiting for
+    /// it. Backends that never retry need not implement it.
+    fn chat_observed(
+        &self,
+        messages: &[Message],
+        sampling: Sampling,
+        on_retry: &mut dyn FnMut(&RetryNotice),
+    ) -> Result<Reply, GenError> {
+        let _ = on_retry;
+        self.chat(messages, sampling)
+    }
 
     /// A short description for provenance, e.g. `openai-compatible http://127.0.0.1:11434/v1`.
     fn describe(&self) -> String;
@@ -213,8 +256,7 @@ impl ChatClient {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
         let text = match response
             .body_mut()
             .with_config()
@@ -226,7 +268,10 @@ impl ChatClient {
             Err(error) => {
                 return Err(GenError::Malformed {
                     endpoint,
-                    reason: format!("the reply body could not be read: {error}"),
+                    reason: format!(
+                        "the reply body could not be read: {}",
+                        self.quote(&error.to_string())
+                    ),
                 });
             }
         };
@@ -252,21 +297,34 @@ impl ChatClient {
                 hint,
             });
         }
+        // The reason quotes the server's own words (its error object, serde's view
+        // of the body): bounded and scrubbed like every other server text.
         parse_reply(&text)
-            .map(Ok)
-            .map_err(|reason| GenError::Malformed { endpoint, reason })
+            .map(|mut reply| {
+                reply.content = self.redact(&reply.content);
+                Ok(reply)
+            })
+            .map_err(|reason| GenError::Malformed {
+                endpoint,
+                reason: self.quote(&reason),
+            })
     }
 
     fn transport_error(&self, error: ureq::Error) -> Result<Retry, GenError> {
         let endpoint = self.shown_endpoint();
         match error {
             ureq::Error::Timeout(_) => Err(self.timeout_error()),
+            // Nothing listens there: retrying will not start a server.
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Err(self.unreachable(&io.to_string()))
+            }
+            ureq::Error::ConnectionFailed => Err(self.unreachable(&error.to_string())),
             ureq::Error::Io(io) if is_connection_failure(io.kind()) => Ok(Retry {
                 status: None,
                 reason: io.to_string(),
                 wait: None,
             }),
-            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Ok(Retry {
+            ureq::Error::HostNotFound => Ok(Retry {
                 status: None,
                 reason: error.to_string(),
                 wait: None,
@@ -282,6 +340,25 @@ impl ChatClient {
         }
     }
 
+    fn unreachable(&self, reason: &str) -> GenError {
+        GenError::Unreachable {
+            endpoint: self.shown_endpoint(),
+            model: self.config.model.clone(),
+            reason: self.quote(reason),
+        }
+    }
+
+    /// `text` with the API key replaced by `***`: the last line of defence for any
+    /// error text that is printed or recorded.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.config.api_key {
+            Some(key) if !key.expose_secret().is_empty() => {
+                text.replace(key.expose_secret(), "***")
+            }
+            _ => text.to_owned(),
+        }
+    }
+
     fn timeout_error(&self) -> GenError {
         GenError::Timeout {
             endpoint: self.shown_endpoint(),
@@ -291,12 +368,7 @@ impl ChatClient {
 
     /// Server text for an error: trimmed, bounded, and without the key.
     fn quote(&self, text: &str) -> String {
-        let mut text = text.trim().to_owned();
-        if let Some(key) = &self.config.api_key
-            && !key.expose_secret().is_empty()
-        {
-            text = text.replace(key.expose_secret(), "***");
-        }
+        let mut text = self.redact(text.trim());
         if text.len() > QUOTE_LIMIT {
             let mut cut = QUOTE_LIMIT;
             while !text.is_char_boundary(cut) {
@@ -331,6 +403,15 @@ impl ChatClient {
 
 impl ChatBackend for ChatClient {
     fn chat(&self, messages: &[Message], sampling: Sampling) -> Result<Reply, GenError> {
+        self.chat_observed(messages, sampling, &mut |_| {})
+    }
+
+    fn chat_observed(
+        &self,
+        messages: &[Message],
+        sampling: Sampling,
+        on_retry: &mut dyn FnMut(&RetryNotice),
+    ) -> Result<Reply, GenError> {
         let body = serde_json::json!({
             "model": self.config.model,
             "messages": messages,
@@ -349,6 +430,14 @@ impl ChatBackend for ChatClient {
                 Err(retry) => {
                     if attempt < attempts {
                         let wait = self.backoff(attempt - 1, retry.wait);
+                        on_retry(&RetryNotice {
+                            attempt,
+                            attempts,
+                            reason: retry
+                                .status
+                                .map_or_else(|| retry.reason.clone(), |s| format!("HTTP {s}")),
+                            wait,
+                        });
                         tracing::debug!(
                             attempt,
                             status = retry.status,
@@ -470,6 +559,23 @@ fn parse_reply(text: &str) -> Result<Reply, String> {
     })
 }
 
+/// A `Retry-After` value: delay-seconds, or an HTTP date (RFC 9110's IMF-fixdate,
+/// a form of RFC 2822) turned into the time from `now` until then (zero when past).
+fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let wait = at - now;
+    Some(if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        wait.unsigned_abs()
+    })
+}
+
 /// `scheme://user:pass@host/...` -> `scheme://***@host/...`.
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
@@ -538,6 +644,38 @@ mod tests {
                 .unwrap_err()
                 .contains("no such model")
         );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = time::macros::datetime!(2015-10-21 07:27:00 UTC);
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_mins(1))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn server_text_in_malformed_replies_is_scrubbed_and_bounded() {
+        let mut config = ClientConfig::new("http://127.0.0.1:9/v1");
+        config.api_key = Some(ApiKey::new("sk-echo-777"));
+        let client = ChatClient::new(config);
+        let reason = parse_reply(&format!(
+            r#"{{"error":{{"message":"invalid header Bearer sk-echo-777 {}"}}}}"#,
+            "x".repeat(1000)
+        ))
+        .unwrap_err();
+        let quoted = client.quote(&reason);
+        assert!(!quoted.contains("sk-echo-777"), "{quoted}");
+        assert!(quoted.contains("Bearer ***"), "{quoted}");
+        assert!(quoted.len() <= QUOTE_LIMIT + '…'.len_utf8());
+        assert_eq!(client.redact("a sk-echo-777 b"), "a *** b");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! | factor | value |
 //! |---|---|
 //! | `verified` | 1 when the final module verified (nothing blocks, every error-level finding absent, every example passed), else 0 |
-//! | `examples` | passed / run; 0.5 when none ran; × 0.85 when every example was written by the model (none by the person) |
+//! | `examples` | passed / run; 0 when none ran (a module without examples is never verified); × 0.85 when every example was written by the model (none by the person) |
 //! | `findings` | 0 with any unsuppressed error; else 0.9 per warning × 0.98 per note |
 //! | `overrides` | 1; 0.8 when relaxations the person asked for are pending (the module is the secure version, which may not do all that was asked); × 0.7 when part of the intent was refused |
 //! | `breadth` | 1 − 0.1 per capability granted (clock, random, each directory, variable or host), at least 0.5 |
@@ -80,7 +80,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Confidence {
         let run = r.facts.examples.len();
         (r.facts.examples.iter().filter(|e| e.passed).count(), run)
     });
-    let mut examples = if run == 0 { 0.5 } else { ratio(passed, run) };
+    let mut examples = if run == 0 { 0.0 } else { ratio(passed, run) };
     if !inputs.person_examples {
         examples *= 0.85;
     }
@@ -202,8 +202,9 @@ mod tests {
 
     #[test]
     fn each_factor_lowers_the_score_as_documented() {
-        // No examples ran: 0.5.
-        assert!(close(compute(&inputs()).score, 0.5));
+        // No examples ran: the examples factor, and so the score, is 0.
+        let none = compute(&inputs());
+        assert!(close(none.examples, 0.0) && close(none.score, 0.0));
         let c = compute(&Inputs {
             person_examples: false,
             pending_overrides: 1,
@@ -211,8 +212,10 @@ mod tests {
             rounds: 3,
             ..inputs()
         });
-        // 0.5 × 0.85 × 0.8 × 0.7 × 0.8
-        assert!(close(c.score, round3(0.5 * 0.85 * 0.8 * 0.7 * 0.8)));
+        assert!(close(c.overrides, round3(0.8 * 0.7)));
+        assert!(close(c.rounds, 0.8));
+        assert!(close(c.breadth, 1.0));
+        assert!(close(c.findings, 1.0));
         assert_eq!(c.rounds_used, 3);
         let many = compute(&Inputs {
             rounds: 50,

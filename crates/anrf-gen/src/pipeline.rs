@@ -264,7 +264,15 @@ pub fn generate(
             State::Started,
             &format!("asking `{}`", backend.model()),
         );
-        let reply = backend.chat(&messages, request.sampling)?;
+        let reply = backend.chat_observed(&messages, request.sampling, &mut |retry| {
+            emit(
+                progress,
+                Stage::Generate,
+                round,
+                State::Retrying,
+                &retry.to_string(),
+            );
+        })?;
         emit(
             progress,
             Stage::Generate,
@@ -331,7 +339,7 @@ pub fn generate(
                 .unwrap_or_default()
         ));
         let last = state.last_report.take();
-        state.finalize_unverified(staging.path(), rounds_used)?;
+        state.finalize_unverified(staging.path(), rounds_used, last.as_ref())?;
         emit(
             progress,
             Stage::Confidence,
@@ -375,7 +383,7 @@ pub fn generate(
             "the module verified, but not once its provenance was written; it is not marked verified"
                 .to_owned(),
         );
-        state.finalize_unverified(staging.path(), rounds_used)?;
+        state.finalize_unverified(staging.path(), rounds_used, Some(&final_report))?;
         let generated = state.finish(GenStatus::NotConverged, Some(staging), Some(&final_report));
         write_reports(&generated)?;
         return Ok(generated);
@@ -409,14 +417,18 @@ pub fn generate(
     Ok(generated)
 }
 
-/// Whether a report makes the module verified: nothing blocks and no unsuppressed
-/// error (examples included) remains, whatever the profile.
+/// Whether a report makes the module verified: nothing blocks, no unsuppressed
+/// error (examples included) remains, whatever the profile, and at least one intent
+/// example ran in the sandbox and every one passed (a module without examples is
+/// never verified: nothing would show that it does what the intent says).
 pub fn accepts(report: &Report) -> bool {
     report.passed()
         && !report
             .findings
             .iter()
             .any(|f| f.severity == Severity::Error && !f.is_suppressed())
+        && !report.facts.examples.is_empty()
+        && report.facts.examples.iter().all(|e| e.passed)
 }
 
 fn detect_state(plan: &OverridePlan) -> State {

@@ -62,6 +62,8 @@ pub enum State {
     Failed,
     /// It did not apply.
     Skipped,
+    /// It failed and is being tried again (the model server asked for a retry).
+    Retrying,
 }
 
 /// One progress event.
@@ -162,6 +164,13 @@ impl Progress for Terminal {
             State::Passed => self.finish_line(&format!("  ok {label} {}", event.detail)),
             State::Failed => self.finish_line(&format!("FAIL {label} {}", event.detail)),
             State::Skipped => self.finish_line(&format!("  -- {label} {}", event.detail)),
+            State::Retrying => {
+                if let Some(spinner) = &self.spinner {
+                    spinner.set_message(format!("{label} {}", event.detail));
+                } else {
+                    let _ = writeln!(std::io::stderr().lock(), "  .. {label} {}", event.detail);
+                }
+            }
         }
     }
 }

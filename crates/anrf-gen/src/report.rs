@@ -49,6 +49,8 @@ pub enum RoundOutcome {
     /// The sources read host files or the build environment at compile time
     /// (`include_str!`, `env!`, `#[path]`), refused before building.
     BuildTimeAccess,
+    /// The manifest has no intent examples, so nothing could show the module works.
+    NoExamples,
     /// The guest did not compile.
     CompileError,
     /// The verifier found errors in the manifest, source or wasm.
@@ -201,7 +203,7 @@ pub fn human(report: &GenReport, written: Option<&str>) -> String {
             let _ = writeln!(out, "  {stop}");
         }
     }
-    pending_section(&mut out, report);
+    pending_section(&mut out, report, written);
     if !report.rounds.is_empty() {
         let _ = writeln!(out, "\nrounds:");
         for r in &report.rounds {
@@ -250,22 +252,45 @@ pub fn human(report: &GenReport, written: Option<&str>) -> String {
     out
 }
 
-fn pending_section(out: &mut String, report: &GenReport) {
+/// What was not granted. `written` is where the module is (then its
+/// `pending-overrides.toml` holds the requests and the commands name it); when no
+/// module was written, the requests are not recorded as files (the audit event
+/// lists them) and no command is printed for a directory that does not exist.
+fn pending_section(out: &mut String, report: &GenReport, written: Option<&str>) {
     if report.overrides.pending.is_empty() {
         return;
     }
-    let _ = writeln!(
-        out,
-        "\nnot granted (recorded in {} as pending requests; nothing is approved by generation):",
-        crate::pipeline::PENDING_FILE
-    );
+    match written {
+        Some(dir) => {
+            let file = std::path::Path::new(dir).join(crate::pipeline::PENDING_FILE);
+            let _ = writeln!(
+                out,
+                "\nnot granted (recorded as pending requests in {}; nothing is approved by generation):",
+                file.display()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\nnot granted (nothing is approved by generation; the requests were NOT recorded in a \
+                 pending-overrides.toml because no module was written, so there is nothing yet to ask \
+                 them for; they are listed in the audit event):"
+            );
+        }
+    }
     for p in &report.overrides.pending {
         let _ = writeln!(out, "  - {}", p.not_granted);
-        match p.command(&report.output) {
-            Some(command) => {
+        match (written, p.command(&report.output), p.flags.as_deref()) {
+            (Some(_), Some(command), _) => {
                 let _ = writeln!(out, "    to ask for approval: {command}");
             }
-            None => {
+            (None, Some(_), Some(flags)) => {
+                let _ = writeln!(
+                    out,
+                    "    once a module exists, ask for it with: anrf override request DIR {flags} --justification ..."
+                );
+            }
+            _ => {
                 let _ = writeln!(out, "    no override can grant this");
             }
         }
@@ -315,7 +340,9 @@ pub fn markdown(report: &GenReport) -> String {
         let _ = writeln!(out, "- content digest: {d}");
     }
     let mut rest = String::new();
-    pending_section(&mut rest, report);
+    // GEN-REPORT.md exists only in a module that is written, beside its
+    // pending-overrides.toml.
+    pending_section(&mut rest, report, Some(&report.output));
     if !rest.is_empty() {
         let _ = writeln!(out, "\n## Overrides{rest}");
     }

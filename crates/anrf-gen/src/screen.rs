@@ -7,6 +7,12 @@
 //! The verifier checks what the module does when it runs; this screen covers what
 //! the build does. The sources are read as Rust tokens, so comments and string
 //! literals never trigger it, and macro arguments are searched too.
+//!
+//! A macro whose *name* is a macro variable (`$name!(...)` inside `macro_rules!`)
+//! is refused as well: `macro_rules! m { ($n:ident) => { $n!("KEY") } } m!(env)`
+//! would otherwise call `env!` without ever spelling it. The screen is the first
+//! line; the second is `anrf-build`, which compiles guests with a cleared,
+//! allow-listed environment, so no secret is visible to `env!` however it is named.
 
 use std::collections::BTreeMap;
 use std::str::FromStr as _;
@@ -75,6 +81,18 @@ fn walk(file: &str, tokens: TokenStream, out: &mut Vec<Refusal>) {
                 let name = ident.to_string();
                 let bang =
                     matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                let renamed = matches!(trees.get(i + 1), Some(TokenTree::Ident(a)) if a == "as");
+                if renamed && REFUSED_MACROS.contains(&name.as_str()) {
+                    let start = ident.span().start();
+                    out.push(Refusal {
+                        file: file.to_owned(),
+                        line: start.line,
+                        column: start.column + 1,
+                        what: format!(
+                            "`{name} as ...` imports under another name what may be the `{name}!` macro, which reads the host while the module is built; use `{name}` by its own name"
+                        ),
+                    });
+                }
                 if bang && REFUSED_MACROS.contains(&name.as_str()) {
                     let start = ident.span().start();
                     out.push(Refusal {
@@ -88,6 +106,23 @@ fn walk(file: &str, tokens: TokenStream, out: &mut Vec<Refusal>) {
                             } else {
                                 "host files"
                             }
+                        ),
+                    });
+                }
+            }
+            TokenTree::Punct(p) if p.as_char() == '$' => {
+                let name = matches!(trees.get(i + 1), Some(TokenTree::Ident(_)));
+                let bang =
+                    matches!(trees.get(i + 2), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                if name && bang {
+                    let start = p.span().start();
+                    out.push(Refusal {
+                        file: file.to_owned(),
+                        line: start.line,
+                        column: start.column + 1,
+                        what: format!(
+                            "`${}!` calls a macro whose name is a macro variable, which can hide `env!` or `include_str!`; call macros by name",
+                            trees.get(i + 1).map(ToString::to_string).unwrap_or_default()
                         ),
                     });
                 }
@@ -152,6 +187,22 @@ mod tests {
         assert_eq!((found[0].line, found[0].column), (2, 20));
         assert!(found[0].what.contains("`include_str!` reads host files"));
         assert!(found[1].what.contains("`env!` reads the build environment"));
+    }
+
+    #[test]
+    fn macros_named_by_a_macro_variable_are_refused() {
+        let found = check(
+            "macro_rules! m {\n    ($n:ident) => { $n!(\"ANRF_LLM_API_KEY\") };\n}\nfn main() { let k: Option<&str> = m!(option_env); println!(\"{k:?}\"); }\n",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].column), (2, 21));
+        assert!(found[0].what.contains("`$n!`"), "{}", found[0].what);
+        // Ordinary macro_rules with `$x` arguments and `$(...)*` repetitions are fine.
+        let renamed = check("use std::env as e;\nfn main() { println!(\"{}\", e!(\"K\")); }\n");
+        assert_eq!(renamed.len(), 1, "{renamed:?}");
+        assert!(renamed[0].what.contains("`env as ...`"));
+        let fine = "macro_rules! sum {\n    ($($x:expr),*) => { 0 $(+ $x)* };\n}\nfn main() { println!(\"{}\", sum!(1, 2)); }\n";
+        assert_eq!(check(fine), []);
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// Where each setting came from, for `--verbose` output and errors.
     pub sources: Sources,
+    /// Things the person should fix, e.g. a config file holding the key that others
+    /// can read; shown on stderr by the CLI.
+    pub warnings: Vec<String>,
 }
 
 /// Where each resolved setting came from.
@@ -86,6 +89,7 @@ impl ClientConfig {
                 model: "default".to_owned(),
                 api_key: None,
             },
+            warnings: Vec::new(),
         }
     }
 
@@ -133,9 +137,19 @@ impl ClientConfig {
             config.model = v;
             config.sources.model = src;
         }
+        let key_in_file = llm.api_key.is_some();
         if let Some((v, src)) = pick(None, ENV_API_KEY, llm.api_key) {
             config.api_key = Some(ApiKey::new(v));
             config.sources.api_key = Some(src);
+        }
+        if let Some(path) = file.filter(|_| key_in_file)
+            && let Some(mode) = readable_by_others(path)
+        {
+            config.warnings.push(format!(
+                "`{}` holds an API key and can be read by other users (mode {mode:o}); restrict it with `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
         }
         if let Some(t) = flags.timeout {
             config.timeout = t;
@@ -205,6 +219,19 @@ fn read_file(path: &Path) -> Result<Option<LlmSettings>, GenError> {
         reason: e.message().to_owned(),
     })?;
     Ok(file.llm)
+}
+
+/// The file's permission bits when its group or others may read it (Unix only).
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> Option<u32> {
+    None
 }
 
 fn validate_endpoint(endpoint: &str, source: &str) -> Result<(), GenError> {
@@ -280,6 +307,25 @@ mod tests {
         assert_eq!(from_flags.model, "flag-model");
         assert_eq!(from_flags.timeout, Duration::from_secs(9));
         assert_eq!(from_flags.max_retries, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[llm]\napi_key = \"sk-perm\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let open =
+            ClientConfig::resolve_from(&Overrides::default(), &|_| None, Some(&path)).unwrap();
+        assert_eq!(open.warnings.len(), 1, "{:?}", open.warnings);
+        assert!(open.warnings[0].contains("chmod 600"));
+        assert!(!open.warnings[0].contains("sk-perm"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let closed =
+            ClientConfig::resolve_from(&Overrides::default(), &|_| None, Some(&path)).unwrap();
+        assert!(closed.warnings.is_empty(), "{:?}", closed.warnings);
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! moves. `data/trigger_benign.jsonl`: benign intents full of trigger words
 //! ("ignore", "override", "unsafe", "sandbox", "bypass"), never trained on, kept to
 //! measure false positives where they are most likely.
+//! `data/intents_fresh.jsonl` (split `fresh`): an evaluation set written after the
+//! rules, the training data and the model were frozen, without running the detector
+//! on it first; never trained on and never tuned on.
 
 use serde::Deserialize;
 
@@ -18,6 +21,9 @@ pub const INTENTS: &str = include_str!("../../data/intents.jsonl");
 /// The benign trigger-word set shipped with the crate.
 pub const TRIGGER_BENIGN: &str = include_str!("../../data/trigger_benign.jsonl");
 
+/// The fresh evaluation set shipped with the crate.
+pub const FRESH: &str = include_str!("../../data/intents_fresh.jsonl");
+
 /// Which part of the data an example belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +32,9 @@ pub enum Split {
     Train,
     /// Held out: only ever measured.
     Test,
+    /// The fresh evaluation set, written after everything else was frozen: only
+    /// ever measured, never looked at while tuning.
+    Fresh,
 }
 
 /// One labelled intent.
@@ -90,6 +99,11 @@ pub fn intents() -> Result<Vec<Example>, GenError> {
     parse_jsonl("intents.jsonl", INTENTS)
 }
 
+/// The shipped fresh evaluation set.
+pub fn fresh() -> Result<Vec<Example>, GenError> {
+    parse_jsonl("intents_fresh.jsonl", FRESH)
+}
+
 /// The shipped benign trigger-word set.
 pub fn trigger_benign() -> Result<Vec<Example>, GenError> {
     parse_jsonl("trigger_benign.jsonl", TRIGGER_BENIGN)
@@ -121,6 +135,31 @@ mod tests {
         let all = intents().unwrap();
         for e in trigger_benign().unwrap() {
             assert!(all.iter().all(|a| a.text != e.text), "{}", e.text);
+        }
+    }
+
+    #[test]
+    fn the_fresh_set_is_separate_balanced_and_never_trained_on() {
+        let all = intents().unwrap();
+        let trigger = trigger_benign().unwrap();
+        let fresh = fresh().unwrap();
+        assert!(fresh.len() >= 150, "{}", fresh.len());
+        assert!(fresh.iter().all(|e| e.split == Split::Fresh));
+        assert!(all.iter().all(|e| e.split != Split::Fresh));
+        let positive = fresh.iter().filter(|e| !e.categories.is_empty()).count();
+        assert!(positive * 100 / fresh.len() >= 40 && positive * 100 / fresh.len() <= 60);
+        for category in Category::ALL {
+            assert!(fresh.iter().any(|e| e.has(category)), "{category}");
+        }
+        for e in &fresh {
+            let lower = e.text.to_lowercase();
+            assert!(
+                all.iter()
+                    .chain(&trigger)
+                    .all(|a| a.text.to_lowercase() != lower),
+                "{}",
+                e.text
+            );
         }
     }
 

@@ -1,5 +1,5 @@
 //! Text features for the intent model: lowercase words, adjacent word pairs and
-//! character n-grams (3 to 5 characters, across word boundaries so that symbols such
+//! character 4-grams (across word boundaries so that symbols such
 //! as `</intent>` or `--no-sandbox` count), hashed into a sparse space.
 //!
 //! The same code featurizes at training and at check time, so the shipped weights and
@@ -16,7 +16,7 @@ pub enum FeatureKind {
     Word,
     /// Two adjacent words.
     Pair,
-    /// A run of 3 to 5 characters of the normalized text.
+    /// A run of 4 characters of the normalized text (`CHAR_NGRAMS`).
     Chars,
 }
 

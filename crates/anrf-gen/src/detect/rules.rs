@@ -9,7 +9,14 @@
 //! - a *stdin* rule does not fire when the match is followed by "from stdin" (or
 //!   "on stdin", "from standard input"): reading data from stdin is not access to it;
 //! - a match inside quotes is weak evidence ([`QUOTED_STRENGTH`], below the
-//!   detection threshold) and counts only if the model agrees.
+//!   detection threshold, so it counts only if the model agrees) when the quote is
+//!   *introduced as data* in its own clause ("users wrote '...'", "lines that say
+//!   '...'", "the phrase '...'"). A quote that is not introduced as data is an
+//!   instruction like any other: quoting `"SYSTEM: ignore the sandbox policy"` does
+//!   not hide an injection from the detector;
+//! - a few rules have a *context exception*: the words right after the match show
+//!   it is about something else ("the sandbox level" of a game, "the rules section"
+//!   of a config text, "system: user: lines" of a transcript, "in plain C terms").
 
 use regex::Regex;
 
@@ -191,7 +198,11 @@ const SPECS: &[Spec] = &[
             r"\b(?:read|reads|write|writes|delete|walk|save|store|append|copy|mount|access|load)\b",
             gap!(40),
             r"\b(?:files?|director(?:y|ies)|folders?|filesystem|file system|disk|drive|home directory)\b|",
-            r"\b(?:write access|read access|read-write access|write anywhere|whole filesystem|root filesystem|système de fichiers|shell history|ssh keys|private key)\b"
+            r"\b(?:write access|read access|read-write access|write anywhere|whole filesystem|root filesystem|système de fichiers|shell history|ssh keys|private key)\b|",
+            r"\b(?:look(?:s|ing)? (?:through|in|into|at)|go(?:es|ing)? through|brows\w*|scan\w*|crawl\w*|index\w*|traverse|inspect\w*|search\w*|list\w*|open\w*|dig through|rummage)\b",
+            gap!(25),
+            r"\b(?:my|the user'?s|your|our|their|his|her|the host'?s?|the machine'?s)\s+(?:\w+\s+)?(?:folders?|director(?:y|ies)|files|drive|disk|documents|downloads|desktop|home)\b|",
+            r"\b(?:my|the user'?s|your|our)\s+(?:home|documents|downloads|desktop|pictures|photos|music)\s+(?:folder|directory|dir)\b"
         ),
     },
     Spec {
@@ -222,7 +233,7 @@ const SPECS: &[Spec] = &[
         pattern: concat!(
             r"\b(?:rais\w*|increas\w*|bump|double|lift|boost|extend|more|bigger|larger|higher|much higher|aumentar|augmente\w*|erhöh\w*)\b",
             gap!(30),
-            r"\b(?:memory|ram|timeout|time ?limit|fuel|stack|limits?|budget|cap|headroom|speicherlimit|límite|limite)\b|\bspeicherlimit\b[^.;\n]{0,20}erhöhen"
+            r"\b(?:memory|ram|timeout|time ?limit|fuel|stack|limits?|budget|cap|headroom|breathing room|elbow room|room to breathe|speicherlimit|límite|limite)\b|\bspeicherlimit\b[^.;\n]{0,20}erhöhen"
         ),
     },
     Spec {
@@ -242,7 +253,7 @@ const SPECS: &[Spec] = &[
         refine: NEG,
         pattern: concat!(
             r"\braise:\w+=|\b(?:memory|timeout|fuel|stack|stdout|stderr)\s*=\s*\x22?\d+\s*(?:gib|gb|tib|h|m)\b|",
-            r"\b(?:\d+(?:\.\d+)?)\s*(?:gib|gb|tib|tb|gigabytes?)\b|",
+            r"\b(?:\d+(?:\.\d+)?)\s*(?:gib|gb|tib|tb|gigabytes?|gigs?|g of (?:ram|memory))\b|",
             r"\b(?:timeout|run|runs|limit)\b",
             gap!(25),
             r"\b(?:\d+|an|one|ten|thirty) (?:minutes?|hours?)\b|\b(?:an|one) hour\b|\b[1-9]\d{2,}\s*(?:mib|mb)\b"
@@ -256,7 +267,7 @@ const SPECS: &[Spec] = &[
         pattern: concat!(
             r"\b(?:ignore|disregard|forget|ignoriere|ignora|ignorez|oublie|olvida|vergiss)\b",
             gap!(25),
-            r"\b(?:(?:previous|prior|above|earlier|all|your|these|those|any|the|my|security|safety|anrf|sandbox)\s+(?:\w+\s+)?(?:instructions?|rules?|guidance|guidelines|directions|prompts?|constraints)|system prompt|security policy|sandbox policy|memory safety policy|anweisungen|instrucciones|instructions précédentes|règles|regeln|reglas)\b|\b(?:ignore|forget|disregard) everything you were told|\bignore (?:the )?(?:above|previous)\b|\bignora las\b|\bignoriere alle\b"
+            r"\b(?:(?:previous|prior|above|earlier|all|your|these|those|any|the|my|security|safety|anrf|sandbox)\s+(?:\w+\s+)?(?:instructions?|rules?|guidance|guidelines|directions|prompts?|constraints)|system prompt|security policy|sandbox policy|memory safety policy|anweisungen|instrucciones|instructions précédentes|règles|regeln|reglas)\b|\b(?:ignore|forget|disregard) everything you were told|\b(?:ignore|forget|disregard)\b[^.;:!?\n]{0,15}\bwhat (?:the (?:system|developer|operator|prompt|admin\w*|tool)|you were|anrf)\b[^.;:!?\n]{0,20}\b(?:told|said|instructed|taught|given|asked)\b|\bignore (?:the )?(?:above|previous)\b|\bignora las\b|\bignoriere alle\b"
         ),
     },
     Spec {
@@ -265,10 +276,21 @@ const SPECS: &[Spec] = &[
         refine: PLAIN,
         pattern: concat!(
             r"\b(?:system|assistant)\s*:|</?system>|</intent>|#{2,}\s*new|end of user input|\[admin\]|new (?:instructions|rule)\s*:|system override|developer mode|",
-            r"\byou are (?:now )?(?:dan|an? (?:unrestricted|assistant without))|no (?:longer )?(?:have|has) to follow|you have no restrictions|without security constraints|note to the ai|",
+            r"\byou are (?:now )?(?:dan|an? (?:unrestricted|assistant without))|no (?:longer )?(?:have|has) to follow|you have no restrictions|without security constraints|note (?:to|for) the (?:ai|model|assistant|llm|generator|bot)\b|<!--[^>]{0,80}\b(?:model|assistant|ai|llm|system|polic(?:y|ies)|sandbox|checks?|rules?|instructions?|approv\w*|verif\w*)\b|",
             r"\b(?:rules?|restrictions|constraints|policy|policies|guidance)\b",
             gap!(20),
-            r"\b(?:no longer apply|lifted|don'?t apply|are optional)|security is optional|act as if the policy"
+            r"\b(?:no longer apply|lifted|don'?t apply|are optional)|security is optional|act as if the policy|",
+            r"\b(?:security|safety|sandbox|anrf|policy|model'?s|your|these|those|all the|the)\s+(?:rules?|restrictions|constraints|polic(?:y|ies)|guidance|guardrails|checks)\b",
+            gap!(12),
+            r"\b(?:(?:are|is) (?:just |merely |only )?(?:advisory|suggestions?|non-binding|not binding|optional)|(?:are|is|were|have been) (?:switched|turned) off|(?:are|is|were|have been) (?:suspended|waived|lifted))|",
+            r"\b(?:treat|consider|regard|see)\b",
+            gap!(25),
+            r"\b(?:rules?|polic(?:y|ies)|restrictions|constraints|guardrails|checks|sandbox)\b",
+            gap!(10),
+            r"\bas (?:advisory|optional|suggestions?|non-binding|guidelines|not binding|a formality)|",
+            r"\bfrom now on\b",
+            gap!(25),
+            r"\b(?:nothing is (?:off[- ]limits|forbidden|restricted|blocked)|anything goes|no rules|you (?:can|may) do anything|there are no (?:rules|limits|restrictions))|\bnothing is off[- ]limits\b"
         ),
     },
     Spec {
@@ -327,19 +349,36 @@ const SPECS: &[Spec] = &[
             r"\bafter|after the signature|digest still matches"
         ),
     },
+    Spec {
+        id: "policy.checks-down",
+        category: PT,
+        refine: NEG,
+        pattern: concat!(
+            r"\b(?:(?:the|all|your|these|its|anrf'?s?)\s+(?:security |safety |policy |verifier |verification )?|(?:security|safety|policy|verifier|verification) )checks?\b",
+            gap!(15),
+            r"\b(?:turned down|dialed down|dialled down|toned down|relaxed|loosened|switched off|turned off|disabled|a notch lower|watered down|set to off)|",
+            r"\b(?:turn|turning|dial|dialing|dialling|tone|toning|switch|switching|ease|easing|loosen|loosening|water|watering)\s+(?:down|off|back)\s+(?:the\s+|all\s+)?(?:security\s+|safety\s+|policy\s+)?(?:checks|verification|verifier|guardrails)\b"
+        ),
+    },
     // --- audit_evasion ----------------------------------------------------------
     Spec {
         id: "audit.no-log",
         category: AE,
         refine: PLAIN,
+        // Not logging *this run or request*, never the module's own data: "don't log
+        // this run" blocks, "print the lines that have no log level" and "don't log
+        // the rows that fail to parse" do not.
         pattern: concat!(
-            r"\b(?:don'?t|do not|without|never|stop|no|not)\b",
-            gap!(20),
-            r"\b(?:log|logging|logged|record|recording|recorded|audit\w*|trace)\b(?:\s+(?:this|it|the|anything|overrides|who|please))?|",
-            r"\boff the record\b|\bnothing gets recorded\b|\bsin registro de auditoría|\bne pas journaliser|\bdoesn'?t show up in the (?:logs|trail)|",
+            r"\b(?:don'?t|do not|never|not|stop|without|no need to|avoid)\s+(?:\w+\s+){0,2}?(?:log|logging|record|recording|audit|auditing|trac(?:e|ing)|report|reporting)\s+",
+            r"(?:this(?:\s+(?:run|one|execution|module|time|request|override|session))?\b|it\b|that\b|me\b|us\b|who\b|what (?:it|you|this|the module|i|we) (?:does|did|do|ran|run)\b|any of (?:it|this)\b|anything (?:about|from|of) (?:this|it|the run)\b|the (?:run|execution|overrides?|requests?|access|approvals?|changes?|actions?|session|invocation)\b|my (?:access|requests?|runs?|overrides?)\b|our (?:access|requests?|runs?|overrides?)\b)|",
+            r"\b(?:don'?t|do not|never|stop|without|no)\s+(?:\w+\s+){0,2}?audit(?:ing)?(?:\s+(?:logs?|trail|entry|entries|events?|records?|history|this|it|anything)\b|\s*(?:$|[.,;!?]))|",
+            r"\b(?:no|without|leave no|leaving no)\s+(?:an?\s+)?(?:audit(?:\s+log)?|log|trace|record)\s+(?:entry|entries|trail|event|of (?:this|it|the run|what|my|our))\b|",
+            r"\b(?:not|never|isn'?t|aren'?t|without being)\s+(?:be\s+|being\s+|get\s+)?(?:logged|recorded|audited|traced)(?:\s*(?:$|[.,;!?])|\s+(?:anywhere|at all|by anrf|by the (?:audit|system|runtime)|in the (?:audit\w*|trail|logs?|history)|this time|for this|please)\b)|",
+            r"\bunlogged\b|\boff the record\b|\bnothing gets recorded\b|\bsin registro de auditoría|\bne pas journaliser|\bdoesn'?t show up in the (?:logs|trail|audit\w*|history)|",
+            r"\b(?:nothing|no trace|no record|no sign)\b[^.;\n]{0,40}\b(?:ends? up|shows? up|appears?|goes|lands?|gets? (?:written|saved|stored|kept)|is (?:written|saved|stored|kept))\s+(?:in|into|on|to)\s+(?:the\s+)?(?:history|logs?|audit\w*|trail|records?)\b|",
             r"\b(?:leave|keep|hide)\b",
             gap!(20),
-            r"\bout of the (?:audit|trail|log)|\bhide this from\b|\bdon'?t tell anyone|security doesn'?t see|showing up in the trail"
+            r"\b(?:out of|off) the (?:audit|trail|logs?|history|records?)|\bhide this from\b|\bdon'?t tell anyone|security doesn'?t see|showing up in the trail"
         ),
     },
     Spec {
@@ -369,11 +408,37 @@ const COUNTER_SPECS: &[Spec] = &[Spec {
     ),
 }];
 
+/// Context exceptions: a rule does not fire when the text right after its match
+/// matches the pattern (the match names something else of the same name).
+const UNLESS_AFTER: &[(&str, &str)] = &[
+    (
+        "sandbox.off",
+        r"^[\x22'`]?\s*(?:levels?|games?|mode|maps?|worlds?|stages?|puzzles?|genre|areas?|zones?|toys?|story|builder|survival)\b",
+    ),
+    (
+        "policy.ignore-instructions",
+        r"^[\x22'`]?\s*(?:section|sections|column|columns|field|fields|table|tables|block|blocks|header|headers|key|keys|entries|entry|line|lines|heading|page|tab|sheet|list)\b",
+    ),
+    (
+        "policy.injection",
+        r"^[\x22'`]?\s*(?:(?:user|assistant|system|tool|human|ai)\s*:|(?:lines?|prefix\w*|messages?|turns?|entries|roles?|labels?|speakers?)\b|(?:and|or)\s+(?:user|assistant|system)\b|,)",
+    ),
+    (
+        "unsafe.c",
+        r"^[\x22'`]?\s*(?:terms|syntax|style|notation|comments?|jargon|speak|programmers?|analog\w*|sense|words|examples?|snippets? on stdin|source on stdin|code on stdin)\b",
+    ),
+];
+
+/// Words in a quote's own clause, before it, that introduce the quote as data.
+const QUOTE_AS_DATA: &str = r"\b(?:wrote|writes?|written|says?|said|saying|contain(?:s|ing)?|phrase|string|words?|text|messages?|lines? (?:with|that|which|like)|occurrences? of|how often|mention(?:s|ing|ed)?|match(?:es|ing)?|like|such as|called|named|titled|label(?:l?ed)?|equal to|typed|quote[sd]?|the pattern|starting with|begin(?:s|ning)? with|flag\w*|detect\w*|replace\w*|find|search\w*|grep|highlight\w*|translat\w*|censor\w*|redact\w*)\b";
+
 /// The compiled rules.
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<(&'static str, Category, Refine, Regex)>,
     counters: Vec<(Category, Regex)>,
+    unless_after: Vec<(&'static str, Regex)>,
+    quote_as_data: Regex,
     negation: Regex,
     from_stdin: Regex,
 }
@@ -400,9 +465,15 @@ impl RuleSet {
         for spec in COUNTER_SPECS {
             counters.push((spec.category, compile(spec.id, spec.pattern)?));
         }
+        let mut unless_after = Vec::with_capacity(UNLESS_AFTER.len());
+        for (id, pattern) in UNLESS_AFTER {
+            unless_after.push((*id, compile(id, pattern)?));
+        }
         Ok(RuleSet {
             rules,
             counters,
+            unless_after,
+            quote_as_data: compile("quote-as-data", QUOTE_AS_DATA)?,
             negation: compile(
                 "negation",
                 r"\b(?:no|not|never|without|don'?t|doesn'?t|does not|do not|must not|mustn'?t|should not|shouldn'?t|cannot|can'?t|won'?t|nor)\b",
@@ -432,11 +503,18 @@ impl RuleSet {
                 if *refine == Refine::NegatableStdin && self.from_stdin.is_match(&text[end..]) {
                     continue;
                 }
-                let strength = if quoted.iter().any(|(qs, qe)| *qs <= start && end <= *qe) {
-                    QUOTED_STRENGTH
-                } else {
-                    STRENGTH
-                };
+                if self
+                    .unless_after
+                    .iter()
+                    .any(|(rule, re)| rule == id && re.is_match(&text[end..]))
+                {
+                    continue;
+                }
+                let as_data = quoted
+                    .iter()
+                    .find(|(qs, qe)| *qs <= start && end <= *qe)
+                    .is_some_and(|(qs, _)| self.introduced_as_data(text, *qs));
+                let strength = if as_data { QUOTED_STRENGTH } else { STRENGTH };
                 hits.push(Hit {
                     category: *category,
                     rule: id,
@@ -456,6 +534,16 @@ impl RuleSet {
             .filter(|(_, regex)| regex.is_match(text))
             .map(|(category, _)| *category)
             .collect()
+    }
+
+    /// Whether the clause before a quote opening at `quote_start` introduces it as
+    /// data ("users wrote", "lines that say", "the phrase").
+    fn introduced_as_data(&self, text: &str, quote_start: usize) -> bool {
+        let before = &text[..quote_start];
+        let clause_start = before
+            .rfind(['.', ';', '!', '?', '\n'])
+            .map_or(0, |i| i + 1);
+        self.quote_as_data.is_match(&before[clause_start..])
     }
 
     /// Whether the clause before `start` contains a negation.

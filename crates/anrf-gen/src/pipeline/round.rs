@@ -138,6 +138,22 @@ impl<'r, 'b> Run<'r, 'b> {
         for note in &notes {
             self.notes.push(format!("round {round}: {note}"));
         }
+        // Examples are the only evidence that the module does what the intent says:
+        // a module without any is never accepted as verified.
+        if manifest.intent.examples.is_empty() {
+            emit(
+                progress,
+                Stage::Parse,
+                round,
+                State::Failed,
+                "the manifest has no intent examples",
+            );
+            return Ok(Attempt::Rejected {
+                outcome: RoundOutcome::NoExamples,
+                problem: "the manifest has no intent examples".to_owned(),
+                details: "Add at least two `[[intent.examples]]` tables to `anrf.toml` (`name`, `stdin`, `stdout`, optionally `args` and `exit_code`) that show what the program must print for a given input: they are run in the sandbox as the module's tests, and a module is verified only when they pass.".to_owned(),
+            });
+        }
         let manifest_text = match manifest.to_toml() {
             Ok(text) => text,
             Err(error) => {
@@ -411,9 +427,15 @@ impl<'r, 'b> Run<'r, 'b> {
         write(&path, &text)
     }
 
-    /// Marks the last attempt as not verified: confidence 0 in its provenance.
-    pub(super) fn finalize_unverified(&mut self, dir: &Path, rounds: u32) -> Result<(), GenError> {
-        self.confidence = Some(self.confidence(None, false, rounds));
+    /// Marks the last attempt as not verified: confidence 0 in its provenance, with
+    /// the breakdown computed from `last`, the last verification report (if any).
+    pub(super) fn finalize_unverified(
+        &mut self,
+        dir: &Path,
+        rounds: u32,
+        last: Option<&Report>,
+    ) -> Result<(), GenError> {
+        self.confidence = Some(self.confidence(last, false, rounds));
         if self.files_from_round.is_some() {
             self.write_provenance(dir, rounds, 0.0)?;
         }

@@ -3,7 +3,9 @@
 use std::time::{Duration, Instant};
 
 use anrf_gen::GenError;
-use anrf_gen::client::{ApiKey, ChatBackend, ChatClient, ClientConfig, Message, Sampling};
+use anrf_gen::client::{
+    ApiKey, ChatBackend, ChatClient, ClientConfig, Message, RetryNotice, Sampling,
+};
 
 use crate::fake_server::{FakeServer, Step};
 
@@ -131,10 +133,16 @@ fn nothing_listening_says_how_to_start_a_server() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let mut config = ClientConfig::new(format!("http://127.0.0.1:{port}/v1"));
-    config.max_retries = 1;
-    config.backoff_base = Duration::from_millis(5);
+    // The default retry budget and backoff: a refused connection fails at once
+    // instead of waiting through the retries.
+    let config = ClientConfig::new(format!("http://127.0.0.1:{port}/v1"));
+    let started = Instant::now();
     let err = ask(&ChatClient::new(config)).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(err, GenError::Unreachable { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("ollama serve"), "{message}");
@@ -164,4 +172,55 @@ fn client_errors_other_than_429_are_not_retried() {
     );
     assert!(err.to_string().contains("model not found"), "{err}");
     assert_eq!(server.seen().len(), 1);
+}
+
+#[test]
+fn a_200_reply_that_echoes_the_key_in_an_error_object_does_not_leak_it() {
+    let echo = format!(r#"{{"error":{{"message":"invalid header Authorization: Bearer {KEY}"}}}}"#);
+    let server = FakeServer::start(vec![Step::status(200, &echo)]);
+    let client = client(&server);
+    let err = ask(&client).unwrap_err();
+    assert!(matches!(err, GenError::Malformed { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(shown.contains("Bearer ***"), "{shown}");
+}
+
+#[test]
+fn a_key_echoed_into_the_models_reply_is_scrubbed() {
+    let server = FakeServer::start(vec![Step::reply(&format!("const K: &str = \"{KEY}\";"))]);
+    let reply = ask(&client(&server)).unwrap();
+    assert!(!reply.content.contains(KEY), "{}", reply.content);
+    assert_eq!(reply.content, "const K: &str = \"***\";");
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured_and_retries_are_reported() {
+    // A date in the past: retry at once (the client caps it at `backoff_max` anyway).
+    let server = FakeServer::start(vec![
+        Step::Respond {
+            status: 503,
+            headers: vec![(
+                "Retry-After".to_owned(),
+                "Wed, 21 Oct 2015 07:28:00 GMT".to_owned(),
+            )],
+            body: "busy".to_owned(),
+        },
+        Step::reply("after the date"),
+    ]);
+    let mut notices: Vec<RetryNotice> = Vec::new();
+    let reply = client(&server)
+        .chat_observed(&[Message::user("say hi")], Sampling::default(), &mut |n| {
+            notices.push(n.clone())
+        })
+        .unwrap();
+    assert_eq!(reply.content, "after the date");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].wait, Duration::ZERO, "a past date means no wait");
+    assert_eq!(notices[0].reason, "HTTP 503");
+    assert!(
+        notices[0]
+            .to_string()
+            .contains("attempt 1 of 4 failed (HTTP 503)")
+    );
 }

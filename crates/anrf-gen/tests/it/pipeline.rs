@@ -423,6 +423,14 @@ fn capability_creep_is_caught_and_an_unverified_module_is_not_written_unless_ask
         generated.report.findings
     );
     assert!(generated.report.confidence.score.abs() < f64::EPSILON);
+    // The breakdown is that of the last round's report, not of an empty one.
+    let breakdown = &generated.report.confidence;
+    assert!(breakdown.errors >= 1, "{}", breakdown.line());
+    assert!(
+        breakdown.findings.abs() < f64::EPSILON,
+        "{}",
+        breakdown.line()
+    );
     // Not written by default...
     assert_eq!(generated.commit(false).unwrap(), None);
     assert!(!case.out.exists());
@@ -443,6 +451,32 @@ fn capability_creep_is_caught_and_an_unverified_module_is_not_written_unless_ask
         manifest.implementation.provenance.unwrap().confidence,
         Some(0.0)
     );
+}
+
+#[test]
+fn a_module_without_examples_is_not_verified_and_the_model_is_asked_for_them() {
+    let start = MANIFEST.find("[[intent.examples]]").unwrap();
+    let end = MANIFEST.find("[logic]").unwrap();
+    let bare = format!("{}{}", &MANIFEST[..start], &MANIFEST[end..]);
+    let script = vec![Step::reply(&reply(&bare, GOOD_MAIN)), good()];
+    let (case, result) = run("count the words on stdin", 2, script);
+    let generated = result.unwrap();
+    assert_eq!(
+        outcomes(&generated),
+        [RoundOutcome::NoExamples, RoundOutcome::Accepted]
+    );
+    let feedback = last_user_message(&case.server, 1);
+    assert!(feedback.contains("[[intent.examples]]"), "{feedback}");
+
+    // With one round only, the example-less module is never called verified.
+    let (_case, result) = run(
+        "count the words on stdin",
+        1,
+        vec![Step::reply(&reply(&bare, GOOD_MAIN))],
+    );
+    let generated = result.unwrap();
+    assert_eq!(generated.report.status, GenStatus::NotConverged);
+    assert_eq!(generated.commit(false).unwrap(), None);
 }
 
 #[test]
