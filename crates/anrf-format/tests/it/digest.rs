@@ -18,7 +18,11 @@ fn write(dir: &Path, manifest: &str, source: &str) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("anrf.toml"), manifest).unwrap();
     std::fs::write(dir.join("src/main.rs"), source).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub fn count_words() {}\n").unwrap();
 }
+
+/// An override entry, placed where `overrides = []` was.
+const MEMORY_UNSAFE: &str = "\n[[security.overrides]]\nid = \"ovr-0123abcd\"\nscope = \"module\"\nrelaxes = \"memory-unsafe\"\njustification = \"the checksum is ported from a C reference that walks raw pointers\"\nrequested_by = \"alice\"\nexpires = \"2027-03-31\"\napprovals = []\n\n";
 
 const SOURCE: &str = "fn main() {}\n";
 
@@ -75,20 +79,36 @@ fn digest_changes_with_every_semantic_edit() {
     let (_d, base) = module_with(VALID, SOURCE);
     let base_digest = base.content_digest().unwrap();
     let edits: &[(&str, &str)] = &[
+        ("name = \"wordcount\"", "name = \"wordcount2\""),
         ("version = \"0.1.0\"", "version = \"0.1.1\""),
         (
             "summary = \"Count the words on stdin\"",
             "summary = \"Count words\"",
         ),
+        ("stdin = \"hello world\\n\"", "stdin = \"hello there\\n\""),
         ("stdout = \"2\\n\"", "stdout = \"3\\n\""),
+        ("stdout = \"2\\n\"", "stdout = \"2\\n\"\nexit_code = 1"),
         ("functions = [\"count_words\"]", "functions = []"),
+        ("language = \"rust\"", "language = \"c\""),
+        (
+            "sources = [\"src/main.rs\"]",
+            "sources = [\"src/main.rs\", \"src/lib.rs\"]",
+        ),
+        ("isolation = \"wasm\"", "isolation = \"process\""),
+        ("overrides = []\n", MEMORY_UNSAFE),
         ("memory = \"32MiB\"", "memory = \"16MiB\""),
         ("fuel = 100000000", "fuel = 100000001"),
         ("timeout = \"2s\"", "timeout = \"3s\""),
+        ("stack = \"256KiB\"", "stack = \"128KiB\""),
+        ("stdout = \"64KiB\"", "stdout = \"32KiB\""),
+        ("stderr = \"64KiB\"", "stderr = \"32KiB\""),
+        ("guest = \"/data\"", "guest = \"/input\""),
+        ("host = \"data\"", "host = \"data2\""),
+        ("access = \"read-only\"", "access = \"read-write\""),
         ("env = [\"GREETING\"]", "env = []"),
         ("clock = false", "clock = true"),
-        ("access = \"read-only\"", "access = \"read-write\""),
-        ("isolation = \"wasm\"", "isolation = \"process\""),
+        ("random = false", "random = true"),
+        ("network = []", "network = [\"example.org\"]"),
     ];
     for (from, to) in edits {
         assert!(VALID.contains(from), "fixture lacks {from}");
@@ -99,6 +119,26 @@ fn digest_changes_with_every_semantic_edit() {
             "edit {from} -> {to} kept the digest"
         );
     }
+    // memory_safety, with the override it needs in both manifests.
+    let with_override = VALID.replacen("overrides = []\n", MEMORY_UNSAFE, 1);
+    let (_m, enforced) = module_with(&with_override, SOURCE);
+    let (_n, sandbox_only) = module_with(
+        &with_override.replacen(
+            "memory_safety = \"enforced\"",
+            "memory_safety = \"sandbox-only\"",
+            1,
+        ),
+        SOURCE,
+    );
+    assert_ne!(
+        enforced.content_digest().unwrap(),
+        sandbox_only.content_digest().unwrap(),
+        "memory_safety is in the digest"
+    );
+    assert_ne!(
+        enforced.security_digest().unwrap(),
+        sandbox_only.security_digest().unwrap()
+    );
     let (_s, source_edited) = module_with(VALID, "fn main() { println!(); }\n");
     assert_ne!(source_edited.content_digest().unwrap(), base_digest);
     assert_ne!(
