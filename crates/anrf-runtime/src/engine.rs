@@ -54,6 +54,11 @@ pub struct RuntimeConfig {
     /// Directory of the AOT cache. `None`: the AOT engine compiles in memory
     /// for every run and caches nothing.
     pub cache_dir: Option<PathBuf>,
+    /// The metering most runs will use, so that its engine is the one built
+    /// (and used to validate modules) when the runtime starts. `None`: the
+    /// engine kind's usual one (fuel for `interp` and `jit`, epoch for `aot`).
+    /// Runs under other metering still work; their engine is built on demand.
+    pub metering: Option<Metering>,
 }
 
 /// Input to [`Runtime::load`].
@@ -112,6 +117,7 @@ impl std::fmt::Debug for EngineSlot {
 #[derive(Debug)]
 pub struct Runtime {
     kind: EngineKind,
+    metering: Metering,
     cache: Option<AotCache>,
     slots: Arc<Mutex<HashMap<EngineSettings, Arc<EngineSlot>>>>,
 }
@@ -126,6 +132,10 @@ impl Runtime {
         };
         let runtime = Runtime {
             kind,
+            metering: config.metering.unwrap_or(match kind {
+                EngineKind::Interp | EngineKind::Jit => Metering::Fuel,
+                EngineKind::Aot => Metering::Epoch,
+            }),
             cache,
             slots: Arc::default(),
         };
@@ -190,14 +200,11 @@ impl Runtime {
         self.compile(&slot, settings, module).map(|_| ())
     }
 
-    /// The settings of the profile that usually goes with this engine (fuel for
-    /// `interp` and `jit`, epoch for `aot`), used to validate modules.
+    /// The settings most runs use ([`RuntimeConfig::metering`], the default
+    /// stack), whose engine validates modules.
     fn default_settings(&self) -> EngineSettings {
         EngineSettings {
-            metering: match self.kind {
-                EngineKind::Interp | EngineKind::Jit => Metering::Fuel,
-                EngineKind::Aot => Metering::Epoch,
-            },
+            metering: self.metering,
             stack_bytes: crate::Limits::DEFAULT.stack_bytes,
         }
     }

@@ -12,6 +12,7 @@ fn runtime(dir: &Path) -> Runtime {
         EngineKind::Aot,
         RuntimeConfig {
             cache_dir: Some(dir.to_path_buf()),
+            metering: None,
         },
     )
     .unwrap()

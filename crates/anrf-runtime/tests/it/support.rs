@@ -33,6 +33,7 @@ pub fn runtime(kind: EngineKind) -> &'static Runtime {
     cell.get_or_init(|| {
         let config = RuntimeConfig {
             cache_dir: (kind == EngineKind::Aot).then(|| tmp_dir().join("aot-cache-it")),
+            metering: None,
         };
         Runtime::new(kind, config).expect("runtime")
     })

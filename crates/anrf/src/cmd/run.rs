@@ -149,6 +149,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
 
     let config = RuntimeConfig {
         cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
+        metering: Some(request.metering),
     };
     let runtime = Runtime::new(request.engine, config).map_err(|e| miette!("{e}"))?;
     let loaded = runtime.load(bytes_input).map_err(|e| {
