@@ -41,11 +41,14 @@
 //! let err = anrf_format::Manifest::from_str(&text.replace("isolation", "isolaton"), "anrf.toml")
 //!     .unwrap_err();
 //! assert!(err.to_string().contains("unknown field `isolaton` in `[security]`"), "{err}");
+//! assert!(miette::Diagnostic::help(&err).is_some(), "every error says how to fix it");
 //! # Ok::<(), anrf_format::FormatError>(())
 //! ```
 //!
 //! **Invariant:** this crate never depends on wasmtime, the policy engine or the
-//! audit log; every other anrf crate depends on it.
+//! audit log. The crates that read manifests depend on it (`anrf-policy`,
+//! `anrf-build`, `anrf-verify`, `anrf-gen`, the CLI); `anrf-runtime` and `anrf-audit`
+//! do not.
 #![forbid(unsafe_code)]
 
 mod error;

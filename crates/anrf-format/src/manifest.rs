@@ -1,6 +1,7 @@
 //! The manifest's types: three layers (intent, logic, implementation) and the
 //! required security section. Every struct denies unknown fields; nothing in
-//! `security` has a serde default.
+//! `security` that grants or relaxes has a serde default. The one defaulted field
+//! there, `Override::revoked`, can only take a grant away.
 
 mod overrides;
 

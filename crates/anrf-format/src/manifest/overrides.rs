@@ -31,6 +31,12 @@ pub struct Override {
     /// Signatures; see `anrf-policy` for what they sign.
     pub approvals: Vec<Approval>,
     /// Set when the override was revoked; a revoked override grants nothing.
+    ///
+    /// The one serde default in `security`, and a safe one: absence means "not
+    /// revoked", which grants nothing the other fields do not already grant (TOML has
+    /// no null, so an optional field cannot be required). `anrf override revoke` also
+    /// records the revocation under `$ANRF_HOME`, which is honoured even if this field
+    /// is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
 }
