@@ -18,6 +18,18 @@ pub(crate) fn println(text: &str) -> miette::Result<()> {
     print(&line)
 }
 
+/// `println!` that goes through [`println`]: evaluates to `miette::Result<()>`, so
+/// a closed pipe is no panic and any other write error is reported.
+macro_rules! outln {
+    () => {
+        $crate::out::println("")
+    };
+    ($($arg:tt)*) => {
+        $crate::out::println(&format!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
 fn write_to(out: &mut impl io::Write, bytes: &[u8]) -> miette::Result<()> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic as _, WrapErr as _};
 
 use crate::exit::Finish;
+use crate::out;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  anrf key gen bob --out keys/\n  anrf key public keys/bob.key")]
@@ -54,7 +55,7 @@ pub(crate) fn exec(args: KeyArgs) -> miette::Result<Finish> {
         KeyCommand::Gen(a) => generate(&a),
         KeyCommand::Public(a) => {
             let key = read_secret_key(&a.key)?;
-            println!("{}", key.public_key());
+            out::outln!("{}", key.public_key())?;
             Ok(Finish::Code(0))
         }
     }
@@ -117,19 +118,19 @@ fn generate(args: &GenArgs) -> miette::Result<Finish> {
         .map(|r| format!("\"{r}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    println!(
+    out::outln!(
         "private key: {} (mode 0600, keep it secret)",
         key_path.display()
-    );
-    println!("public key:  {}", pub_path.display());
-    println!("{public}");
-    println!();
-    println!("Add the approver to anrf-policy.toml:");
-    println!();
-    println!("[[approvers]]");
-    println!("name = \"{}\"", args.name);
-    println!("public_key = \"{public}\"");
-    println!("roles = [{roles}]");
+    )?;
+    out::outln!("public key:  {}", pub_path.display())?;
+    out::outln!("{public}")?;
+    out::outln!()?;
+    out::outln!("Add the approver to anrf-policy.toml:")?;
+    out::outln!()?;
+    out::outln!("[[approvers]]")?;
+    out::outln!("name = \"{}\"", args.name)?;
+    out::outln!("public_key = \"{public}\"")?;
+    out::outln!("roles = [{roles}]")?;
     Ok(Finish::Code(0))
 }
 

@@ -23,6 +23,7 @@ use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic as _, WrapErr as _};
 
 use crate::exit::Finish;
+use crate::out;
 
 /// Exit code when policy refuses a request or an approval.
 const REFUSED: u8 = 1;
@@ -668,31 +669,35 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(out));
+        out::outln!("{}", serde_json::Value::Array(out))?;
         return Ok(Finish::Code(0));
     }
     for o in &created {
-        println!(
+        out::outln!(
             "requested {} in {}: `{}` at scope `{}`, expires end of {}",
-            o.id, holder_origin, o.relaxes, o.scope, o.expires
-        );
+            o.id,
+            holder_origin,
+            o.relaxes,
+            o.scope,
+            o.expires
+        )?;
     }
     for d in &declared {
-        println!("declared {d} in {origin}");
+        out::outln!("declared {d} in {origin}")?;
     }
     if project.is_builtin() {
-        println!(
+        out::outln!(
             "note: no {POLICY_FILE} above `{}`: under the built-in policy this holds in `dev` only (self-approved); add trusted approvers to allow `test` and `prod` (see docs/policy.md)",
             module.dir().display()
-        );
+        )?;
     }
-    println!();
-    println!("Approve with:");
+    out::outln!()?;
+    out::outln!("Approve with:")?;
     for o in &created {
-        println!(
+        out::outln!(
             "  anrf override approve {} --key APPROVER.key --profile prod",
             o.id
-        );
+        )?;
     }
     Ok(Finish::Code(0))
 }
@@ -758,10 +763,10 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
     let decision = reloaded.decide(&updated, args.profile, &policy)?;
     if args.json {
         let out = serde_json::json!({ "approval": approval, "cedar_policies": rules, "decision": decision });
-        println!("{out}");
+        out::outln!("{out}")?;
         return Ok(Finish::Code(0));
     }
-    println!(
+    out::outln!(
         "approved {} (`{}` on `{}`) as `{}` ({}) for profile `{}`, permitted by Cedar rule(s) {}",
         updated.id,
         updated.relaxes,
@@ -770,20 +775,20 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
         approval.role,
         args.profile,
         rules.join(", ")
-    );
+    )?;
     if decision.is_granted() {
-        println!(
+        out::outln!(
             "it now holds in `{}`: {} of {} approver(s)",
             args.profile,
             decision.approvers.len(),
             decision.required_approvers
-        );
+        )?;
     } else {
-        println!(
+        out::outln!(
             "it does not hold in `{}` yet: {}",
             args.profile,
             decision.reasons.last().map_or("", String::as_str)
-        );
+        )?;
     }
     Ok(Finish::Code(0))
 }
@@ -819,7 +824,7 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
         module_dir: holder.dir().display().to_string(),
         relaxes: ovr.relaxes.to_string(),
         scope: ovr.scope.to_string(),
-        requested_by: ovr.requested_by.clone(),
+        requested_by: ovr.requested_by.to_string(),
         requested_at: String::new(),
         expires: ovr.expires.to_string(),
         revoked: None,
@@ -836,12 +841,12 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
             .map_err(edit_err)?;
         holder.write(&text)?;
     }
-    println!(
+    out::outln!(
         "revoked {} (`{}` on `{}`): it grants nothing from now on",
         ovr.id,
         ovr.relaxes,
         holder.name()
-    );
+    )?;
     Ok(Finish::Code(0))
 }
 
@@ -893,24 +898,30 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
             .iter()
             .map(|(m, d)| serde_json::json!({ "module": m, "profile": args.profile.as_str(), "override": d }))
             .collect();
-        println!("{}", serde_json::Value::Array(out));
+        out::outln!("{}", serde_json::Value::Array(out))?;
         return Ok(Finish::Code(0));
     }
     if rows.is_empty() {
-        println!("no overrides");
+        out::outln!("no overrides")?;
         return Ok(Finish::Code(0));
     }
-    println!(
+    out::outln!(
         "{:<22} {:<14} {:<28} {:<18} {:<10} {:<9} status ({})",
-        "id", "module", "relaxes", "scope", "expires", "approvals", args.profile
-    );
+        "id",
+        "module",
+        "relaxes",
+        "scope",
+        "expires",
+        "approvals",
+        args.profile
+    )?;
     for (m, d) in &rows {
         let status = match (d.verdict, d.refusal) {
             (Verdict::Granted, _) => "granted".to_owned(),
             (Verdict::Refused, Some(r)) => format!("refused: {}", r.code()),
             (Verdict::Refused, None) => "refused".to_owned(),
         };
-        println!(
+        out::outln!(
             "{:<22} {:<14} {:<28} {:<18} {:<10} {:<9} {status}",
             d.id,
             m,
@@ -918,7 +929,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
             d.scope,
             d.expires,
             format!("{}/{}", d.approvers.len(), d.required_approvers)
-        );
+        )?;
     }
     Ok(Finish::Code(0))
 }
@@ -964,44 +975,47 @@ fn show(args: &ShowArgs) -> miette::Result<Finish> {
             "decision": decision,
             "index": record,
         });
-        println!("{out}");
+        out::outln!("{out}")?;
         return Ok(Finish::Code(0));
     }
-    println!(
+    out::outln!(
         "override {} on `{}` ({})",
         ovr.id,
         holder.name(),
         holder.file().display()
-    );
-    println!("  relaxes:       {}", ovr.relaxes);
-    println!("  scope:         {}", ovr.scope);
-    println!("  justification: {}", ovr.justification.as_str());
-    println!("  requested by:  {}", ovr.requested_by);
-    println!("  expires:       end of {} (UTC)", ovr.expires);
-    println!("  approvals:     {}", ovr.approvals.len());
+    )?;
+    out::outln!("  relaxes:       {}", ovr.relaxes)?;
+    out::outln!("  scope:         {}", ovr.scope)?;
+    out::outln!("  justification: {}", ovr.justification.as_str())?;
+    out::outln!("  requested by:  {}", ovr.requested_by)?;
+    out::outln!("  expires:       end of {} (UTC)", ovr.expires)?;
+    out::outln!("  approvals:     {}", ovr.approvals.len())?;
     for a in &decision.approvals {
         let status = if a.counted {
             "counts".to_owned()
         } else {
             format!("ignored: {}", a.refusal.map_or("", |r| r.code()))
         };
-        println!(
+        out::outln!(
             "    - {} as {} for {} at {} ({status})",
-            a.approver, a.role, a.profile, a.signed_at
-        );
+            a.approver,
+            a.role,
+            a.profile,
+            a.signed_at
+        )?;
     }
-    println!("  policy:        {}", project.origin());
+    out::outln!("  policy:        {}", project.origin())?;
     let verdict = if decision.is_granted() {
         "GRANTED"
     } else {
         "REFUSED"
     };
-    println!("{verdict} in profile `{}`:", args.profile);
+    out::outln!("{verdict} in profile `{}`:", args.profile)?;
     for r in &decision.reasons {
-        println!("  - {r}");
+        out::outln!("  - {r}")?;
     }
     if let Some(fix) = &decision.fix {
-        println!("to allow: {fix}");
+        out::outln!("to allow: {fix}")?;
     }
     Ok(Finish::Code(0))
 }
