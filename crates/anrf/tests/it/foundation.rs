@@ -142,6 +142,14 @@ fn a_closed_stdout_is_not_a_panic() {
             module.as_os_str(),
         ],
         vec!["--help".as_ref()],
+        vec![
+            "key".as_ref(),
+            "gen".as_ref(),
+            "piper".as_ref(),
+            "--out".as_ref(),
+            tmp.path().as_os_str(),
+        ],
+        vec!["override".as_ref(), "list".as_ref(), examples.as_os_str()],
     ];
     for args in cases {
         let out = into_closed_pipe(tmp.path(), tmp.path(), &args);
