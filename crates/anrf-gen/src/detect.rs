@@ -110,8 +110,9 @@ impl Category {
             }
             Category::CapabilityEscalation => Some(
                 "`anrf override request MODULE --allow-read DIR | --allow-write DIR | \
-                 --allow-env NAME --justification \"...\"` (network hosts cannot be granted \
-                 by the v1 runtime)",
+                 --allow-env NAME | --allow-network HOST --justification \"...\"` (a network \
+                 grant can be requested and approved, but the v1 runtime has no sockets yet, \
+                 so it does not make the network reachable)",
             ),
             Category::LimitRaise => {
                 Some("`anrf override request MODULE --raise memory=256MiB --justification \"...\"`")

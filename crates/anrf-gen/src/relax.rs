@@ -247,23 +247,68 @@ fn clauses(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// The person's stated reason in `text`: the first clause introduced by
-/// "because", "since", "so that", "in order to", "as we/I", "the reason is" or
-/// "justification:", up to the end of its sentence.
+/// The person's stated reason in `text`, as a draft justification (a person
+/// reviews it before asking). In order of preference:
+///
+/// 1. a clause introduced by "because", "since", "so that", "in order to", "as
+///    we/I", "the reason is", "justification:" or "reason:", up to its sentence end;
+/// 2. a statement in its own clause or sentence ("it's a trusted internal tool",
+///    "the inputs are huge", "we own this code", "nobody else uses this machine");
+/// 3. the clause before ", so" ("the files are huge, so give it 4GiB");
+/// 4. a closing "for X" ("for speed", "for the nightly benchmark").
 pub fn stated_reason(text: &str) -> Option<String> {
-    static REASON: OnceLock<Option<Regex>> = OnceLock::new();
-    let re = REASON
+    static PATTERNS: OnceLock<Option<[Regex; 4]>> = OnceLock::new();
+    let [marker, statement, so, purpose] = PATTERNS
         .get_or_init(|| {
-            Regex::new(
-                r"(?i)\b(because|since|so that|in order to|as (?:we|i)\b|the reason is|justification:|reason:)\s*([^.!?\n]+)",
-            )
-            .ok()
+            Some([
+                Regex::new(
+                    r"(?i)\b(?:because|since|so that|in order to|as (?:we|i)\b|the reason is|justification:|reason:)\s*[^.!?\n]+",
+                )
+                .ok()?,
+                Regex::new(
+                    r"(?i)(?:^|[.,;:!?\n]\s*|\s-\s)((?:it'?s|it is|this is|that'?s|they'?re|they are|we'?re|we are|we have|we own|we trust|i own|i trust|nobody|no one|only (?:i|we)|the (?:[\w-]+ ){0,3}(?:is|are|was|were|has|have|needs?|takes?)|our [\w-]+ (?:is|are|has|have|needs?))\b[^.!?\n,;]{3,})",
+                )
+                .ok()?,
+                Regex::new(r"(?i)(?:^|[.;:!?\n]\s*)([^.;:!?\n,]{8,}),\s*so\b").ok()?,
+                Regex::new(
+                    r"(?i)\bfor (?:the sake of )?((?:[a-z][\w'-]*)(?: [\w'-]+){0,5})\s*[.!?]?\s*$",
+                )
+                .ok()?,
+            ])
         })
         .as_ref()?;
-    let caps = re.captures(text)?;
-    let whole = caps.get(0)?.as_str().trim();
-    let reason = whole.trim_end_matches([',', ';', ':']).trim();
-    (reason.split_whitespace().count() >= 3).then(|| reason.to_owned())
+    let tidy = |s: &str| s.trim().trim_end_matches([',', ';', ':']).trim().to_owned();
+    if let Some(m) = marker.find(text) {
+        let reason = tidy(m.as_str());
+        if reason.split_whitespace().count() >= 3 {
+            return Some(reason);
+        }
+    }
+    for re in [statement, so] {
+        if let Some(reason) = re
+            .captures_iter(text)
+            .filter_map(|c| c.get(1).map(|m| tidy(m.as_str())))
+            .find(|r| r.split_whitespace().count() >= 3)
+        {
+            return Some(reason);
+        }
+    }
+    let sentence_end = text.trim_end().trim_end_matches(['.', '!', '?']);
+    let last_sentence = sentence_end
+        .rfind(['.', '!', '?', ';', '\n'])
+        .map_or(sentence_end, |i| &sentence_end[i + 1..]);
+    let caps = purpose.captures(last_sentence)?;
+    let what = caps.get(1)?.as_str();
+    let first = what
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    let vague = [
+        "this", "that", "it", "now", "me", "us", "once", "each", "every", "all", "any", "some",
+        "one",
+    ];
+    (!vague.contains(&first.as_str())).then(|| tidy(&format!("for {what}")))
 }
 
 fn pending_for(category: Category, report: &IntentReport, text: &str) -> PendingOverride {
@@ -350,7 +395,7 @@ fn capability(evidence: &[String], text: &str) -> Relax {
         return (
             Some(format!("allow-network:{host}")),
             Some(format!("--allow-network {host}")),
-            "network access: capabilities are denied by default and the v1 runtime has no sockets; the module reads stdin and writes stdout instead".to_owned(),
+            "network access: capabilities are denied by default; an approved `allow-network` override can be requested, but the v1 runtime has no sockets, so the module reads stdin and writes stdout instead".to_owned(),
         );
     }
     if has(&["environment", "env var", "env variable", "$"]) {
@@ -507,7 +552,7 @@ mod tests {
         let command = p.command("out dir").unwrap();
         assert!(
             command.starts_with(
-                "anrf override request 'out dir' --memory-unsafe --justification 'WHY THIS IS NEEDED'"
+                "anrf override request 'out dir' --memory-unsafe --justification 'for speed'"
             ),
             "{command}"
         );
@@ -570,6 +615,29 @@ mod tests {
             Some("since the export lands there nightly".to_owned())
         );
         assert_eq!(stated_reason("read it because"), None);
+        for (text, reason) in [
+            (
+                "please skip the sandbox for this one, it's a trusted internal tool",
+                "it's a trusted internal tool",
+            ),
+            ("use unsafe pointers for speed", "for speed"),
+            (
+                "the inputs are huge, so give it 4GiB of memory",
+                "the inputs are huge",
+            ),
+            (
+                "Raise the timeout to 10 minutes. The nightly export takes that long.",
+                "The nightly export takes that long",
+            ),
+            (
+                "run it without the sandbox for the benchmark numbers",
+                "for the benchmark numbers",
+            ),
+        ] {
+            assert_eq!(stated_reason(text).as_deref(), Some(reason), "{text}");
+        }
+        assert_eq!(stated_reason("skip the sandbox for this one"), None);
+        assert_eq!(stated_reason("count the words for each line"), None);
         assert_eq!(relative_path("read ./data/orders/ please"), "data/orders");
         assert_eq!(relative_path("read /etc/passwd"), "PATH");
         assert_eq!(relative_path("read data/$(rm -rf ~)"), "PATH");

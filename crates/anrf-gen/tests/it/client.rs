@@ -211,7 +211,7 @@ fn retry_after_as_an_http_date_is_honoured_and_retries_are_reported() {
     let mut notices: Vec<RetryNotice> = Vec::new();
     let reply = client(&server)
         .chat_observed(&[Message::user("say hi")], Sampling::default(), &mut |n| {
-            notices.push(n.clone())
+            notices.push(n.clone());
         })
         .unwrap();
     assert_eq!(reply.content, "after the date");

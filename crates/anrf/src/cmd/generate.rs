@@ -11,7 +11,7 @@ use std::time::Duration;
 use anrf_format::Profile;
 use anrf_gen::GenError;
 use anrf_gen::client::{ChatClient, ClientConfig, Overrides, Sampling};
-use anrf_gen::pipeline::{self, GenRequest, Generated};
+use anrf_gen::pipeline::{self, GenRequest};
 use anrf_gen::progress::Terminal;
 use anrf_gen::report::{self, GenStatus};
 use clap::Args;
@@ -126,7 +126,10 @@ pub(crate) fn exec(args: GenArgs) -> miette::Result<Finish> {
         timeout: args.llm_timeout,
         max_retries: args.llm_retries,
     })
-    .map_err(|e| gen_error(&e))?;
+    .map_err(|e| miette::miette!("{e}"))?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
     let client = ChatClient::new(config);
     let request = GenRequest {
         intent,
@@ -145,15 +148,24 @@ pub(crate) fn exec(args: GenArgs) -> miette::Result<Finish> {
         Err(error) => {
             drop(progress);
             audit_failure(&request, &client, &error);
-            return Err(gen_error(&error));
+            return Err(gen_error(&client, &error));
         }
     };
     drop(progress);
 
-    audit(&request, &generated)?;
     let status = generated.report.status;
     let report = generated.report.clone();
-    let written = commit(generated, args.keep_unverified)?;
+    // Commit first, so the audit event records what was actually written; if the
+    // event is required and cannot be recorded, what was written is taken back.
+    let written = generated
+        .commit(args.keep_unverified)
+        .map_err(|e| gen_error(&client, &e))?;
+    if let Err(error) = audit(&request, &report, written.as_deref()) {
+        if let Some(dir) = &written {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        return Err(error);
+    }
     let shown = written.as_deref().map(|p| p.display().to_string());
     let out = if args.json {
         let mut value = serde_json::to_value(&report).into_diagnostic()?;
@@ -193,19 +205,21 @@ fn read_intent(arg: &str) -> miette::Result<String> {
     Ok(text)
 }
 
-fn commit(generated: Generated, keep_unverified: bool) -> miette::Result<Option<PathBuf>> {
-    generated.commit(keep_unverified).map_err(|e| gen_error(&e))
-}
-
-fn gen_error(error: &GenError) -> miette::Report {
-    miette::miette!("{error}")
+/// The error for a person, with the API key scrubbed from it whatever its origin
+/// (the client already quotes server text through a scrubbing quote; this is the
+/// last line of defence).
+fn gen_error(client: &ChatClient, error: &GenError) -> miette::Report {
+    miette::miette!("{}", client.redact(&error.to_string()))
 }
 
 /// Appends the generation to the audit log: required under `test` and `prod`
 /// (the module is not written when it cannot be recorded), best effort under `dev`.
-fn audit(request: &GenRequest<'_>, generated: &Generated) -> miette::Result<()> {
+fn audit(
+    request: &GenRequest<'_>,
+    report: &anrf_gen::report::GenReport,
+    written: Option<&std::path::Path>,
+) -> miette::Result<()> {
     use anrf_audit::{Decision, EventKind, NewEvent};
-    let report = &generated.report;
     let decision = match report.status {
         GenStatus::Verified => Decision::Allow,
         GenStatus::NotConverged | GenStatus::Blocked => Decision::Deny,
@@ -225,7 +239,11 @@ fn audit(request: &GenRequest<'_>, generated: &Generated) -> miette::Result<()> 
             "categories": plan.detection.categories,
             "refused_clauses": plan.removed.len(),
             "pending_overrides": plan.pending.iter().map(|p| {
-                serde_json::json!({"category": p.category, "relaxation": p.relaxation})
+                serde_json::json!({
+                    "category": p.category,
+                    "relaxation": p.relaxation,
+                    "draft_justification": p.draft_justification,
+                })
             }).collect::<Vec<_>>(),
             "generator": report.provenance.generator,
             "backend": report.provenance.backend,
@@ -235,7 +253,8 @@ fn audit(request: &GenRequest<'_>, generated: &Generated) -> miette::Result<()> 
             "max_rounds": report.max_rounds,
             "confidence": report.confidence.score,
             "profile": request.profile.as_str(),
-            "written": generated.verified() || generated.has_files(),
+            "written": written.is_some(),
+            "written_to": written.map(|p| p.display().to_string()),
         }));
     record(request.profile, &event)
 }
@@ -254,7 +273,7 @@ fn audit_failure(request: &GenRequest<'_>, client: &ChatClient, error: &GenError
     .with_details(serde_json::json!({
         "status": "error",
         "module": request.module_name.as_str(),
-        "error": error.to_string(),
+        "error": client.redact(&error.to_string()),
         "backend": client.describe(),
         "model": client.model(),
         "profile": request.profile.as_str(),

@@ -80,12 +80,28 @@ struct Server {
 }
 
 fn serve(replies: Vec<String>) -> Server {
+    serve_bodies(
+        replies
+            .into_iter()
+            .map(|content| {
+                serde_json::json!({
+                    "model": "fake-model",
+                    "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
+                })
+                .to_string()
+            })
+            .collect(),
+    )
+}
+
+/// A server that answers each connection with the next body, as HTTP 200 JSON.
+fn serve_bodies(replies: Vec<String>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}/v1", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&bodies);
     std::thread::spawn(move || {
-        for content in replies {
+        for json in replies {
             let Ok((stream, _)) = listener.accept() else {
                 return;
             };
@@ -107,11 +123,6 @@ fn serve(replies: Vec<String>) -> Server {
             seen.lock()
                 .unwrap()
                 .push(String::from_utf8_lossy(&body).into_owned());
-            let json = serde_json::json!({
-                "model": "fake-model",
-                "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
-            })
-            .to_string();
             let mut stream = stream;
             let _ = write!(
                 stream,
@@ -390,4 +401,176 @@ fn gen_refuses_a_non_empty_output_directory_and_bad_round_limits() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("`--max-rounds 0` is out of range"));
+}
+
+#[test]
+fn gen_help() {
+    let out = Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .args(["gen", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn a_server_echoing_the_key_in_a_200_error_leaks_it_neither_to_stderr_nor_to_the_audit_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let echo = serde_json::json!({
+        "error": {"message": format!("invalid credentials: Authorization: Bearer {KEY}")}
+    })
+    .to_string();
+    let server = serve_bodies(vec![echo]);
+    let out = anrf(tmp.path(), &server.endpoint)
+        .args(["count the words on stdin", "-o"])
+        .arg(tmp.path().join("wc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("malformed reply"), "{stderr}");
+    assert!(stderr.contains("Bearer ***"), "{stderr}");
+    assert!(
+        !stderr.contains(KEY) && !text(&out.stdout).contains(KEY),
+        "{stderr}"
+    );
+    assert_eq!(gen_events(tmp.path())[0]["decision"], "error");
+    assert_eq!(contains_key(&tmp.path().join("anrf-home")), None);
+}
+
+#[test]
+fn a_refused_connection_fails_at_once_with_the_default_retries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let out = anrf(tmp.path(), &format!("http://127.0.0.1:{port}/v1"))
+        .args(["count the words on stdin", "-o"])
+        .arg(tmp.path().join("wc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no model server answers"), "{stderr}");
+    assert!(stderr.contains("ollama serve"), "{stderr}");
+    // The default budget is 4 retries with backoff (seconds); refused is not retried.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_unwritten_module_says_its_pending_requests_were_not_recorded_and_the_audit_says_not_written()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(vec!["no files here".to_owned()]);
+    let out_dir = tmp.path().join("wc");
+    let out = anrf(tmp.path(), &server.endpoint)
+        .arg("count the words on stdin using unsafe raw pointer code for speed")
+        .args(["--max-rounds", "1", "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!out_dir.exists());
+    assert!(stdout.contains("were NOT recorded"), "{stdout}");
+    assert!(
+        !stdout.contains("to ask for approval: anrf override request"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("once a module exists"), "{stdout}");
+    let events = gen_events(tmp.path());
+    assert_eq!(events[0]["details"]["written"], false, "{events:?}");
+    assert_eq!(
+        events[0]["details"]["pending_overrides"][0]["draft_justification"],
+        "for speed"
+    );
+}
+
+/// A guest that reads the build environment through macro indirection, built by
+/// `anrf build` with secrets in the environment: the artifact holds none of them.
+#[test]
+fn a_guest_build_sees_no_secret_from_the_environment_however_it_asks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sneaky");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = REPLY
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap()
+        .replace("name = \"wc\"", "name = \"sneaky\"");
+    std::fs::write(dir.join("anrf.toml"), manifest).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        anrf_gen::pipeline::cargo_toml("sneaky"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "macro_rules! grab { ($m:ident, $n:literal) => { $m!($n) }; }\n\
+         fn main() {\n\
+             let a: Option<&str> = grab!(option_env, \"ANRF_LLM_API_KEY\");\n\
+             let b: Option<&str> = grab!(option_env, \"CANARY_SERVICE_TOKEN\");\n\
+             let c: Option<&str> = grab!(option_env, \"CANARY_PLAIN\");\n\
+             println!(\"{a:?} {b:?} {c:?}\");\n\
+         }\n",
+    )
+    .unwrap();
+    let canary = "canary-value-5a5a5a5a-do-not-embed";
+    let out = Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .env("ANRF_HOME", tmp.path().join("anrf-home"))
+        .env("ANRF_LLM_API_KEY", canary)
+        .env("CANARY_SERVICE_TOKEN", canary)
+        .env("CANARY_PLAIN", canary)
+        .env_remove("RUSTC")
+        .arg("build")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut found = Vec::new();
+    let mut stack = vec![dir.join("target")];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if path.extension().is_some_and(|e| e == "wasm") {
+            found.push(path);
+        }
+    }
+    assert!(!found.is_empty(), "no artifact was built");
+    for wasm in found {
+        let bytes = std::fs::read(&wasm).unwrap();
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{} holds the canary",
+            wasm.display()
+        );
+    }
+    // And the `env!` form does not compile at all: the variable is not visible.
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "macro_rules! grab { ($m:ident) => { $m!(\"ANRF_LLM_API_KEY\") }; }\n\
+         fn main() { println!(\"{}\", grab!(env)); }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .env("ANRF_HOME", tmp.path().join("anrf-home"))
+        .env("ANRF_LLM_API_KEY", canary)
+        .env_remove("RUSTC")
+        .arg("build")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains(canary), "{stderr}");
 }

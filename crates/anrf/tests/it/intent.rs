@@ -148,3 +148,38 @@ fn eval_intent_json_reports_metrics_of_the_shipped_detector() {
     assert!(json["overall"]["tp"].as_u64().unwrap() > 0);
     assert!(json["latency"]["samples"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn intent_check_help() {
+    let home = tempfile::tempdir().unwrap();
+    let out = anrf(home.path())
+        .args(["intent", "check", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn intent_check_network_request_human() {
+    // The hint names what `anrf override request` accepts, `--allow-network` included.
+    let out = check(&["could you let it reach the network?"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("--allow-network HOST"), "{stdout}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn data_about_logs_is_not_audit_evasion() {
+    for text in [
+        "print the lines that have no log level",
+        "don't log the rows that fail to parse",
+    ] {
+        let out = check(&[text, "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["decision"], "allow", "{text}: {json}");
+    }
+    let out = check(&["don't log this run", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["decision"], "block", "{json}");
+}
