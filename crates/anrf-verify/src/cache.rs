@@ -2,7 +2,8 @@
 //! everything it depends on: the verifier's version, the module's content
 //! digest (normalized manifest, listed sources, artifact), every other file in
 //! the module directory (unlisted Rust files, data the examples read) except
-//! the build output in `target/`, the project policy's digest, the profile, the
+//! the build output in `target/`, the project policy's digest and its
+//! project-scoped overrides (which the digest leaves out), the profile, the
 //! day (override expiry is by date), known revocations, whether examples run,
 //! and every input the supply-chain check read (the guest's `Cargo.toml`,
 //! `Cargo.lock` and `build.rs`, the cargo home, and each dependency's manifest
@@ -80,6 +81,14 @@ impl Cache {
         part(VERIFIER.as_bytes());
         part(digest.as_str().as_bytes());
         part(options.policy.digest().as_str().as_bytes());
+        // The policy digest leaves out the project-scoped overrides (approvals
+        // sign it), yet they decide the report: any edit to them, down to a
+        // signature, is a different key.
+        part(
+            serde_json::to_string(options.policy.overrides())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         part(options.profile.as_str().as_bytes());
         part(options.now.date().to_string().as_bytes());
         for r in &options.revocations {

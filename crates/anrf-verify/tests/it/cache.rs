@@ -52,6 +52,40 @@ fn the_key_follows_content_policy_and_profile() {
 }
 
 #[test]
+fn an_edit_to_a_project_override_changes_the_key() {
+    let module = Fixture::rust().write();
+    // Project-scoped overrides are left out of the policy digest (approvals
+    // sign it), so the key must take them in itself: editing one, down to its
+    // justification, must not leave the old report in force.
+    let base = "version = 1\n\n[maxima]\nread = [\"data\"]\n";
+    let with = |justification: &str| {
+        let text = format!(
+            "{base}\n[[overrides]]\nid = \"ovr-0000aaaa\"\nscope = \"project\"\nrelaxes = \"allow-env:GREETING\"\njustification = \"{justification}\"\nrequested_by = \"alice\"\nexpires = \"2099-01-01\"\napprovals = []\n"
+        );
+        ProjectPolicy::parse(&text, "anrf-policy.toml").unwrap()
+    };
+    let first = with("every module greets with the configured greeting text");
+    let edited = with("every module greets with the greeting text it is given");
+    assert_eq!(
+        first.digest(),
+        edited.digest(),
+        "the digest leaves them out"
+    );
+    let key = |policy: &ProjectPolicy| {
+        let mut options = VerifyOptions::new(policy, Profile::Test);
+        options.now(NOW);
+        Cache::key(&module.module(), &options).unwrap()
+    };
+    assert_ne!(key(&first), key(&edited));
+    assert_eq!(
+        key(&first),
+        key(&with(
+            "every module greets with the configured greeting text"
+        ))
+    );
+}
+
+#[test]
 fn a_corrupt_entry_is_a_miss() {
     let module = Fixture::rust().write();
     let builtin = ProjectPolicy::builtin();
