@@ -59,6 +59,6 @@ pub(crate) fn exec(args: EvalArgs) -> miette::Result<Finish> {
     for note in &output.notes {
         eprintln!("{note}");
     }
-    print!("{}", output.stdout);
+    crate::out::print(&output.stdout)?;
     Ok(Finish::Code(0))
 }
