@@ -21,13 +21,18 @@ pub(crate) fn finish(result: miette::Result<Finish>) -> ExitCode {
     match result {
         Ok(Finish::Code(code)) => ExitCode::from(code),
         Err(report) => {
-            if std::io::stderr().is_terminal() {
-                eprintln!("{report:?}");
-            } else {
-                eprintln!("{}", plain(&report));
-            }
+            print_error(&report);
             ExitCode::from(USAGE)
         }
+    }
+}
+
+/// Prints an error on stderr: rendered on a terminal, plain when piped.
+pub(crate) fn print_error(report: &miette::Report) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("{report:?}");
+    } else {
+        eprintln!("{}", plain(report));
     }
 }
 

@@ -146,6 +146,9 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
     let resolution = resolve(&request, security_digest.as_ref(), &subject, &mut audit)?;
     let policy = to_run_policy(&resolution.effective, &request)?;
     let policy = lower_limits(&policy, &request.lower)?;
+    // stdin is passed to the guest whole: read it (bounded, and within the
+    // run's timeout) before anything is decided or compiled.
+    let stdin = read_stdin(MAX_STDIN_BYTES, policy.limits().timeout)?;
 
     let config = RuntimeConfig {
         cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
@@ -188,7 +191,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
         })?;
 
     let invocation = Invocation {
-        stdin: read_stdin()?,
+        stdin,
         args: request.guest_args.clone(),
         program: request.source.program_name(),
     };
@@ -218,14 +221,17 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
     // The guest has run: its output is reported whatever happens to the
     // record of its outcome, so nothing it produced is lost.
     report(&outcome, &request);
-    recorded.map_err(|e| {
-        miette!(
+    if let Err(e) = recorded {
+        // The outcome (one JSON object with `--json`) is already printed:
+        // the error goes to stderr only, and the exit code says it failed.
+        crate::exit::print_error(&miette!(
             help = AUDIT_HELP,
             "the run finished (exit code {}) but its outcome could not be recorded in the audit log ({} profile): {e}; the decision that allowed it is recorded",
             outcome.exit_code,
             request.profile
-        )
-    })?;
+        ));
+        return Ok(Finish::Code(USAGE));
+    }
     Ok(Finish::Code(exit_code(&outcome)))
 }
 
@@ -683,17 +689,47 @@ fn file_subject(path: &Path, bytes: &[u8]) -> String {
     anrf_audit::module_subject(&path.display().to_string(), digest.as_str())
 }
 
+/// The most stdin `anrf run` passes to a guest: it is held in memory whole.
+const MAX_STDIN_BYTES: u64 = 64 << 20;
+
 /// The host's stdin, passed to the guest whole; nothing when it is a terminal.
-fn read_stdin() -> miette::Result<Vec<u8>> {
-    let mut stdin = std::io::stdin();
-    if stdin.is_terminal() {
+/// More than `limit` bytes, or input that has not ended within `timeout`
+/// (the run's own wall-clock limit), is an input error: the guest never sees
+/// part of its input.
+fn read_stdin(limit: u64, timeout: Duration) -> miette::Result<Vec<u8>> {
+    if std::io::stdin().is_terminal() {
         return Ok(Vec::new());
     }
-    let mut bytes = Vec::new();
-    stdin
-        .read_to_end(&mut bytes)
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("anrf-stdin".into())
+        .spawn(move || {
+            let mut bytes = Vec::new();
+            let read = std::io::stdin()
+                .lock()
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map(|_| bytes);
+            let _ = tx.send(read);
+        })
         .map_err(|e| miette!("cannot read stdin: {e}"))?;
-    Ok(bytes)
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(bytes)) if bytes.len() as u64 > limit => Err(miette!(
+            help = "pass a smaller input, or grant the module a directory (`--allow-read DIR` in dev, `[security.capabilities]`) and let it read a file",
+            "stdin is larger than {}, the most `anrf run` passes to a guest (stdin is held in memory whole)",
+            anrf_format::ByteSize::new(limit)
+                .map_or_else(|| "0 bytes".to_owned(), |s| s.to_string())
+        )),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(miette!("cannot read stdin: {e}")),
+        // The reader thread stays blocked on the pipe; the process ends
+        // without it.
+        Err(_) => Err(miette!(
+            help = "close the input (e.g. `< file` or `</dev/null`), or give the run more time with a longer `timeout` in `[security.limits]`",
+            "stdin did not end within the run's timeout of {} ms: the guest gets its whole input at start, so `anrf run` waits for the end of stdin and waited too long",
+            timeout.as_millis()
+        )),
+    }
 }
 
 /// Prints the outcome: guest output as is and violations on stderr, or one JSON object.

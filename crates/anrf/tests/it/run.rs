@@ -350,6 +350,67 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn stdin_that_never_ends_is_an_input_error_within_the_timeout() {
+    let env = Env::new();
+    let mut child = env
+        .anrf()
+        .args([&path("cat_stdin.wat"), "--timeout", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep the write end open and silent: stdin never reaches end of file.
+    let _stdin = child.stdin.take().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "anrf run kept waiting for stdin past its timeout"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("stdin did not end within"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn stdin_larger_than_the_cap_is_refused_whole() {
+    let env = Env::new();
+    let mut child = env
+        .anrf()
+        .arg(path("cat_stdin.wat"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        // 64 MiB and one more chunk; anrf stops reading past the cap, so a
+        // closed pipe here is expected.
+        for _ in 0..65 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("stdin is larger than 64MiB"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no part of the input reached the guest");
+}
+
+#[test]
 fn limit_flags_can_only_lower() {
     let env = Env::new();
     for (flag, value) in [
