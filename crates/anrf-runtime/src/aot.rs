@@ -1,6 +1,7 @@
 //! The AOT cache: precompiled native artifacts, integrity-checked before use.
 //!
-//! Layout of a cache directory (mode `0700`):
+//! Layout of a cache directory (mode `0700`, owned by the user; on unix any
+//! other directory, or a key that is not a `0600` file of the user's, is refused):
 //!
 //! - `hmac.key`: 32 random bytes (mode `0600`), created on first use;
 //! - `<module sha256>-<settings fingerprint>.cwasm`: `ANRFAOT1`, then the
@@ -37,32 +38,39 @@ pub(crate) struct AotCache {
 
 impl AotCache {
     /// Opens (creating if needed) a cache directory.
+    ///
+    /// On unix the directory must be a real directory (not a symlink) owned by
+    /// the effective user and writable by nobody else, and `hmac.key` a regular
+    /// file owned by the user with mode `0600`: whoever can write either could
+    /// forge entries, and wasmtime runs an entry's native code. Anything else is
+    /// refused, never repaired.
     pub(crate) fn open(dir: &Path) -> Result<AotCache, RuntimeError> {
         let err = |path: &Path, e: std::io::Error| RuntimeError::Cache {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
         create_private_dir(dir).map_err(|e| err(dir, e))?;
+        check_private_dir(dir)?;
         let key_path = dir.join(KEY_FILE);
-        let key = match fs::read(&key_path) {
+        let key = match read_key(&key_path) {
             Ok(bytes) => bytes.try_into().map_err(|_| RuntimeError::Cache {
                 path: key_path.clone(),
                 message: "the key file is not 32 bytes; delete it to start a new cache".into(),
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(KeyError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut key);
                 write_private_file(&key_path, &key).map_err(|e| err(&key_path, e))?;
                 // Another process may have won the race: use what is on disk.
-                fs::read(&key_path)
-                    .map_err(|e| err(&key_path, e))?
+                read_key(&key_path)
+                    .map_err(|e| e.into_error(&key_path))?
                     .try_into()
                     .map_err(|_| RuntimeError::Cache {
                         path: key_path.clone(),
                         message: "the key file is not 32 bytes".into(),
                     })?
             }
-            Err(e) => return Err(err(&key_path, e)),
+            Err(e) => return Err(e.into_error(&key_path)),
         };
         Ok(AotCache {
             dir: dir.to_path_buf(),
@@ -204,18 +212,155 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Creates `dir` (and its missing parents) with mode `0700` whatever the umask.
+/// A directory that already exists is left exactly as it is: [`check_private_dir`]
+/// refuses it if its mode is wrong, so a permission is never changed silently.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if fs::symlink_metadata(dir).is_ok() {
+        return Ok(());
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::DirBuilderExt as _;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        match fs::DirBuilder::new().mode(0o700).create(dir) {
+            // Ours: the umask may have taken bits away, never added any.
+            Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700)),
+            // Another process won the race: checked like any existing directory.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        }
     }
     #[cfg(not(unix))]
     {
-        fs::create_dir_all(dir)
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        match fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a cache directory or key may be refused, said once for every refusal.
+#[cfg(unix)]
+const WHY_PRIVATE: &str = "anyone who can write it could plant native code that anrf would run";
+
+/// Refuses a cache directory that is a symlink, not a directory, owned by
+/// another user, or writable by group or others.
+fn check_private_dir(dir: &Path) -> Result<(), RuntimeError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = fs::symlink_metadata(dir).map_err(|e| RuntimeError::Cache {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let shown = dir.display();
+        let refuse = |found: String| RuntimeError::Cache {
+            path: dir.to_path_buf(),
+            message: format!(
+                "refusing the cache directory: {found}; {WHY_PRIVATE}; make it a directory of your own with `chmod 700 {shown}`, or pass another `--cache-dir`"
+            ),
+        };
+        let mode = meta.mode() & 0o7777;
+        let euid = rustix::process::geteuid().as_raw();
+        if meta.file_type().is_symlink() {
+            return Err(refuse(
+                "it is a symbolic link, and the cache must be a real directory".into(),
+            ));
+        }
+        if !meta.is_dir() {
+            return Err(refuse("it is not a directory".into()));
+        }
+        if meta.uid() != euid {
+            return Err(refuse(format!(
+                "it is owned by uid {}, not by the current user (uid {euid})",
+                meta.uid()
+            )));
+        }
+        if mode & 0o022 != 0 {
+            return Err(refuse(format!(
+                "it has mode {mode:04o}, writable by {}",
+                if mode & 0o002 != 0 {
+                    "others"
+                } else {
+                    "its group"
+                }
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Why the key could not be read.
+enum KeyError {
+    Io(std::io::Error),
+    #[cfg(unix)]
+    Unsafe(String),
+}
+
+impl KeyError {
+    fn into_error(self, path: &Path) -> RuntimeError {
+        let message = match self {
+            KeyError::Io(e) => e.to_string(),
+            #[cfg(unix)]
+            KeyError::Unsafe(found) => format!(
+                "refusing the cache key: {found}; {WHY_PRIVATE} (a forged key forges entries); if you did not put it there, the cache directory may have been tampered with: delete the directory, or pass another `--cache-dir`; otherwise `chmod 600 {}`",
+                path.display()
+            ),
+        };
+        RuntimeError::Cache {
+            path: path.to_path_buf(),
+            message,
+        }
+    }
+}
+
+/// Reads the key, refusing (on unix) anything but a regular file of the
+/// effective user's with no group or other permission bits.
+fn read_key(path: &Path) -> Result<Vec<u8>, KeyError> {
+    #[cfg(unix)]
+    {
+        use std::io::Read as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let link = fs::symlink_metadata(path).map_err(KeyError::Io)?;
+        if !link.file_type().is_file() {
+            return Err(KeyError::Unsafe(
+                "it is not a regular file (a symbolic link, a directory or a device)".into(),
+            ));
+        }
+        let mut file = fs::File::open(path).map_err(KeyError::Io)?;
+        // Checked again on the opened file: it is what is read.
+        let meta = file.metadata().map_err(KeyError::Io)?;
+        let mode = meta.mode() & 0o7777;
+        let euid = rustix::process::geteuid().as_raw();
+        if !meta.is_file() || meta.uid() != euid {
+            return Err(KeyError::Unsafe(format!(
+                "it is owned by uid {}, not by the current user (uid {euid})",
+                meta.uid()
+            )));
+        }
+        if mode & 0o077 != 0 {
+            return Err(KeyError::Unsafe(format!(
+                "it has mode {mode:04o}; it must be 0600, with no permission for group or others"
+            )));
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(KeyError::Io)?;
+        Ok(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        fs::read(path).map_err(KeyError::Io)
     }
 }
 

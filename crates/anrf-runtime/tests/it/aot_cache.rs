@@ -151,3 +151,114 @@ fn aot_without_cache_dir_compiles_in_memory() {
         (9, Some(CacheEvent::Uncached))
     );
 }
+
+#[cfg(unix)]
+fn open_error(dir: &Path) -> String {
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        metering: None,
+    };
+    let e = Runtime::new(EngineKind::Aot, config).expect_err("the cache directory was accepted");
+    assert!(
+        matches!(e, anrf_runtime::RuntimeError::Cache { .. }),
+        "{e:?}"
+    );
+    e.to_string()
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[cfg(unix)]
+#[test]
+fn world_writable_cache_dir_is_refused_and_left_as_it_is() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("cache");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o777);
+    let message = open_error(&dir);
+    for part in [
+        dir.display().to_string(),
+        "mode 0777".into(),
+        "anyone who can write it could plant native code that anrf would run".into(),
+        format!("chmod 700 {}", dir.display()),
+        "--cache-dir".into(),
+    ] {
+        assert!(message.contains(&part), "`{part}` not in: {message}");
+    }
+    assert_eq!(mode(&dir), 0o777, "an existing directory is never chmod-ed");
+    assert!(
+        !dir.join("hmac.key").exists(),
+        "no key written in a refused dir"
+    );
+
+    chmod(&dir, 0o770);
+    assert!(open_error(&dir).contains("writable by its group"));
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_key_readable_by_others_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("hmac.key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    chmod(&key, 0o644);
+    let message = open_error(dir.path());
+    assert!(message.contains(&key.display().to_string()), "{message}");
+    assert!(message.contains("mode 0644"), "{message}");
+    assert!(message.contains("plant native code"), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_cache_dir_and_key_are_refused() {
+    let parent = tempfile::tempdir().unwrap();
+    let real = parent.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    chmod(&real, 0o700);
+    let link = parent.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert!(open_error(&link).contains("symbolic link"));
+
+    let elsewhere = parent.path().join("key-elsewhere");
+    std::fs::write(&elsewhere, [7u8; 32]).unwrap();
+    chmod(&elsewhere, 0o600);
+    std::os::unix::fs::symlink(&elsewhere, real.join("hmac.key")).unwrap();
+    assert!(open_error(&real).contains("not a regular file"));
+}
+
+#[cfg(unix)]
+#[test]
+fn new_cache_dir_and_key_are_private_and_reopen() {
+    // The parent is left open (0755): the cache dir and key `open` creates are
+    // private whatever surrounds them.
+    let parent = tempfile::tempdir().unwrap();
+    chmod(parent.path(), 0o755);
+    let dir = parent.path().join("a").join("cache");
+    let rt = runtime(&dir);
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("hmac.key")), 0o600);
+    let module = rt.load(exit_with(5)).unwrap();
+    let outcome = rt.run(&module, &policy(), Invocation::default()).unwrap();
+    assert_eq!(outcome.exit_code, 5);
+    // Reopening the same (now existing) private dir works and hits.
+    let again = runtime(&dir);
+    let module = again.load(exit_with(5)).unwrap();
+    let outcome = again
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(outcome.cache, Some(CacheEvent::Hit));
+}
