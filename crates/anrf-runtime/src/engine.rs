@@ -120,6 +120,9 @@ pub struct Runtime {
     metering: Metering,
     cache: Option<AotCache>,
     slots: Arc<Mutex<HashMap<EngineSettings, Arc<EngineSlot>>>>,
+    /// The private, empty directory behind every run's tripwire preopen at `/`
+    /// (mode `0700`, a fresh random name; removed when the runtime is dropped).
+    tripwire: sandbox::TripwireDir,
 }
 
 impl Runtime {
@@ -138,6 +141,7 @@ impl Runtime {
             }),
             cache,
             slots: Arc::default(),
+            tripwire: sandbox::TripwireDir::new()?,
         };
         // Fail early if the engine cannot be configured on this machine.
         runtime.slot(runtime.default_settings())?;
@@ -184,7 +188,7 @@ impl Runtime {
         };
         let slot = self.slot(settings)?;
         let (compiled, cache) = self.compile(&slot, settings, module)?;
-        let mut outcome = sandbox::run(&slot, &compiled, policy, invocation)?;
+        let mut outcome = sandbox::run(&slot, &compiled, &self.tripwire, policy, invocation)?;
         outcome.engine = self.kind;
         outcome.cache = cache;
         Ok(outcome)

@@ -59,6 +59,7 @@ struct WorkerReport {
 pub(crate) fn run(
     slot: &EngineSlot,
     module: &Module,
+    tripwire_dir: &TripwireDir,
     policy: &RunPolicy,
     invocation: Invocation,
 ) -> Result<Outcome, RuntimeError> {
@@ -86,7 +87,7 @@ pub(crate) fn run(
     let peak = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + limits.timeout;
-    let (wasi, dirs, tripwire) = wasi_context(policy, invocation, &stdout, &stderr)?;
+    let (wasi, dirs, tripwire) = wasi_context(policy, tripwire_dir, invocation, &stdout, &stderr)?;
     let caps = policy.capabilities();
     let state = HostState {
         wasi,
@@ -206,6 +207,7 @@ pub(crate) fn run(
 /// in-memory pipe (reads never block), stdout and stderr are bounded pipes.
 fn wasi_context(
     policy: &RunPolicy,
+    tripwire_dir: &TripwireDir,
     invocation: Invocation,
     stdout: &BoundedPipe,
     stderr: &BoundedPipe,
@@ -250,11 +252,11 @@ fn wasi_context(
     let tripwire = if caps.dirs().iter().any(|d| d.guest_path() == "/") {
         None
     } else {
-        let root = tripwire_dir()?;
+        let root = tripwire_dir.checked()?;
         builder
-            .preopened_dir(&root, "/", FsPerms::ReadOnly)
+            .preopened_dir(root, "/", FsPerms::ReadOnly)
             .map_err(|e| RuntimeError::GrantedDir {
-                path: root.clone(),
+                path: root.to_path_buf(),
                 message: format!("{e:#}"),
             })?;
         Some(fd)
@@ -262,15 +264,62 @@ fn wasi_context(
     Ok((builder.build_p1(), dirs, tripwire))
 }
 
-/// An empty directory backing the tripwire preopen. Its content never matters:
-/// the guard refuses every operation on it.
-fn tripwire_dir() -> Result<std::path::PathBuf, RuntimeError> {
-    let dir = std::env::temp_dir().join("anrf-tripwire-root");
-    std::fs::create_dir_all(&dir).map_err(|e| RuntimeError::GrantedDir {
-        path: dir.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(dir)
+/// The directory backing the tripwire preopen: created by `tempfile` with a
+/// random name (`create_new`, never an existing path) and mode `0700`, so no other user can create it first, put
+/// anything in it or replace it (a fixed name in a shared temporary directory
+/// could be planted by anyone). The guard refuses every operation on the
+/// preopen anyway; it is kept empty and private so that even a guard bug would
+/// find nothing behind it.
+#[derive(Debug)]
+pub(crate) struct TripwireDir(tempfile::TempDir);
+
+impl TripwireDir {
+    pub(crate) fn new() -> Result<TripwireDir, RuntimeError> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("anrf-tripwire-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        builder
+            .tempdir()
+            .map(TripwireDir)
+            .map_err(|e| RuntimeError::GrantedDir {
+                path: std::env::temp_dir(),
+                message: format!("cannot create the private tripwire directory: {e}"),
+            })
+    }
+
+    /// The path, once checked to be still an empty directory no one else can open.
+    fn checked(&self) -> Result<&std::path::Path, RuntimeError> {
+        let path = self.0.path();
+        let refuse = |message: String| RuntimeError::GrantedDir {
+            path: path.to_path_buf(),
+            message,
+        };
+        let meta = std::fs::symlink_metadata(path).map_err(|e| refuse(e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(refuse(
+                "the tripwire directory is no longer a directory".into(),
+            ));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                return Err(refuse(format!(
+                    "the tripwire directory has mode {mode:04o}: it must be private (0700)"
+                )));
+            }
+        }
+        let mut entries = std::fs::read_dir(path).map_err(|e| refuse(e.to_string()))?;
+        if entries.next().is_some() {
+            return Err(refuse("the tripwire directory is not empty".into()));
+        }
+        Ok(path)
+    }
 }
 
 fn undeclared_imports(module: &Module) -> Vec<Violation> {

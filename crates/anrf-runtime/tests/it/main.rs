@@ -10,3 +10,4 @@ mod aot_cache;
 mod capabilities;
 mod hostile;
 mod support;
+mod tripwire;
