@@ -26,7 +26,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasmtime::{AsContextMut, Caller, Extern, Linker};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -45,6 +45,7 @@ mod errno {
     pub(super) const SUCCESS: i32 = 0;
     pub(super) const ACCES: i32 = 2;
     pub(super) const BADF: i32 = 8;
+    pub(super) const INVAL: i32 = 28;
     pub(super) const PERM: i32 = 63;
     pub(super) const NOTCAPABLE: i32 = 76;
 }
@@ -579,20 +580,39 @@ fn add_clock_and_random(linker: &mut Linker<HostState>) -> wasmtime::Result<()> 
          nsubs: i32,
          ret: i32|
          -> wasmtime::Result<i32> {
-            let wait = shortest_clock_wait(&mut c, subs, nsubs);
-            if wait != ClockWait::NoClock {
-                if !c.data().guard.clock {
+            match examine_subscriptions(&mut c, subs, nsubs) {
+                Subscriptions::TooMany => {
+                    c.data().guard.deny(format!(
+                        "refused `poll_oneoff` with {} subscriptions: the sandbox examines at most {MAX_SUBSCRIPTIONS} per call, and never passes on one it has not examined",
+                        nsubs.cast_unsigned()
+                    ));
+                    return Ok(errno::INVAL);
+                }
+                Subscriptions::Examined { clock: true } if !c.data().guard.clock => {
                     return Ok(refuse(&c, clock_refusal("poll_oneoff")));
                 }
-                let deadline = c.data().guard.deadline;
-                if matches!(wait, ClockWait::Relative(w) if Instant::now() + w >= deadline) {
-                    // The guest would sleep past its deadline: sleep until the
-                    // deadline only, then stop it, so no host thread is left asleep.
-                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-                    return Err(TimeoutHit.into());
-                }
+                // Unreadable subscriptions: wasmtime-wasi returns `FAULT`.
+                Subscriptions::Examined { .. } | Subscriptions::Unreadable => {}
             }
-            let errno = delegate!(async, &mut c, poll_oneoff(subs, events, nsubs, ret))?;
+            // Every wait, relative or absolute, on a clock or on a descriptor,
+            // ends at the deadline: no host thread stays asleep past it. A
+            // subscription that is ready returns at once, whatever the clocks.
+            let deadline = c.data().guard.deadline;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let polled = with_wasi(&mut c, |ctx, mem| {
+                // The timer is made inside the runtime it needs.
+                Ok(wasmtime_wasi::runtime::in_tokio(async {
+                    tokio::time::timeout(
+                        remaining,
+                        abi::poll_oneoff(ctx, mem, subs, events, nsubs, ret),
+                    )
+                    .await
+                }))
+            })?;
+            let Ok(errno) = polled else {
+                return Err(TimeoutHit.into());
+            };
+            let errno = errno?;
             check_deadline(&c)?;
             Ok(errno)
         },
@@ -765,42 +785,39 @@ fn read_guest_u32(caller: &mut Caller<'_, HostState>, ptr: u32) -> Option<u32> {
     Some(u32::from_le_bytes(bytes.try_into().ok()?))
 }
 
-/// The clock part of a `poll_oneoff` call.
+/// The most subscriptions one `poll_oneoff` call may have: all are examined.
+const MAX_SUBSCRIPTIONS: u32 = 4096;
+
+/// What the guard found in a `poll_oneoff` call's subscriptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClockWait {
-    /// No clock subscription.
-    NoClock,
-    /// Only absolute-time clock subscriptions (not bounded here).
-    Unbounded,
-    /// The shortest relative wait.
-    Relative(Duration),
+enum Subscriptions {
+    /// All examined; `clock` if any waits on a clock.
+    Examined { clock: bool },
+    /// More than [`MAX_SUBSCRIPTIONS`] (or a negative count): refused unexamined.
+    TooMany,
+    /// Outside the guest's memory.
+    Unreadable,
 }
 
-fn shortest_clock_wait(caller: &mut Caller<'_, HostState>, subs: i32, nsubs: i32) -> ClockWait {
-    const SUBSCRIPTION_SIZE: i32 = 48;
-    let count = nsubs.clamp(0, 4096);
-    let Some(bytes) = guest_bytes(caller, subs, count * SUBSCRIPTION_SIZE) else {
-        return ClockWait::NoClock;
-    };
-    let mut wait = ClockWait::NoClock;
-    for sub in bytes.chunks_exact(48) {
-        if sub[8] != 0 {
-            continue; // not a clock subscription
-        }
-        let timeout = u64::from_le_bytes([
-            sub[24], sub[25], sub[26], sub[27], sub[28], sub[29], sub[30], sub[31],
-        ]);
-        let absolute = sub[40] & 1 != 0;
-        wait = match (wait, absolute) {
-            (ClockWait::NoClock, true) => ClockWait::Unbounded,
-            (ClockWait::Relative(d), false) => {
-                ClockWait::Relative(d.min(Duration::from_nanos(timeout)))
-            }
-            (_, false) => ClockWait::Relative(Duration::from_nanos(timeout)),
-            (other, true) => other,
-        };
+fn examine_subscriptions(
+    caller: &mut Caller<'_, HostState>,
+    subs: i32,
+    nsubs: i32,
+) -> Subscriptions {
+    const SUBSCRIPTION_SIZE: u32 = 48;
+    let count = nsubs.cast_unsigned();
+    if count > MAX_SUBSCRIPTIONS {
+        return Subscriptions::TooMany;
     }
-    wait
+    // At most 4096 * 48 bytes: fits an i32.
+    let len = (count * SUBSCRIPTION_SIZE).cast_signed();
+    let Some(bytes) = guest_bytes(caller, subs, len) else {
+        return Subscriptions::Unreadable;
+    };
+    Subscriptions::Examined {
+        // The tag (0: clock, 1: fd_read, 2: fd_write) is the byte at offset 8.
+        clock: bytes.chunks_exact(48).any(|sub| sub[8] == 0),
+    }
 }
 
 /// Every function of `wasi_snapshot_preview1`: what a module may import. The

@@ -407,6 +407,56 @@ on_all_engines!(sleep_forever_with_clock_times_out, |kind| {
     assert_stopped(&outcome, ViolationKind::Timeout);
 });
 
+fn clock_policy(kind: EngineKind, timeout_ms: u64) -> RunPolicy {
+    let mut caps = Capabilities::none();
+    caps.grant_clock();
+    let mut limits = test_limits();
+    limits.timeout = std::time::Duration::from_millis(timeout_ms);
+    RunPolicy::new(limits, crate::support::metering(kind)).with_capabilities(caps)
+}
+
+on_all_engines!(poll_with_too_many_subscriptions_is_refused, |kind| {
+    const INVAL: i32 = 28;
+    let outcome = run(kind, &load_wat(kind, "poll_too_many"), &no_caps(kind));
+    assert_denied_and_survived(&outcome, INVAL);
+    assert_eq!(outcome.violations.len(), 1, "{outcome:#?}");
+    assert!(outcome.violations[0].message.contains("4097 subscriptions"));
+});
+
+on_all_engines!(poll_on_ready_stdin_and_a_day_returns_at_once, |kind| {
+    let outcome = run(
+        kind,
+        &load_wat(kind, "poll_stdin_or_a_day"),
+        &clock_policy(kind, 3000),
+    );
+    assert_eq!(
+        (outcome.status, outcome.exit_code),
+        (Status::Ok, 7),
+        "{outcome:#?}"
+    );
+    assert!(
+        outcome.duration < std::time::Duration::from_secs(1),
+        "{:?}",
+        outcome.duration
+    );
+});
+
+on_all_engines!(poll_until_an_absolute_time_ends_at_the_deadline, |kind| {
+    let outcome = run(
+        kind,
+        &load_wat(kind, "poll_absolute_forever"),
+        &clock_policy(kind, 300),
+    );
+    assert_stopped(&outcome, ViolationKind::Timeout);
+    // The worker's wait ended at the deadline: the run did not need the
+    // waiting thread's grace period (500 ms) to give up on it.
+    assert!(
+        outcome.duration < std::time::Duration::from_millis(300 + 300),
+        "{:?}",
+        outcome.duration
+    );
+});
+
 // ---- imports and malformed modules ----------------------------------------
 
 on_all_engines!(unknown_import_is_undeclared, |kind| {
