@@ -446,6 +446,20 @@ fn add_path_functions(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
          new_len: i32|
          -> wasmtime::Result<i32> {
             let target = read_guest_str(&mut c, old_path, old_len);
+            let link = read_guest_str(&mut c, new_path, new_len);
+            if symlink_target_escapes(&link, &target) {
+                let guard = &c.data().guard;
+                let place = guard.dir(fd.cast_unsigned()).map_or_else(
+                    || format!("on descriptor {fd}"),
+                    |d| format!("in `{}`", d.guest_path),
+                );
+                return Ok(refuse(
+                    &c,
+                    format!(
+                        "refused `path_symlink` of `{link}` -> `{target}` {place}: the link would point outside the granted directory (an absolute target, or `..` above its root), a trap for whatever follows it later; a link may point only inside the directory it is made in"
+                    ),
+                ));
+            }
             let mut op = Op::path("path_symlink", &mut c, fd, new_path, new_len).writing(true);
             if let Some((_, Some(path))) = op.targets.first_mut() {
                 *path = format!("{path}` -> `{target}");
@@ -735,6 +749,33 @@ fn classify(caller: &mut Caller<'_, HostState>, op: &Op, errno: i32) {
     guard.deny(message);
 }
 
+/// Whether a symlink at `link` (relative to its directory descriptor) with
+/// content `target` would point outside that directory, judged lexically: an
+/// absolute target, or one whose `..` climb above the root, counting from the
+/// link's own directory. A descriptor below a granted root counts as a root
+/// itself, which refuses more, never less.
+fn symlink_target_escapes(link: &str, target: &str) -> bool {
+    if target.starts_with('/') || escapes(link) {
+        return true;
+    }
+    let mut depth: usize = link
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .count()
+        .saturating_sub(1);
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return true,
+            },
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 fn escapes(path: &str) -> bool {
     path.starts_with('/') || path.split('/').any(|part| part == "..")
 }
@@ -901,6 +942,18 @@ mod tests {
         assert!(escapes("a/../../b"));
         assert!(!escapes("a/b.txt"));
         assert!(!escapes("..a/b"));
+    }
+
+    #[test]
+    fn symlink_targets_that_leave_the_directory_are_recognized() {
+        assert!(symlink_target_escapes("evil", "../outside/secret.txt"));
+        assert!(symlink_target_escapes("evil", "/etc/passwd"));
+        assert!(symlink_target_escapes("a/evil", "../../x"));
+        assert!(symlink_target_escapes("a/evil", "b/../../../x"));
+        assert!(symlink_target_escapes("../evil", "x"));
+        assert!(!symlink_target_escapes("a/fine", "../hello.txt"));
+        assert!(!symlink_target_escapes("fine", "hello.txt"));
+        assert!(!symlink_target_escapes("./a//fine", "./../b/../hello.txt"));
     }
 
     #[test]

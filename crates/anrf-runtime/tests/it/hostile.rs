@@ -243,6 +243,25 @@ on_all_engines!(hardlink_out_is_denied, |kind| {
     assert!(!dir.path().join("pw").exists());
 });
 
+on_all_engines!(symlink_out_of_the_granted_dir_is_denied, |kind| {
+    let (dir, caps) = grant_data(Access::ReadWrite);
+    let outcome = run(kind, &load_wat(kind, "symlink_out"), &policy(kind, caps));
+    assert_denied_and_survived(&outcome, NOTCAPABLE);
+    assert_eq!(outcome.violations.len(), 2, "{outcome:#?}");
+    for (v, target) in outcome
+        .violations
+        .iter()
+        .zip(["../outside/secret.txt", "/etc/passwd"])
+    {
+        assert!(v.message.contains(target), "{v:?}");
+        assert!(v.message.contains("outside the granted directory"), "{v:?}");
+    }
+    assert!(std::fs::symlink_metadata(dir.path().join("evil2")).is_err());
+    assert!(std::fs::symlink_metadata(dir.path().join("evil3")).is_err());
+    let fine = std::fs::read_link(dir.path().join("fine")).unwrap();
+    assert_eq!(fine, std::path::Path::new("hello.txt"));
+});
+
 on_all_engines!(write_in_read_only_dir_is_denied, |kind| {
     let (dir, caps) = grant_data(Access::ReadOnly);
     let outcome = run(
