@@ -130,12 +130,22 @@ pub fn run_with(
     outcome
 }
 
-/// The guest was stopped by exactly one violation of `kind`.
+/// The guest was stopped by a violation of `kind`, and every violation listed
+/// is of that kind.
 pub fn assert_stopped(outcome: &Outcome, kind: ViolationKind) {
+    assert_stopped_after(outcome, &[], kind);
+}
+
+/// The guest was stopped by a violation of `kind` (the last one listed); every
+/// violation before it is of one of the kinds in `before` or of `kind`.
+pub fn assert_stopped_after(outcome: &Outcome, before: &[ViolationKind], kind: ViolationKind) {
     assert_eq!(outcome.status, Status::Violation, "{outcome:#?}");
     assert_eq!(outcome.exit_code, 125, "{outcome:#?}");
     let kinds: Vec<ViolationKind> = outcome.violations.iter().map(|v| v.kind).collect();
     assert_eq!(kinds.last(), Some(&kind), "{outcome:#?}");
+    for k in &kinds {
+        assert!(*k == kind || before.contains(k), "{outcome:#?}");
+    }
     for v in &outcome.violations {
         assert!(!v.message.is_empty());
     }
