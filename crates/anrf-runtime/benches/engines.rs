@@ -35,6 +35,9 @@ const PROGRAMS: &[(&str, &str)] = &[
 const ENGINES: [EngineKind; 3] = [EngineKind::Aot, EngineKind::Jit, EngineKind::Interp];
 const METERINGS: [Metering; 2] = [Metering::Epoch, Metering::Fuel];
 
+/// Starts per command when processes take turns.
+const PROCESS_N: usize = 30;
+
 const START_MARK: &str = "<!-- runtime-bench:start -->";
 const END_MARK: &str = "<!-- runtime-bench:end -->";
 
@@ -346,7 +349,6 @@ fn cold_start(
         cmd.arg("run").arg(&hello);
         commands.push(("`wasmtime run` (process)".to_owned(), cmd));
     }
-    const PROCESS_N: usize = 30;
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); commands.len()];
     for (_, cmd) in &mut commands {
         time_process(cmd);
