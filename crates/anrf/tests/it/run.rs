@@ -407,7 +407,10 @@ fn stdin_larger_than_the_cap_is_refused_whole() {
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("stdin is larger than 64MiB"), "{stderr}");
-    assert!(out.stdout.is_empty(), "no part of the input reached the guest");
+    assert!(
+        out.stdout.is_empty(),
+        "no part of the input reached the guest"
+    );
 }
 
 #[test]

@@ -533,10 +533,23 @@ fn bundled_examples_verify_clean() {
         assert!(approve.status.success(), "{}", text(&approve.stderr));
         let test = ws
             .anrf()
-            .args(["verify", "checksum-unsafe", "--profile", "test", "--format", "sarif"])
+            .args([
+                "verify",
+                "checksum-unsafe",
+                "--profile",
+                "test",
+                "--format",
+                "sarif",
+            ])
             .output()
             .unwrap();
-        assert_eq!(code(&test), 0, "{}{}", text(&test.stdout), text(&test.stderr));
+        assert_eq!(
+            code(&test),
+            0,
+            "{}{}",
+            text(&test.stdout),
+            text(&test.stderr)
+        );
         let sarif: serde_json::Value = serde_json::from_slice(&test.stdout).unwrap();
         let suppressions: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
             .as_array()
@@ -546,7 +559,11 @@ fn bundled_examples_verify_clean() {
             .collect();
         assert!(!suppressions.is_empty());
         for s in suppressions {
-            assert_eq!(s[0]["properties"]["approvers"], serde_json::json!(["bob"]), "{s}");
+            assert_eq!(
+                s[0]["properties"]["approvers"],
+                serde_json::json!(["bob"]),
+                "{s}"
+            );
         }
     }
 }
@@ -563,13 +580,21 @@ fn an_unlisted_mod_file_blocks_and_explain_claims_no_safe_rust() {
             .replace("sources = [\"guest.wat\"]", "sources = [\"src/main.rs\"]"),
     )
     .unwrap();
-    std::fs::write(dir.join("src/main.rs"), "mod evil;\nfn main() { evil::run(); }\n").unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "mod evil;\nfn main() { evil::run(); }\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("src/evil.rs"),
         "pub fn run() { unsafe { abs(1); } let _ = std::fs::read(\"/etc/passwd\"); }\nextern \"C\" { fn abs(x: i32) -> i32; }\n",
     )
     .unwrap();
-    let out = ws.anrf().args(["verify", "sneaky", "--no-tests"]).output().unwrap();
+    let out = ws
+        .anrf()
+        .args(["verify", "sneaky", "--no-tests"])
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
     for id in ["ANRF-M013", "ANRF-S001", "ANRF-S005", "ANRF-S010"] {
@@ -595,12 +620,24 @@ fn deeply_nested_source_is_a_finding_not_a_crash() {
     .unwrap();
     std::fs::write(
         dir.join("src/main.rs"),
-        format!("fn main() {{ let _x = {}1{}; }}\n", "(".repeat(1000), ")".repeat(1000)),
+        format!(
+            "fn main() {{ let _x = {}1{}; }}\n",
+            "(".repeat(1000),
+            ")".repeat(1000)
+        ),
     )
     .unwrap();
-    let out = ws.anrf().args(["verify", "deep", "--no-tests"]).output().unwrap();
+    let out = ws
+        .anrf()
+        .args(["verify", "deep", "--no-tests"])
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("error[ANRF-S011]"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("error[ANRF-S011]"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
