@@ -15,6 +15,7 @@
 //! so a typo in an attribute name is an error, not a rule that never matches.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 use std::str::FromStr as _;
 
 use cedar_policy::{
@@ -60,6 +61,15 @@ permit(principal in Role::"security", action == Action::"approve", resource);
 /// Compiled Cedar rules.
 #[derive(Debug, Clone)]
 pub struct CedarRules {
+    /// A project's rules are compiled when the policy is read, so that an error
+    /// in them is reported then; the built-in rules (a constant, checked by a
+    /// unit test) only when a decision needs them, so that a run that asks for
+    /// no approval does not pay for parsing Cedar.
+    compiled: OnceLock<Compiled>,
+}
+
+#[derive(Debug, Clone)]
+struct Compiled {
     policies: PolicySet,
     /// `None` only if the constant schema failed to parse: then every request is
     /// denied (fails closed).
@@ -93,49 +103,37 @@ pub struct Authorization {
 }
 
 impl CedarRules {
-    /// The built-in rules ([`BUILTIN_RULES`]).
+    /// The built-in rules ([`BUILTIN_RULES`]), compiled on first use.
     pub fn builtin() -> Self {
-        // The built-in text is a constant checked by a unit test; if it ever failed
-        // to parse the fallback is the empty set, which permits nothing.
-        Self::parse(BUILTIN_RULES, "<built-in rules>").unwrap_or_else(|_| Self {
-            policies: PolicySet::new(),
-            schema: None,
-        })
+        Self {
+            compiled: OnceLock::new(),
+        }
     }
 
     /// Parses and validates `text` against [`SCHEMA`].
     pub fn parse(text: &str, origin: &str) -> Result<Self, PolicyError> {
-        let cedar_err = |message: String| PolicyError::Cedar {
-            origin: origin.into(),
-            message,
-        };
-        let policies = PolicySet::from_str(text)
-            .map_err(|e| cedar_err(format!("{e}: {}", render_causes(&e))))?;
-        let schema = Schema::from_cedarschema_str(SCHEMA)
-            .map(|(schema, _warnings)| schema)
-            .map_err(|e| cedar_err(format!("the anrf schema does not parse: {e}")))?;
-        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
-        if !result.validation_passed() {
-            let messages: Vec<String> = result
-                .validation_errors()
-                .map(ToString::to_string)
-                .collect();
-            return Err(cedar_err(format!(
-                "rules do not fit the anrf schema: {}",
-                messages.join("; ")
-            )));
-        }
         Ok(Self {
-            policies,
-            schema: Some(schema),
+            compiled: OnceLock::from(compile(text, origin)?),
+        })
+    }
+
+    /// The compiled rules: the built-in ones are compiled here on first use; if
+    /// that ever failed the fallback is the empty set, which permits nothing.
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            compile(BUILTIN_RULES, "<built-in rules>").unwrap_or_else(|_| Compiled {
+                policies: PolicySet::new(),
+                schema: None,
+            })
         })
     }
 
     /// Ids of the rules, for reports.
     pub fn policy_ids(&self) -> Vec<String> {
-        self.policies
+        let policies = &self.compiled().policies;
+        policies
             .policies()
-            .map(|p| rule_name(&self.policies, p.id()))
+            .map(|p| rule_name(policies, p.id()))
             .collect()
     }
 
@@ -152,7 +150,8 @@ impl CedarRules {
     }
 
     fn try_authorize(&self, req: &ApproveRequest<'_>) -> Result<Authorization, String> {
-        let schema = self
+        let compiled = self.compiled();
+        let schema = compiled
             .schema
             .as_ref()
             .ok_or("the anrf Cedar schema is unavailable")?;
@@ -206,17 +205,45 @@ impl CedarRules {
         .map_err(|e| e.to_string())?;
         let request = Request::new(principal, action, resource, context, Some(schema))
             .map_err(|e| e.to_string())?;
-        let response = Authorizer::new().is_authorized(&request, &self.policies, &entities);
+        let response = Authorizer::new().is_authorized(&request, &compiled.policies, &entities);
         let diagnostics = response.diagnostics();
         Ok(Authorization {
             allowed: response.decision() == Decision::Allow,
             policies: diagnostics
                 .reason()
-                .map(|id| rule_name(&self.policies, id))
+                .map(|id| rule_name(&compiled.policies, id))
                 .collect(),
             errors: diagnostics.errors().map(ToString::to_string).collect(),
         })
     }
+}
+
+/// Parses `text` and validates it against [`SCHEMA`] in strict mode.
+fn compile(text: &str, origin: &str) -> Result<Compiled, PolicyError> {
+    let cedar_err = |message: String| PolicyError::Cedar {
+        origin: origin.into(),
+        message,
+    };
+    let policies = PolicySet::from_str(text)
+        .map_err(|e| cedar_err(format!("{e}: {}", render_causes(&e))))?;
+    let schema = Schema::from_cedarschema_str(SCHEMA)
+        .map(|(schema, _warnings)| schema)
+        .map_err(|e| cedar_err(format!("the anrf schema does not parse: {e}")))?;
+    let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+    if !result.validation_passed() {
+        let messages: Vec<String> = result
+            .validation_errors()
+            .map(ToString::to_string)
+            .collect();
+        return Err(cedar_err(format!(
+            "rules do not fit the anrf schema: {}",
+            messages.join("; ")
+        )));
+    }
+    Ok(Compiled {
+        policies,
+        schema: Some(schema),
+    })
 }
 
 fn uid(type_name: &str, id: &str) -> Result<EntityUid, String> {
