@@ -83,6 +83,15 @@ impl AotCache {
         self.dir.join(format!("{name}.cwasm"))
     }
 
+    /// The module for `name` if the cache holds an entry whose integrity
+    /// holds and that wasmtime accepts; `None` otherwise (nothing is changed:
+    /// [`AotCache::load_or_compile`] reports and replaces a bad entry).
+    pub(crate) fn load_intact(&self, engine: &Engine, name: &str) -> Option<Module> {
+        let file = fs::read(self.entry_path(name)).ok()?;
+        let checked = self.check(name, &file).ok()?;
+        artifact::load(engine, &checked).ok()
+    }
+
     /// Loads the module for `name` from the cache if its integrity holds;
     /// otherwise compiles it, stores it and loads the fresh artifact.
     pub(crate) fn load_or_compile(

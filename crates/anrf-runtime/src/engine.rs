@@ -165,9 +165,15 @@ impl Runtime {
                 })?
             }
         };
-        let slot = self.slot(self.default_settings())?;
-        Module::validate(&slot.engine, &bytes).map_err(|e| validation_error(&e))?;
-        let digest = Sha256::digest(&bytes).into();
+        let settings = self.default_settings();
+        let slot = self.slot(settings)?;
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        // An artifact in the AOT cache was compiled, and so validated, from
+        // exactly these bytes (its entry is named by their SHA-256 and its
+        // HMAC is checked before use): take it now instead of validating again.
+        if !self.load_cached(&slot, settings, digest) {
+            Module::validate(&slot.engine, &bytes).map_err(|e| validation_error(&e))?;
+        }
         Ok(LoadedModule {
             bytes: bytes.into(),
             digest,
@@ -235,12 +241,7 @@ impl Runtime {
             ),
             EngineKind::Aot => match &self.cache {
                 Some(cache) => {
-                    let name = format!(
-                        "{}-{}-{}",
-                        hex::encode(module.digest),
-                        slot.fingerprint,
-                        settings_label(settings)
-                    );
+                    let name = entry_name(slot, settings, module.digest);
                     let (m, e) = cache.load_or_compile(&slot.engine, &name, module.bytes())?;
                     (m, Some(e))
                 }
@@ -255,6 +256,25 @@ impl Runtime {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(module.digest, compiled.clone());
         Ok((compiled, event))
+    }
+
+    /// Puts the module compiled from `digest` into `slot` if the AOT cache
+    /// holds an intact artifact for it; whether it did. Any problem with the
+    /// entry is left for [`Runtime::compile`] to find, report and repair.
+    fn load_cached(&self, slot: &EngineSlot, settings: EngineSettings, digest: [u8; 32]) -> bool {
+        let (EngineKind::Aot, Some(cache)) = (self.kind, &self.cache) else {
+            return false;
+        };
+        match cache.load_intact(&slot.engine, &entry_name(slot, settings, digest)) {
+            Some(module) => {
+                slot.modules
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(digest, module);
+                true
+            }
+            None => false,
+        }
     }
 
     fn slot(&self, settings: EngineSettings) -> Result<Arc<EngineSlot>, RuntimeError> {
@@ -278,6 +298,16 @@ impl Runtime {
         slots.insert(settings, slot.clone());
         Ok(slot)
     }
+}
+
+/// The AOT cache entry of the module `digest` compiled by `slot`.
+fn entry_name(slot: &EngineSlot, settings: EngineSettings, digest: [u8; 32]) -> String {
+    format!(
+        "{}-{}-{}",
+        hex::encode(digest),
+        slot.fingerprint,
+        settings_label(settings)
+    )
 }
 
 fn settings_label(settings: EngineSettings) -> String {
