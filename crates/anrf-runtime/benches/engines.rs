@@ -54,15 +54,24 @@ fn main() {
         .map(PathBuf::from);
     let scratch = tempfile_dir();
 
+    let wasmtime = wasmtime_cli();
     let load_before = loadavg();
     let mut md = String::new();
-    cpu_bound(&mut md, &native_dir, &wasm_dir, &scratch, reps);
+    cpu_bound(
+        &mut md,
+        &native_dir,
+        &wasm_dir,
+        &scratch,
+        reps,
+        wasmtime.as_ref(),
+    );
     cold_start(
         &mut md,
         &native_dir,
         &wasm_dir,
         &scratch,
         anrf_bin.as_deref(),
+        wasmtime.as_ref(),
     );
 
     let _ = writeln!(
@@ -137,7 +146,23 @@ fn load(runtime: &Runtime, path: &Path) -> LoadedModule {
         .expect("load")
 }
 
-fn cpu_bound(md: &mut String, native_dir: &Path, wasm_dir: &Path, scratch: &Path, reps: usize) {
+/// The `wasmtime` CLI (`BENCH_WASMTIME`, else from `PATH`) and its version, if it runs.
+fn wasmtime_cli() -> Option<(String, String)> {
+    let bin = std::env::var("BENCH_WASMTIME").unwrap_or_else(|_| "wasmtime".into());
+    let out = Command::new(&bin).arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| (bin, String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+}
+
+fn cpu_bound(
+    md: &mut String,
+    native_dir: &Path,
+    wasm_dir: &Path,
+    scratch: &Path,
+    reps: usize,
+    wasmtime: Option<&(String, String)>,
+) {
     let cache = scratch.join("aot-cache");
     let mut rows = Vec::new();
     let mut aot_epoch_ratios = Vec::new();
@@ -150,6 +175,36 @@ fn cpu_bound(md: &mut String, native_dir: &Path, wasm_dir: &Path, scratch: &Path
         let native = median(native_samples.into_iter().map(|s| s.0).collect());
         eprintln!("{name}: native {} ms", ms(native));
         let mut cells = vec![name.to_string(), ms(native)];
+        // The same guest under the `wasmtime` CLI, precompiled, with neither
+        // epoch interruption nor fuel: Cranelift's code with no sandbox limit
+        // enforced, as process wall time like native.
+        if let Some((bin, _)) = wasmtime {
+            let cwasm = scratch.join(format!("{name}.cwasm"));
+            let status = Command::new(bin)
+                .arg("compile")
+                .arg("-o")
+                .arg(&cwasm)
+                .arg(wasm_dir.join(format!("{name}.wasm")))
+                .status()
+                .expect("wasmtime compile");
+            assert!(status.success(), "wasmtime compile {name}");
+            let samples: Vec<(Duration, Vec<u8>)> = (0..reps)
+                .map(|_| {
+                    time_process(
+                        Command::new(bin)
+                            .args(["run", "--allow-precompiled"])
+                            .arg(&cwasm)
+                            .arg(arg),
+                    )
+                })
+                .collect();
+            assert_eq!(samples[0].1, expected, "{name} under wasmtime: same output");
+            let t = median(samples.into_iter().map(|s| s.0).collect());
+            eprintln!("{name}: wasmtime CLI {} ms", ms(t));
+            cells.push(format!("{} ({:.2}x)", ms(t), ratio(t, native)));
+        } else {
+            cells.push("not installed".into());
+        }
         for kind in ENGINES {
             let rt = runtime(kind, &cache);
             let module = load(&rt, &wasm_dir.join(format!("{name}.wasm")));
@@ -193,13 +248,15 @@ fn cpu_bound(md: &mut String, native_dir: &Path, wasm_dir: &Path, scratch: &Path
         "Median of {reps} runs (the interpreter: 1 run), milliseconds, ratio to native in parentheses. \
 `epoch` is the cheapest configuration the sandbox allows (epoch deadline only, no instruction counting); \
 `fuel` adds deterministic instruction metering. Wasm times are `Outcome::duration` (instantiation + execution, \
-compilation excluded: AOT loads from its cache); native times are process wall time.\n"
+compilation excluded: AOT loads from its cache); native and `wasmtime` CLI times are process wall time. \
+The `wasmtime` CLI column runs the same guest precompiled, with no epoch interruption and no fuel: \
+the code Cranelift makes with no limit enforced, a floor for the AOT engine.\n"
     );
     let _ = writeln!(
         md,
-        "| program | native | aot epoch | aot fuel | jit epoch | jit fuel | interp epoch | interp fuel |"
+        "| program | native | `wasmtime` CLI | aot epoch | aot fuel | jit epoch | jit fuel | interp epoch | interp fuel |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     for cells in &rows {
         let _ = writeln!(md, "| {} |", cells.join(" | "));
     }
@@ -250,6 +307,7 @@ fn cold_start(
     wasm_dir: &Path,
     scratch: &Path,
     anrf_bin: Option<&Path>,
+    wasmtime: Option<&(String, String)>,
 ) {
     const N: usize = 10;
     let hello = wasm_dir.join("hello.wasm");
@@ -310,14 +368,6 @@ fn cold_start(
         rows.push((label.into(), median(samples)));
     }
 
-    let wasmtime_bin = std::env::var("BENCH_WASMTIME").unwrap_or_else(|_| "wasmtime".into());
-    let wasmtime = Command::new(&wasmtime_bin)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-
     // Process starts: every command is warmed once (filling its cache), then
     // the commands take turns, so that load from elsewhere on the machine
     // falls on all of them alike.
@@ -344,8 +394,8 @@ fn cold_start(
             commands.push((label.to_owned(), cmd));
         }
     }
-    if wasmtime.is_some() {
-        let mut cmd = Command::new(&wasmtime_bin);
+    if let Some((wasmtime_bin, _)) = wasmtime {
+        let mut cmd = Command::new(wasmtime_bin);
         cmd.arg("run").arg(&hello);
         commands.push(("`wasmtime run` (process)".to_owned(), cmd));
     }
@@ -384,7 +434,7 @@ appends (the decision before the run, the outcome after it).\n"
         let _ = writeln!(md, "| {label} | {} |", ms(*t));
     }
     let _ = writeln!(md);
-    match (wasmtime, wasmtime_time) {
+    match (wasmtime.map(|(_, version)| version), wasmtime_time) {
         (Some(version), Some(w)) if !anrf_aot.is_empty() => {
             let faster = anrf_aot.iter().filter(|(_, a)| *a < w).count();
             let list: Vec<String> = anrf_aot
