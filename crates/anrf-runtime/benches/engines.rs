@@ -180,7 +180,12 @@ fn cpu_bound(
         // enforced, as process wall time like native.
         // And with `-W timeout`, which turns on epoch interruption: the
         // same mechanism the sandbox's deadline uses.
-        for (label, flags) in [("", &[][..]), (" -W timeout", &["-W", "timeout=600s"][..])] {
+        let with_epoch: (&str, &[&str], &[&str]) = (
+            " -W timeout",
+            &["-W", "epoch-interruption=y"],
+            &["-W", "timeout=600s"],
+        );
+        for (label, compile_flags, flags) in [("", &[][..], &[][..]), with_epoch] {
             let Some((bin, _)) = wasmtime else {
                 cells.push("not installed".into());
                 continue;
@@ -188,7 +193,7 @@ fn cpu_bound(
             let cwasm = scratch.join(format!("{name}{}.cwasm", flags.len()));
             let status = Command::new(bin)
                 .arg("compile")
-                .args(flags)
+                .args(compile_flags)
                 .arg("-o")
                 .arg(&cwasm)
                 .arg(wasm_dir.join(format!("{name}.wasm")))
