@@ -15,8 +15,8 @@
 //! so a typo in an attribute name is an error, not a rule that never matches.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
 use std::str::FromStr as _;
+use std::sync::OnceLock;
 
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
@@ -224,8 +224,8 @@ fn compile(text: &str, origin: &str) -> Result<Compiled, PolicyError> {
         origin: origin.into(),
         message,
     };
-    let policies = PolicySet::from_str(text)
-        .map_err(|e| cedar_err(format!("{e}: {}", render_causes(&e))))?;
+    let policies =
+        PolicySet::from_str(text).map_err(|e| cedar_err(format!("{e}: {}", render_causes(&e))))?;
     let schema = Schema::from_cedarschema_str(SCHEMA)
         .map(|(schema, _warnings)| schema)
         .map_err(|e| cedar_err(format!("the anrf schema does not parse: {e}")))?;
