@@ -142,6 +142,24 @@ pub struct AuditLog {
     defer_head_file: bool,
     /// The head checkpoint not yet written to `checkpoint.sig` (deferred).
     pending_head: Option<Checkpoint>,
+    /// The thread writing a deferred `checkpoint.sig` while the log is
+    /// dropped. Declared after `conn` on purpose: fields are dropped in
+    /// order, so the connection closes (checkpointing the WAL into
+    /// `audit.db`, synced) while the file is written, and the thread is
+    /// joined last.
+    head_writer: HeadWriter,
+}
+
+/// Joins the thread writing `checkpoint.sig`, if any, when dropped.
+#[derive(Debug, Default)]
+struct HeadWriter(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for HeadWriter {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The state of `audit.key` relative to the log.
@@ -258,6 +276,7 @@ impl AuditLog {
             test_hook_inside_append: opts.test_hook_inside_append,
             defer_head_file: opts.defer_head_file,
             pending_head: None,
+            head_writer: HeadWriter::default(),
         })
     }
 
@@ -568,6 +587,16 @@ impl AuditLog {
     /// disagreeing with the chain. Such a file stays until someone looks
     /// (`anrf audit verify` keeps failing), which is the point.
     fn update_head_file(&self, cp: &Checkpoint) -> Result<(), AuditError> {
+        if self.head_file_wanted(cp)? {
+            checkpoint::write_file(&self.dir, &self.public, cp)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `checkpoint.sig` should be replaced by `cp`: not when it is
+    /// newer, nor when it is evidence (unreadable, forged, or naming a
+    /// hash the log no longer has) that `verify` must still see.
+    fn head_file_wanted(&self, cp: &Checkpoint) -> Result<bool, AuditError> {
         let keep = match checkpoint::read_file(&self.dir)? {
             FileState::Absent => cp.seq > 1,
             FileState::Unreadable(_) => true,
@@ -577,10 +606,7 @@ impl AuditLog {
                     || (old.seq <= cp.seq && self.hash_at(old.seq)? != Some(old.head_hash))
             }
         };
-        if keep {
-            return Ok(());
-        }
-        checkpoint::write_file(&self.dir, &self.public, cp)
+        Ok(!keep)
     }
 
     /// The stored hash of event `seq` (the genesis hash for 0).
@@ -643,6 +669,27 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         // Best effort, as after every append: a head that could not be
         // written lags behind, which verify tolerates.
-        let _ = self.flush_head();
+        let Some(cp) = self.pending_head.take() else {
+            return;
+        };
+        if !matches!(self.head_file_wanted(&cp), Ok(true)) {
+            return;
+        }
+        // Every event the head covers was synced when it was committed, so
+        // the file may be written while the connection closes (see
+        // `head_writer`): the two syncs overlap instead of adding up.
+        let (dir, public) = (self.dir.clone(), self.public);
+        let head = cp.clone();
+        let spawned = std::thread::Builder::new()
+            .name("anrf-audit-head".into())
+            .spawn(move || {
+                let _ = checkpoint::write_file(&dir, &public, &head);
+            });
+        match spawned {
+            Ok(thread) => self.head_writer = HeadWriter(Some(thread)),
+            Err(_) => {
+                let _ = checkpoint::write_file(&self.dir, &self.public, &cp);
+            }
+        }
     }
 }

@@ -70,6 +70,37 @@ pub enum ModuleInput {
     Wat(String),
 }
 
+/// A module in binary form and its digest, before any engine has seen it:
+/// the digest is known (to record a decision about it, say) while the engine
+/// is still being built.
+#[derive(Debug, Clone)]
+pub struct WasmBinary {
+    bytes: Vec<u8>,
+    digest: [u8; 32],
+}
+
+impl WasmBinary {
+    /// The binary of `input`: text is parsed, nothing is validated yet.
+    pub fn new(input: ModuleInput) -> Result<WasmBinary, RuntimeError> {
+        let bytes = match input {
+            ModuleInput::Wasm(bytes) => bytes,
+            ModuleInput::Wat(text) => {
+                wat::parse_str(&text).map_err(|e| RuntimeError::InvalidWat {
+                    message: e.to_string(),
+                })?
+            }
+        };
+        let digest = Sha256::digest(&bytes).into();
+        Ok(WasmBinary { bytes, digest })
+    }
+
+    /// The SHA-256 of the binary, as `sha256:<hex>`: the same as
+    /// [`LoadedModule::digest`] once it is loaded.
+    pub fn digest(&self) -> String {
+        format!("sha256:{}", hex::encode(self.digest))
+    }
+}
+
 /// A validated module, not yet compiled for an engine.
 #[derive(Debug, Clone)]
 pub struct LoadedModule {
@@ -157,17 +188,15 @@ impl Runtime {
     /// Parses and validates a module. Malformed input, and features the sandbox
     /// does not enable (shared memory, threads), are an `Err`.
     pub fn load(&self, input: ModuleInput) -> Result<LoadedModule, RuntimeError> {
-        let bytes = match input {
-            ModuleInput::Wasm(bytes) => bytes,
-            ModuleInput::Wat(text) => {
-                wat::parse_str(&text).map_err(|e| RuntimeError::InvalidWat {
-                    message: e.to_string(),
-                })?
-            }
-        };
+        self.load_binary(WasmBinary::new(input)?)
+    }
+
+    /// Validates a module already in binary form (see [`WasmBinary::new`]),
+    /// or takes its artifact from the AOT cache.
+    pub fn load_binary(&self, binary: WasmBinary) -> Result<LoadedModule, RuntimeError> {
+        let WasmBinary { bytes, digest } = binary;
         let settings = self.default_settings();
         let slot = self.slot(settings)?;
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
         // An artifact in the AOT cache was compiled, and so validated, from
         // exactly these bytes (its entry is named by their SHA-256 and its
         // HMAC is checked before use): take it now instead of validating again.

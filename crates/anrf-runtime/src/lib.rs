@@ -36,7 +36,7 @@ mod output;
 mod policy;
 mod sandbox;
 
-pub use engine::{EngineKind, LoadedModule, ModuleInput, Runtime, RuntimeConfig};
+pub use engine::{EngineKind, LoadedModule, ModuleInput, Runtime, RuntimeConfig, WasmBinary};
 pub use error::RuntimeError;
 pub use guard::P1_FUNCTIONS as WASI_PREVIEW1_FUNCTIONS;
 pub use outcome::{CacheEvent, Outcome, Status, VIOLATION_EXIT_CODE, Violation, ViolationKind};

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anrf_runtime::{
     CacheEvent, Capabilities, EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy,
-    Runtime, RuntimeConfig, Status,
+    Runtime, RuntimeConfig, RuntimeError, Status, WasmBinary,
 };
 
 fn runtime(dir: &Path) -> Runtime {
@@ -39,6 +39,46 @@ fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect();
     found.sort();
     found
+}
+
+#[test]
+fn a_binary_has_its_digest_before_any_engine_and_loads_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = WasmBinary::new(exit_with(3)).unwrap();
+    let digest = binary.digest();
+    // The same digest as the module loaded from the text, or from the binary.
+    let first = runtime(dir.path());
+    let module = first.load(exit_with(3)).unwrap();
+    assert_eq!(module.digest(), digest);
+    let outcome = first
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (3, Some(CacheEvent::Miss))
+    );
+    let second = runtime(dir.path());
+    let module = second.load_binary(binary).unwrap();
+    assert_eq!(module.digest(), digest);
+    let outcome = second
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (3, Some(CacheEvent::Hit))
+    );
+}
+
+#[test]
+fn a_malformed_binary_is_refused_when_loaded_not_when_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = WasmBinary::new(ModuleInput::Wasm(b"\0asm\x01\0\0\0\xff".to_vec())).unwrap();
+    assert!(binary.digest().starts_with("sha256:"));
+    assert!(runtime(dir.path()).load_binary(binary).is_err());
+    assert!(matches!(
+        WasmBinary::new(ModuleInput::Wat("(module".into())),
+        Err(RuntimeError::InvalidWat { .. })
+    ));
 }
 
 #[test]

@@ -15,7 +15,7 @@ use anrf_format::{ContentDigest, EnvName, Module, Profile, parse_duration, parse
 use anrf_policy::{CliGrant, EffectivePolicy, HostBase, OffsetDateTime, Resolution, ResolveInput};
 use anrf_runtime::{
     Access, CacheEvent, Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering,
-    ModuleInput, Outcome, RunPolicy, Runtime, RuntimeConfig,
+    ModuleInput, Outcome, RunPolicy, Runtime, RuntimeConfig, WasmBinary,
 };
 use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic as _, miette};
@@ -139,56 +139,97 @@ pub(crate) fn exec(args: RunArgs) -> miette::Result<Finish> {
 
 fn run(args: RunArgs) -> miette::Result<Finish> {
     let request = validate(args)?;
+    // The disk work of the audit log (opening it, the synced commit of the
+    // decision) runs on its own thread while this one reads the module,
+    // resolves the policy, builds the engine and loads the module. The guest
+    // starts only once the decision is committed; the thread has ended when
+    // this returns.
+    std::thread::scope(|scope| run_in(scope, &request))
+}
+
+fn run_in<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    request: &'scope Request,
+) -> miette::Result<Finish> {
+    let opening = spawn(scope, "anrf-audit", || RunAudit::open(request.profile))?;
     // Read (and for a module, check) what will run before deciding: the
     // decision names the content it was about.
     let (bytes_input, subject, security_digest) = module_input(&request.source)?;
-    let mut audit = RunAudit::open(request.profile)?;
-    let resolution = resolve(&request, security_digest.as_ref(), &subject, &mut audit)?;
-    let policy = to_run_policy(&resolution.effective, &request)?;
+    let resolution = match resolve(request, security_digest.as_ref(), &subject)? {
+        Resolved::Granted(resolution) => resolution,
+        Resolved::Refused(refused) => return Err(refused.record(joined(opening)?)),
+    };
+    let policy = to_run_policy(&resolution.effective, request)?;
     let policy = lower_limits(&policy, &request.lower)?;
     // stdin is passed to the guest whole: read it (bounded, and within the
     // run's timeout) before anything is decided or compiled.
     let stdin = read_stdin(MAX_STDIN_BYTES, policy.limits().timeout)?;
+    let binary = WasmBinary::new(bytes_input).map_err(|e| load_error(request, &e))?;
+    let module_digest = binary.digest();
 
+    // The decision is committed while the engine is built and the module loaded.
+    let decision = NewEvent::new(
+        EventKind::PolicyDecision,
+        anrf_audit::local_actor(),
+        subject.clone(),
+        Decision::Allow,
+    )
+    .with_details(serde_json::json!({
+        "profile": request.profile.as_str(),
+        "engine": request.engine.as_str(),
+        "module_digest": module_digest,
+        "policy_digest": resolution.policy_digest.as_str(),
+        "effective": resolution.effective,
+        "overrides": granted_overrides(&resolution),
+        "cli_grants": resolution.cli_grants,
+        "justification": request.justification,
+    }));
+    let recording = spawn(scope, "anrf-audit", move || {
+        let mut audit = joined(opening)?;
+        let recorded = audit.record(&decision);
+        Ok((audit, recorded))
+    })?;
     let config = RuntimeConfig {
         cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
         metering: Some(request.metering),
     };
-    let runtime = Runtime::new(request.engine, config).map_err(|e| miette!("{e}"))?;
-    let loaded = runtime.load(bytes_input).map_err(|e| {
-        miette!(
-            help = "check that the file is a WebAssembly module (`.wasm`) or text (`.wat`) built for wasm32-wasip1",
-            "cannot load `{}`: {e}",
-            request.source.display()
-        )
-    })?;
-
-    audit
-        .record(
-            &NewEvent::new(
-                EventKind::PolicyDecision,
-                anrf_audit::local_actor(),
-                subject.clone(),
-                Decision::Allow,
-            )
-            .with_details(serde_json::json!({
-                "profile": request.profile.as_str(),
-                "engine": request.engine.as_str(),
-                "module_digest": loaded.digest(),
-                "policy_digest": resolution.policy_digest.as_str(),
-                "effective": resolution.effective,
-                "overrides": granted_overrides(&resolution),
-                "cli_grants": resolution.cli_grants,
-                "justification": request.justification,
-            })),
-        )
-        .map_err(|e| {
-            miette!(
-                help = AUDIT_HELP,
-                "refusing to run without recording it in the audit log ({} profile): {e}",
-                request.profile
-            )
-        })?;
+    let loaded = Runtime::new(request.engine, config)
+        .map_err(|e| miette!("{e}"))
+        .and_then(|runtime| {
+            let loaded = runtime
+                .load_binary(binary)
+                .map_err(|e| load_error(request, &e))?;
+            Ok((runtime, loaded))
+        });
+    let (mut audit, recorded) = joined(recording)?;
+    if let Err(e) = recorded {
+        return Err(miette!(
+            help = AUDIT_HELP,
+            "refusing to run without recording it in the audit log ({} profile): {e}",
+            request.profile
+        ));
+    }
+    let (runtime, loaded) = match loaded {
+        Ok(ready) => ready,
+        Err(report) => {
+            // Allowed, but it could not start: the log says so.
+            let _ = audit.record(
+                &NewEvent::new(
+                    EventKind::Run,
+                    anrf_audit::local_actor(),
+                    subject,
+                    Decision::Error,
+                )
+                .with_details(serde_json::json!({
+                    "profile": request.profile.as_str(),
+                    "engine": request.engine.as_str(),
+                    "module_digest": module_digest,
+                    "error": report.to_string(),
+                })),
+            );
+            return Err(report);
+        }
+    };
 
     let invocation = Invocation {
         stdin,
@@ -220,7 +261,7 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
 
     // The guest has run: its output is reported whatever happens to the
     // record of its outcome, so nothing it produced is lost.
-    report(&outcome, &request);
+    report(&outcome, request);
     if let Err(e) = recorded {
         // The outcome (one JSON object with `--json`) is already printed:
         // the error goes to stderr only, and the exit code says it failed.
@@ -233,6 +274,35 @@ fn run(args: RunArgs) -> miette::Result<Finish> {
         return Ok(Finish::Code(USAGE));
     }
     Ok(Finish::Code(exit_code(&outcome)))
+}
+
+/// Starts `work` on a thread of `scope`.
+fn spawn<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    work: impl FnOnce() -> miette::Result<T> + Send + 'scope,
+) -> miette::Result<std::thread::ScopedJoinHandle<'scope, miette::Result<T>>> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn_scoped(scope, work)
+        .map_err(|e| miette!("cannot start a thread of `anrf run`: {e}"))
+}
+
+/// What a thread of [`spawn`] returned; a panic there is an error here.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, miette::Result<T>>) -> miette::Result<T> {
+    let name = handle.thread().name().unwrap_or("anrf").to_owned();
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(miette!("internal error: the `{name}` thread stopped")))
+}
+
+/// Why a module could not be loaded, with what to check.
+fn load_error(request: &Request, e: &anrf_runtime::RuntimeError) -> miette::Report {
+    miette!(
+        help = "check that the file is a WebAssembly module (`.wasm`) or text (`.wat`) built for wasm32-wasip1",
+        "cannot load `{}`: {e}",
+        request.source.display()
+    )
 }
 
 /// What to do when the audit log cannot be written.
@@ -409,14 +479,39 @@ impl Source {
     }
 }
 
+/// What the policy says of a run.
+enum Resolved {
+    Granted(Resolution),
+    Refused(Refused),
+}
+
+/// A refused run: the message for the user and the `deny` decision to record.
+struct Refused {
+    message: String,
+    event: NewEvent,
+}
+
+impl Refused {
+    /// Records the refusal, then gives the error to report.
+    fn record(self, mut audit: RunAudit) -> miette::Report {
+        let Refused { message, event } = self;
+        match audit.record(&event) {
+            Ok(()) => miette!("{message}"),
+            Err(e) => miette!(
+                help = AUDIT_HELP,
+                "{message}\nand the refusal could not be recorded in the audit log: {e}"
+            ),
+        }
+    }
+}
+
 /// The effective policy, from `anrf-policy`. A run does not start while
-/// anything it asked for was refused; the refusal is recorded first.
+/// anything it asked for was refused; the caller records the refusal first.
 fn resolve(
     request: &Request,
     security_digest: Option<&ContentDigest>,
     subject: &str,
-    audit: &mut RunAudit,
-) -> miette::Result<Resolution> {
+) -> miette::Result<Resolved> {
     let start = match &request.source {
         Source::Module(m) => m.dir().to_path_buf(),
         Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
@@ -448,7 +543,7 @@ fn resolve(
         .collect();
     let refused_items: Vec<_> = resolution.refused().collect();
     if refused_grants.is_empty() && refused_items.is_empty() {
-        return Ok(resolution);
+        return Ok(Resolved::Granted(resolution));
     }
 
     let mut lines = Vec::new();
@@ -492,13 +587,7 @@ fn resolve(
         "refused_cli_grants": refused_grants,
         "justification": request.justification,
     }));
-    if let Err(e) = audit.record(&event) {
-        return Err(miette!(
-            help = AUDIT_HELP,
-            "{message}\nand the refusal could not be recorded in the audit log: {e}"
-        ));
-    }
-    Err(miette!("{message}"))
+    Ok(Resolved::Refused(Refused { message, event }))
 }
 
 /// The one conversion from the effective policy to the runtime's policy:
@@ -700,6 +789,9 @@ fn read_stdin(limit: u64, timeout: Duration) -> miette::Result<Vec<u8>> {
     if std::io::stdin().is_terminal() {
         return Ok(Vec::new());
     }
+    if stdin_is_null() {
+        return Ok(Vec::new());
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("anrf-stdin".into())
@@ -714,13 +806,7 @@ fn read_stdin(limit: u64, timeout: Duration) -> miette::Result<Vec<u8>> {
         })
         .map_err(|e| miette!("cannot read stdin: {e}"))?;
     match rx.recv_timeout(timeout) {
-        Ok(Ok(bytes)) if bytes.len() as u64 > limit => Err(miette!(
-            help = "pass a smaller input, or grant the module a directory (`--allow-read DIR` in dev, `[security.capabilities]`) and let it read a file",
-            "stdin is larger than {}, the most `anrf run` passes to a guest (stdin is held in memory whole)",
-            anrf_format::ByteSize::new(limit)
-                .map_or_else(|| "0 bytes".to_owned(), |s| s.to_string())
-        )),
-        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Ok(bytes)) => stdin_within(bytes, limit),
         Ok(Err(e)) => Err(miette!("cannot read stdin: {e}")),
         // The reader thread stays blocked on the pipe; the process ends
         // without it.
@@ -730,6 +816,42 @@ fn read_stdin(limit: u64, timeout: Duration) -> miette::Result<Vec<u8>> {
             timeout.as_millis()
         )),
     }
+}
+
+/// `bytes` read from stdin, or the error when there were more than `limit`.
+fn stdin_within(bytes: Vec<u8>, limit: u64) -> miette::Result<Vec<u8>> {
+    if bytes.len() as u64 > limit {
+        return Err(miette!(
+            help = "pass a smaller input, or grant the module a directory (`--allow-read DIR` in dev, `[security.capabilities]`) and let it read a file",
+            "stdin is larger than {}, the most `anrf run` passes to a guest (stdin is held in memory whole)",
+            anrf_format::ByteSize::new(limit)
+                .map_or_else(|| "0 bytes".to_owned(), |s| s.to_string())
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Whether stdin is the null device, whose reads end at once. Anything else
+/// (a pipe, a socket, a device, even a regular file on FUSE or `/proc`) may
+/// block, and is read on a thread within the timeout.
+fn stdin_is_null() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        let (Ok(stdin), Ok(null)) = (
+            std::fs::File::from(fd).metadata(),
+            std::fs::metadata("/dev/null"),
+        ) else {
+            return false;
+        };
+        stdin.dev() == null.dev() && stdin.ino() == null.ino()
+    }
+    #[cfg(not(unix))]
+    false
 }
 
 /// Prints the outcome: guest output as is and violations on stderr, or one JSON object.

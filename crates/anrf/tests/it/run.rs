@@ -158,6 +158,42 @@ fn malformed_wasm_exits_2() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["status"], "error");
     assert_eq!(json["exit_code"], 2);
+    // Each attempt: the policy allowed it, and it could not start.
+    let events = audit_events(env.home.path());
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["decision"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("policy_decision", "allow"),
+            ("run", "error"),
+            ("policy_decision", "allow"),
+            ("run", "error")
+        ]
+    );
+    assert!(
+        events[1]["details"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid WebAssembly module"),
+        "{:#}",
+        events[1]
+    );
+}
+
+#[test]
+fn stdin_from_the_null_device_is_empty_input() {
+    let env = Env::new();
+    let out = env
+        .anrf()
+        .args([&path("cat_stdin.wat")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"");
 }
 
 #[test]
