@@ -602,11 +602,20 @@ fn add_clock_and_random(linker: &mut Linker<HostState>) -> wasmtime::Result<()> 
                     ));
                     return Ok(errno::INVAL);
                 }
-                Subscriptions::Examined { clock: true } if !c.data().guard.clock => {
+                Subscriptions::Examined { clock: true, .. } if !c.data().guard.clock => {
                     return Ok(refuse(&c, clock_refusal("poll_oneoff")));
                 }
+                Subscriptions::Examined { never_held, .. } => {
+                    // wasmtime-wasi fails the call with `BADF`, as any other
+                    // call on that descriptor; it is reported like one.
+                    if let Some(fd) = never_held {
+                        c.data().guard.deny(format!(
+                            "refused `poll_oneoff` on descriptor {fd}: the guest was never given it; a guest can use only stdin, stdout, stderr and the granted directories"
+                        ));
+                    }
+                }
                 // Unreadable subscriptions: wasmtime-wasi returns `FAULT`.
-                Subscriptions::Examined { .. } | Subscriptions::Unreadable => {}
+                Subscriptions::Unreadable => {}
             }
             // Every wait, relative or absolute, on a clock or on a descriptor,
             // ends at the deadline: no host thread stays asleep past it. A
@@ -832,8 +841,12 @@ const MAX_SUBSCRIPTIONS: u32 = 4096;
 /// What the guard found in a `poll_oneoff` call's subscriptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Subscriptions {
-    /// All examined; `clock` if any waits on a clock.
-    Examined { clock: bool },
+    /// All examined; `clock` if any waits on a clock, `never_held` the first
+    /// descriptor waited on that the guest was never given.
+    Examined {
+        clock: bool,
+        never_held: Option<u32>,
+    },
     /// More than [`MAX_SUBSCRIPTIONS`] (or a negative count): refused unexamined.
     TooMany,
     /// Outside the guest's memory.
@@ -855,9 +868,19 @@ fn examine_subscriptions(
     let Some(bytes) = guest_bytes(caller, subs, len) else {
         return Subscriptions::Unreadable;
     };
+    // The tag (0: clock, 1: fd_read, 2: fd_write) is the byte at offset 8;
+    // a descriptor subscription names its descriptor at offset 16.
+    let held = &caller.data().guard.held;
+    let never_held = bytes
+        .chunks_exact(SUBSCRIPTION_SIZE as usize)
+        .filter(|sub| matches!(sub[8], 1 | 2))
+        .map(|sub| u32::from_le_bytes([sub[16], sub[17], sub[18], sub[19]]))
+        .find(|fd| !held.contains(fd));
     Subscriptions::Examined {
-        // The tag (0: clock, 1: fd_read, 2: fd_write) is the byte at offset 8.
-        clock: bytes.chunks_exact(48).any(|sub| sub[8] == 0),
+        clock: bytes
+            .chunks_exact(SUBSCRIPTION_SIZE as usize)
+            .any(|sub| sub[8] == 0),
+        never_held,
     }
 }
 

@@ -447,6 +447,19 @@ on_all_engines!(poll_with_too_many_subscriptions_is_refused, |kind| {
     assert!(outcome.violations[0].message.contains("4097 subscriptions"));
 });
 
+on_all_engines!(poll_on_a_descriptor_never_given_is_reported, |kind| {
+    const BADF: i32 = 8;
+    let outcome = run(kind, &load_wat(kind, "poll_never_given_fd"), &no_caps(kind));
+    // The call itself fails with `BADF`: the guest exits with 100 + errno.
+    assert_denied_and_survived(&outcome, 100 + BADF);
+    assert_eq!(outcome.violations.len(), 1, "{outcome:#?}");
+    let message = &outcome.violations[0].message;
+    assert!(
+        message.contains("`poll_oneoff` on descriptor 9") && message.contains("never given it"),
+        "{message}"
+    );
+});
+
 on_all_engines!(poll_on_ready_stdin_and_a_day_returns_at_once, |kind| {
     let outcome = run(
         kind,
