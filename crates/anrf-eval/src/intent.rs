@@ -274,28 +274,13 @@ pub fn measure(detector: &Detector) -> Result<IntentMetrics, EvalError> {
         .iter()
         .map(|c| (*c, Counts::default()))
         .collect();
-    let mut scored: Vec<(&Example, Scores, EvalSet)> = Vec::new();
-    for example in &test {
-        scored.push((
-            example,
-            detector.check_with_scores(&example.text).1,
-            EvalSet::HeldOut,
-        ));
-    }
-    for example in &trigger {
-        scored.push((
-            example,
-            detector.check_with_scores(&example.text).1,
-            EvalSet::Trigger,
-        ));
-    }
-    for example in &fresh {
-        scored.push((
-            example,
-            detector.check_with_scores(&example.text).1,
-            EvalSet::Fresh,
-        ));
-    }
+    let scored: Vec<(&Example, Scores, EvalSet)> = test
+        .iter()
+        .map(|e| (*e, EvalSet::HeldOut))
+        .chain(trigger.iter().map(|e| (e, EvalSet::Trigger)))
+        .chain(fresh.iter().map(|e| (e, EvalSet::Fresh)))
+        .map(|(e, set)| (e, detector.check_with_scores(&e.text).1, set))
+        .collect();
     for (layer, pick) in picks {
         for (example, scores, set) in &scored {
             let found = detected(scores, pick);
@@ -313,15 +298,12 @@ pub fn measure(detector: &Detector) -> Result<IntentMetrics, EvalError> {
         }
     }
     for (example, scores, set) in &scored {
+        let found = detected(scores, Scores::combined);
         if *set == EvalSet::Fresh {
-            let found = detected(scores, Scores::combined);
             for (category, counts) in &mut fresh_per_category {
                 counts.add(found.contains(category), example.has(*category));
             }
         }
-    }
-    for (example, scores, set) in &scored {
-        let found = detected(scores, Scores::combined);
         let mut expected = example.categories.clone();
         expected.sort();
         if found != expected {
@@ -550,9 +532,20 @@ pub fn without_timing(block: &str) -> String {
 
 /// The generated block of a documentation file (between the markers).
 pub fn docs_block(doc: &str) -> Option<&str> {
-    let begin = doc.find(DOCS_BEGIN)? + DOCS_BEGIN.len();
-    let end = doc.find(DOCS_END)?;
-    doc.get(begin..end).map(|b| b.trim_start_matches('\n'))
+    let (begin, end) = block_bounds(doc).ok()?;
+    doc.get(begin + DOCS_BEGIN.len()..end)
+        .map(|b| b.trim_start_matches('\n'))
+}
+
+/// Where [`DOCS_BEGIN`] and [`DOCS_END`] start in `doc`, or the marker that
+/// is missing (or out of order).
+fn block_bounds(doc: &str) -> Result<(usize, usize), &'static str> {
+    let begin = doc.find(DOCS_BEGIN).ok_or(DOCS_BEGIN)?;
+    let end = doc.find(DOCS_END).ok_or(DOCS_END)?;
+    if end < begin {
+        return Err(DOCS_END);
+    }
+    Ok((begin, end))
 }
 
 /// Replaces the block between [`DOCS_BEGIN`] and [`DOCS_END`] in `path`.
@@ -565,15 +558,10 @@ pub fn write_docs(path: &Path, m: &IntentMetrics) -> Result<(), EvalError> {
         }
     };
     let doc = std::fs::read_to_string(path).map_err(io("read"))?;
-    let missing = |marker| EvalError::Markers {
+    let (begin, end) = block_bounds(&doc).map_err(|marker| EvalError::Markers {
         path: path.to_path_buf(),
         marker,
-    };
-    let begin = doc.find(DOCS_BEGIN).ok_or_else(|| missing(DOCS_BEGIN))?;
-    let end = doc.find(DOCS_END).ok_or_else(|| missing(DOCS_END))?;
-    if end < begin {
-        return Err(missing(DOCS_END));
-    }
+    })?;
     let updated = format!(
         "{}{DOCS_BEGIN}\n{}{}",
         &doc[..begin],

@@ -73,6 +73,17 @@ pub fn screen(sources: &BTreeMap<String, String>) -> Vec<Refusal> {
     out
 }
 
+/// Adds a refusal at the start of `span` (columns counted from 1).
+fn refuse(out: &mut Vec<Refusal>, file: &str, span: proc_macro2::Span, what: String) {
+    let start = span.start();
+    out.push(Refusal {
+        file: file.to_owned(),
+        line: start.line,
+        column: start.column + 1,
+        what,
+    });
+}
+
 fn walk(file: &str, tokens: TokenStream, out: &mut Vec<Refusal>) {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, tree) in trees.iter().enumerate() {
@@ -83,23 +94,21 @@ fn walk(file: &str, tokens: TokenStream, out: &mut Vec<Refusal>) {
                     matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
                 let renamed = matches!(trees.get(i + 1), Some(TokenTree::Ident(a)) if a == "as");
                 if renamed && REFUSED_MACROS.contains(&name.as_str()) {
-                    let start = ident.span().start();
-                    out.push(Refusal {
-                        file: file.to_owned(),
-                        line: start.line,
-                        column: start.column + 1,
-                        what: format!(
+                    refuse(
+                        out,
+                        file,
+                        ident.span(),
+                        format!(
                             "`{name} as ...` imports under another name what may be the `{name}!` macro, which reads the host while the module is built; use `{name}` by its own name"
                         ),
-                    });
+                    );
                 }
                 if bang && REFUSED_MACROS.contains(&name.as_str()) {
-                    let start = ident.span().start();
-                    out.push(Refusal {
-                        file: file.to_owned(),
-                        line: start.line,
-                        column: start.column + 1,
-                        what: format!(
+                    refuse(
+                        out,
+                        file,
+                        ident.span(),
+                        format!(
                             "`{name}!` reads {} while the module is built, outside the sandbox",
                             if name.contains("env") {
                                 "the build environment"
@@ -107,7 +116,7 @@ fn walk(file: &str, tokens: TokenStream, out: &mut Vec<Refusal>) {
                                 "host files"
                             }
                         ),
-                    });
+                    );
                 }
             }
             TokenTree::Punct(p) if p.as_char() == '$' => {
@@ -115,29 +124,29 @@ fn walk(file: &str, tokens: TokenStream, out: &mut Vec<Refusal>) {
                 let bang =
                     matches!(trees.get(i + 2), Some(TokenTree::Punct(p)) if p.as_char() == '!');
                 if name && bang {
-                    let start = p.span().start();
-                    out.push(Refusal {
-                        file: file.to_owned(),
-                        line: start.line,
-                        column: start.column + 1,
-                        what: format!(
+                    refuse(
+                        out,
+                        file,
+                        p.span(),
+                        format!(
                             "`${}!` calls a macro whose name is a macro variable, which can hide `env!` or `include_str!`; call macros by name",
-                            trees.get(i + 1).map(ToString::to_string).unwrap_or_default()
+                            trees
+                                .get(i + 1)
+                                .map(ToString::to_string)
+                                .unwrap_or_default()
                         ),
-                    });
+                    );
                 }
             }
             TokenTree::Group(group) => {
                 if group.delimiter() == Delimiter::Bracket && is_path_attribute(&trees, i) {
-                    let start = group.span().start();
-                    out.push(Refusal {
-                        file: file.to_owned(),
-                        line: start.line,
-                        column: start.column + 1,
-                        what:
-                            "`#[path = ...]` points the compiler at a file of the host's choosing"
-                                .to_owned(),
-                    });
+                    refuse(
+                        out,
+                        file,
+                        group.span(),
+                        "`#[path = ...]` points the compiler at a file of the host's choosing"
+                            .to_owned(),
+                    );
                 }
                 walk(file, group.stream(), out);
             }

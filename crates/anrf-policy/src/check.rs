@@ -420,7 +420,8 @@ pub fn beyond_maxima(relaxation: &Relaxation, project: &ProjectPolicy) -> Option
     }
 }
 
-fn list(items: &[String]) -> String {
+/// `nothing`, or the items in backticks, comma-separated.
+pub(crate) fn list(items: &[String]) -> String {
     if items.is_empty() {
         "nothing".into()
     } else {

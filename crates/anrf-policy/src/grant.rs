@@ -320,15 +320,7 @@ fn dir_beyond_maxima(
     if covered {
         return None;
     }
-    let list = if patterns.is_empty() {
-        "nothing".to_owned()
-    } else {
-        patterns
-            .iter()
-            .map(|p| format!("`{p}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = crate::check::list(&patterns);
     let at = located
         .absolute
         .as_ref()

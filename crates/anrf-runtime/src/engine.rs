@@ -97,8 +97,13 @@ impl WasmBinary {
     /// The SHA-256 of the binary, as `sha256:<hex>`: the same as
     /// [`LoadedModule::digest`] once it is loaded.
     pub fn digest(&self) -> String {
-        format!("sha256:{}", hex::encode(self.digest))
+        digest_text(&self.digest)
     }
+}
+
+/// A SHA-256 as `sha256:<hex>`.
+fn digest_text(digest: &[u8; 32]) -> String {
+    format!("sha256:{}", hex::encode(digest))
 }
 
 /// A validated module, not yet compiled for an engine.
@@ -111,7 +116,7 @@ pub struct LoadedModule {
 impl LoadedModule {
     /// The SHA-256 of the binary module, as `sha256:<hex>`.
     pub fn digest(&self) -> String {
-        format!("sha256:{}", hex::encode(self.digest))
+        digest_text(&self.digest)
     }
 
     /// The binary module.

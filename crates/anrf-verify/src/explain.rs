@@ -148,11 +148,6 @@ impl Builder<'_> {
         })
     }
 
-    /// Whether `id` ran and found nothing at all (not even suppressed findings).
-    fn check_passed_strictly(&self, id: CheckId) -> bool {
-        self.report.check_passed(id)
-    }
-
     fn line(&self, line: Option<u32>) -> Option<Evidence> {
         line.map(|line| Evidence::Manifest {
             file: self.manifest_file.clone(),
@@ -425,7 +420,7 @@ pub fn explain(report: &Report) -> Explanation {
     if let Some(wasm) = facts
         .wasm
         .as_ref()
-        .filter(|_| b.check_passed_strictly(CheckId::W002))
+        .filter(|_| b.report.check_passed(CheckId::W002))
     {
         let names: Vec<&str> = wasm
             .imports

@@ -487,11 +487,8 @@ impl<'m> Run<'m, '_> {
             }
             let text = match std::fs::read(&path) {
                 Ok(bytes) => {
-                    if let Ok(text) = String::from_utf8(bytes) {
-                        text
-                    } else {
-                        {
-                            self.findings.push(
+                    let Ok(text) = String::from_utf8(bytes) else {
+                        self.findings.push(
                             Finding::new(
                                 CheckId::S011,
                                 format!("`{}` is not UTF-8, so it is not Rust source and could not be checked", unit.file),
@@ -499,9 +496,9 @@ impl<'m> Run<'m, '_> {
                             .at(Location::file(unit.file.clone()))
                             .help("save the file as UTF-8"),
                         );
-                            continue;
-                        }
-                    }
+                        continue;
+                    };
+                    text
                 }
                 // A listed file that is missing is `ANRF-M004`.
                 Err(_) if listed.contains(unit.file.as_str()) => continue,
