@@ -10,14 +10,17 @@ use sha2::Digest as _;
 use time::{Date, OffsetDateTime};
 
 use crate::authz::ApproveRequest;
-use crate::check::{Refusal, beyond_maxima, target_of};
+use crate::check::{Refusal, beyond_maxima, beyond_validity_cap, target_of};
 use crate::keys::SecretKey;
 use crate::project::ProjectPolicy;
 use crate::record::{self, Signer, Subject};
 
 /// How long an override lasts when no `--expires` is given.
 pub const DEFAULT_VALIDITY_DAYS: i64 = 90;
-/// The longest an override may last.
+/// The longest an override may last, in days from the day it is requested,
+/// approved or used (and from each approval's signing day): enforced at
+/// request, at approval and at every decision (`run`, `verify`, `explain`,
+/// `override list`/`show`), so a hand-written `expires` far ahead grants nothing.
 pub const MAX_VALIDITY_DAYS: i64 = 366;
 
 /// A refused request or approval: the refusal code and a message that says what
@@ -82,7 +85,7 @@ pub fn new_override(req: &NewOverride<'_>, project: &ProjectPolicy) -> Result<Ov
                 format!("`--expires {d}` is in the past (today is {today})"),
             ));
         }
-        Some(d) if (d - today).whole_days() > MAX_VALIDITY_DAYS => {
+        Some(d) if beyond_validity_cap(d, today, "today").is_some() => {
             return Err(refused(
                 Refusal::Expired,
                 format!(
@@ -173,6 +176,15 @@ pub fn approve(
             format!(
                 "override `{}` expired at the end of {}",
                 ovr.id, ovr.expires
+            ),
+        ));
+    }
+    if let Some(why) = beyond_validity_cap(ovr.expires, who.now.date(), "today") {
+        return Err(refused(
+            Refusal::Expired,
+            format!(
+                "override `{}` is not signed: {why}; request it again with `--expires` at most {MAX_VALIDITY_DAYS} days ahead",
+                ovr.id
             ),
         ));
     }

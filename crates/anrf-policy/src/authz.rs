@@ -218,8 +218,34 @@ impl CedarRules {
     }
 }
 
-/// Parses `text` and validates it against [`SCHEMA`] in strict mode.
+/// The stack of the thread Cedar rules are parsed on. Cedar's parser recurses
+/// once per nesting level with large frames (tens of KiB per bracket in an
+/// unoptimized build), so rules within [`crate::MAX_CEDAR_NESTING`] are parsed
+/// on a thread of their own with this much stack, whatever stack the caller has.
+/// Only the pages the parser touches are ever used.
+const PARSE_STACK: usize = 64 << 20;
+
+/// Parses `text` and validates it against [`SCHEMA`] in strict mode: its
+/// nesting bounded first ([`crate::nesting`]), then parsed on a thread with a
+/// [`PARSE_STACK`] stack.
 fn compile(text: &str, origin: &str) -> Result<Compiled, PolicyError> {
+    let cedar_err = |message: String| PolicyError::Cedar {
+        origin: origin.into(),
+        message,
+    };
+    crate::nesting::check(text, origin)?;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("anrf-cedar-parse".into())
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(scope, || compile_here(text, origin))
+            .map_err(|e| cedar_err(format!("cannot start a thread to parse the rules: {e}")))?
+            .join()
+            .map_err(|_| cedar_err("the Cedar parser failed on these rules".into()))?
+    })
+}
+
+fn compile_here(text: &str, origin: &str) -> Result<Compiled, PolicyError> {
     let cedar_err = |message: String| PolicyError::Cedar {
         origin: origin.into(),
         message,

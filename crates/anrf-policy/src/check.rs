@@ -7,17 +7,26 @@ use std::collections::BTreeSet;
 
 use anrf_format::{Approval, Override, Profile, Relaxation, Scope};
 use serde::Serialize;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
+use crate::approve::MAX_VALIDITY_DAYS;
 use crate::authz::ApproveRequest;
 use crate::project::{Maxima, ProjectPolicy};
 use crate::record::{self, SignatureCheck, Subject};
 
 /// A revocation known outside the manifest (the CLI's index under `$ANRF_HOME`),
 /// so deleting the `revoked` line from a manifest does not bring an override back.
+///
+/// It revokes the override with this id **of this module** (`*`: of the project
+/// policy), so revoking one module's `ovr-…` leaves another module's override
+/// with the same id alone. `module: None` (an index record written before
+/// records named their module) revokes every override with the id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RevocationNotice {
     pub override_id: String,
+    /// The module whose override is revoked, `*` for a project override, `None`
+    /// for any module.
+    pub module: Option<String>,
     pub by: String,
     pub at: String,
     pub reason: String,
@@ -178,7 +187,7 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
     ));
 
     // Override-level refusals, in the order a reader would check them.
-    if let Some(notice) = revocation(ovr, ctx.revocations) {
+    if let Some(notice) = revocation(ovr, &ctx.subject.module, ctx.revocations) {
         return d.refuse(
             Refusal::Revoked,
             format!(
@@ -201,6 +210,17 @@ pub fn check_override(ovr: &Override, ctx: &OverrideContext<'_>) -> OverrideDeci
             ),
             Some(format!(
                 "request it again (a new request is valid for {} days unless `--expires DATE` says otherwise): `{}`",
+                crate::approve::DEFAULT_VALIDITY_DAYS,
+                request_command(&ctx.subject.module, &ovr.relaxes, &ovr.scope)
+            )),
+        );
+    }
+    if let Some(message) = beyond_validity_cap(ovr.expires, ctx.now.date(), "today") {
+        return d.refuse(
+            Refusal::Expired,
+            message,
+            Some(format!(
+                "request it again with an `--expires` date at most {MAX_VALIDITY_DAYS} days ahead (the default is {} days), and have it approved: `{}`",
                 crate::approve::DEFAULT_VALIDITY_DAYS,
                 request_command(&ctx.subject.module, &ovr.relaxes, &ovr.scope)
             )),
@@ -341,10 +361,15 @@ fn first_note(checks: &[ApprovalCheck]) -> String {
         .unwrap_or_default()
 }
 
-fn revocation(ovr: &Override, notices: &[RevocationNotice]) -> Option<RevocationNotice> {
+fn revocation(
+    ovr: &Override,
+    module: &str,
+    notices: &[RevocationNotice],
+) -> Option<RevocationNotice> {
     if let Some(r) = &ovr.revoked {
         return Some(RevocationNotice {
             override_id: ovr.id.as_str().to_owned(),
+            module: Some(module.to_owned()),
             by: r.by.clone(),
             at: r.at.clone(),
             reason: r.reason.clone(),
@@ -352,8 +377,23 @@ fn revocation(ovr: &Override, notices: &[RevocationNotice]) -> Option<Revocation
     }
     notices
         .iter()
-        .find(|n| n.override_id == ovr.id.as_str())
+        .find(|n| {
+            n.override_id == ovr.id.as_str() && n.module.as_deref().is_none_or(|m| m == module)
+        })
         .cloned()
+}
+
+/// Why `expires` is further from `from` than an override may last
+/// ([`MAX_VALIDITY_DAYS`]), if it is. `from` is today when an override is
+/// requested, approved or used, and the signing day for each approval: an
+/// override is reviewed at least yearly, whatever its `expires` line says.
+pub(crate) fn beyond_validity_cap(expires: Date, from: Date, what: &str) -> Option<String> {
+    let days = (expires - from).whole_days();
+    (days > MAX_VALIDITY_DAYS).then(|| {
+        format!(
+            "it is valid through {expires} (UTC), {days} days after {what} ({from}): an override lasts at most {MAX_VALIDITY_DAYS} days, so that it is reviewed at least yearly"
+        )
+    })
 }
 
 fn scope_problem(ovr: &Override, ctx: &OverrideContext<'_>) -> Option<String> {
@@ -513,6 +553,18 @@ fn check_approval(ovr: &Override, approval: &Approval, ctx: &OverrideContext<'_>
                 trusted.roles.join(", ")
             ),
         );
+        return c;
+    }
+    let signed_on = record::parse_time(&approval.signed_at).map(OffsetDateTime::date);
+    let cap = match signed_on {
+        Ok(day) => beyond_validity_cap(ovr.expires, day, "it was signed"),
+        Err(_) => Some(format!(
+            "its signing time `{}` is not an RFC 3339 time",
+            approval.signed_at
+        )),
+    };
+    if let Some(why) = cap {
+        ignore(&mut c, Refusal::Expired, why);
         return c;
     }
     if approval.subject_digest != ctx.subject.digest {

@@ -34,6 +34,7 @@ mod error;
 mod grant;
 mod index;
 mod keys;
+mod nesting;
 mod project;
 mod record;
 mod resolve;
@@ -53,6 +54,7 @@ pub use grant::{CliGrant, GrantDecision, check_cli_grants};
 pub use index::IndexRecord;
 pub use index::RevokedEntry;
 pub use keys::{ED25519_PREFIX, OsRng, PublicKey, SecretKey, Signature};
+pub use nesting::MAX_CEDAR_NESTING;
 pub use project::{
     Approver, HostAnchor, Maxima, POLICY_FILE, POLICY_VERSION, PolicyFile, ProfileRules,
     ProjectPolicy, RELAXATION_KINDS,

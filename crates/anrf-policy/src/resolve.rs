@@ -16,7 +16,7 @@ use crate::check::{
     ANY_MODULE, OverrideContext, OverrideDecision, RevocationNotice, Verdict, check_override,
     show_limit,
 };
-use crate::grant::{CliGrant, GrantDecision, check_cli_grants};
+use crate::grant::{CliGrant, GrantDecision, check_cli_grants, normalize};
 use crate::project::{Maxima, ProjectPolicy};
 use crate::record::Subject;
 
@@ -498,6 +498,8 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         }
     }
 
+    items.extend(refuse_nested_dirs(&mut effective.dirs, project.anchor()));
+
     // 6. Environment variables.
     let declared_env: Vec<EnvName> = input
         .module
@@ -635,6 +637,100 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         overrides,
         cli_grants,
     }
+}
+
+/// Granted directories may not nest or repeat: with `out` writable and
+/// `out/cfg` granted as well, a guest could replace `out/cfg` (by a symlink, say)
+/// and so choose what its next run reaches; the same host directory granted
+/// twice (once read-only, once read-write) undoes the read-only one. Each
+/// directory that lies inside (or is) one granted before it is refused and
+/// dropped from the effective policy, so the run does not start.
+///
+/// Host paths are compared as absolute, normalized paths with their links
+/// resolved when the policy is anchored ([`crate::HostAnchor`]); unanchored,
+/// as written (relative paths against each other).
+fn refuse_nested_dirs(
+    dirs: &mut Vec<EffectiveDir>,
+    anchor: Option<&crate::HostAnchor>,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut kept: Vec<(EffectiveDir, std::path::PathBuf)> = Vec::new();
+    for dir in std::mem::take(dirs) {
+        let path = host_key(&dir, anchor);
+        let clash = kept
+            .iter()
+            .find(|(_, k)| k.starts_with(&path) || path.starts_with(k));
+        let Some((outer, outer_path)) = clash else {
+            kept.push((dir, path));
+            continue;
+        };
+        let show = |d: &EffectiveDir| {
+            let access = match d.access {
+                Access::ReadOnly => "read-only",
+                Access::ReadWrite => "read-write",
+            };
+            format!("dir {} -> {} ({access})", d.guest, d.host)
+        };
+        let (why, fix) = if *outer_path == path {
+            (
+                format!(
+                    "host directory `{}` is granted twice (as `{}` and as `{}`): each host directory is granted once, with one access",
+                    dir.host, outer.guest, dir.guest
+                ),
+                format!(
+                    "grant `{}` once: keep one of the two entries (read-write if the module writes it)",
+                    dir.host
+                ),
+            )
+        } else {
+            let (inner, wide) = if path.starts_with(outer_path) {
+                (&dir, outer)
+            } else {
+                (outer, &dir)
+            };
+            (
+                format!(
+                    "`{}` lies inside `{}`, which is also granted: granted directories may not nest, since a guest that can change the outer one could replace the inner one (with a symlink, say) and widen what its next run reaches",
+                    inner.host, wide.host
+                ),
+                format!(
+                    "grant only `{}` (the module reaches `{}` through it), or move `{}` beside it rather than inside it",
+                    wide.host, inner.host, inner.host
+                ),
+            )
+        };
+        let where_ = match dir.base {
+            HostBase::ModuleDir => {
+                "remove one entry from `[security.capabilities] dirs` in anrf.toml".to_owned()
+            }
+            HostBase::WorkingDir => {
+                "drop one of the `--allow-read`/`--allow-write` flags".to_owned()
+            }
+        };
+        items.push(refused(
+            &format!("{} nests with {}", show(&dir), show(outer)),
+            vec![why],
+            format!("{fix}; {where_}"),
+        ));
+    }
+    dirs.extend(kept.into_iter().map(|(d, _)| d));
+    items
+}
+
+/// The host path a granted directory is compared by (see [`refuse_nested_dirs`]).
+fn host_key(dir: &EffectiveDir, anchor: Option<&crate::HostAnchor>) -> std::path::PathBuf {
+    let host = std::path::Path::new(&dir.host);
+    let Some(a) = anchor else {
+        return normalize(host);
+    };
+    let base = match dir.base {
+        HostBase::ModuleDir => &a.module_dir,
+        HostBase::WorkingDir => &a.working_dir,
+    };
+    let lexical = normalize(&base.join(host));
+    a.resolve_links
+        .and_then(|resolve| resolve(&lexical))
+        .map_or(lexical, |p| normalize(&p))
 }
 
 fn granted(subject: &str, via: Vec<String>, reasons: Vec<String>) -> Item {

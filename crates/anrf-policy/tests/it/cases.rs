@@ -187,22 +187,20 @@ fn prod_grants_env_and_threads_as_the_rules_say() {
 fn test_grants_a_writable_directory_with_one_signature() {
     let mut ovr = request("allow-write:out", Scope::Module, "alice");
     sign(&mut ovr, "bob", Profile::Test, &policy());
-    let caps = "dirs = [{ guest = \"/out\", host = \"out\", access = \"read-write\" }, { guest = \"/out-ro\", host = \"out/report\", access = \"read-only\" }]\nenv = []\nclock = false\nrandom = false\nnetwork = []";
+    let caps = "dirs = [{ guest = \"/out\", host = \"out\", access = \"read-write\" }]\nenv = []\nclock = false\nrandom = false\nnetwork = []";
     let m = with_overrides(manifest(&security("enforced", "64MiB", caps)), vec![ovr]);
     let r = run(&m, Profile::Test, &policy());
     assert!(r.is_complete(), "{}", r.explain());
-    assert_eq!(r.effective.dirs.len(), 2);
+    assert_eq!(r.effective.dirs.len(), 1);
     assert_eq!(r.effective.dirs[0].access, anrf_format::Access::ReadWrite);
-    // a writable grant also covers reading a directory inside it
-    assert_eq!(r.effective.dirs[1].access, anrf_format::Access::ReadOnly);
-    // without the approval, the same profile refuses both
+    // without the approval, the same profile refuses it
     let unsigned = request("allow-write:out", Scope::Module, "alice");
     let m = with_overrides(
         manifest(&security("enforced", "64MiB", caps)),
         vec![unsigned],
     );
     let r = run(&m, Profile::Test, &policy());
-    assert_eq!(r.refused().count(), 2, "{}", r.explain());
+    assert_eq!(r.refused().count(), 1, "{}", r.explain());
     assert!(r.effective.dirs.is_empty());
 }
 
@@ -492,6 +490,7 @@ fn refuses_an_override_revoked_in_the_index_even_if_the_manifest_forgot() {
     sign(&mut ovr, "bob", Profile::Prod, &policy());
     let notice = RevocationNotice {
         override_id: ovr.id.as_str().into(),
+        module: Some(MODULE.into()),
         by: "carol".into(),
         at: "2026-11-23T14:00:00Z".into(),
         reason: "incident 42".into(),

@@ -410,6 +410,7 @@ fn a_revoked_override_names_the_command_that_asks_again() {
     sign(&mut ovr, "bob", Profile::Prod, &policy());
     let notice = RevocationNotice {
         override_id: ovr.id.as_str().into(),
+        module: Some(MODULE.into()),
         by: "carol".into(),
         at: "2026-11-23T14:00:00Z".into(),
         reason: "incident 42".into(),

@@ -5,6 +5,7 @@
     reason = "fixtures and helpers fail loudly on the first surprise"
 )]
 
+mod boundaries;
 mod cases;
 mod docs;
 mod edits;
