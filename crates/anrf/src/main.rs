@@ -6,6 +6,7 @@ mod cmd;
 mod exit;
 mod home;
 mod out;
+mod policy_file;
 
 use std::process::ExitCode;
 

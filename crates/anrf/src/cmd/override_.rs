@@ -8,7 +8,13 @@
 //! before anything is signed. Every step is recorded in the audit log.
 //!
 //! Also the loaders the `run`, `verify` and `explain` commands use:
-//! [`load_project_policy`], [`load_revocations`] and [`resolve_module`].
+//! [`load_revocations`] and [`resolve_module`], and (from [`crate::policy_file`],
+//! where the project policy is found and read as trusted) [`load_project_policy`].
+//!
+//! The index keeps one record per module and override id
+//! (`<id>.<module>.toml`), so revoking one module's `ovr-…` never touches
+//! another module's override with the same id; a record from before (`<id>.toml`)
+//! is still read, and one without a module revokes by id alone.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +22,7 @@ use anrf_audit::{Decision, EventKind, NewEvent, Requirement};
 use anrf_format::{Manifest, Module, Override, Profile, Relaxation, Revocation, Scope};
 use anrf_policy::{
     ApproveAs, CliGrant, IndexRecord, ManifestEdit, ModuleInput, NewOverride, OffsetDateTime,
-    OverrideContext, OverrideDecision, POLICY_FILE, PolicyFile, ProjectPolicy, Resolution,
+    OverrideContext, OverrideDecision, POLICY_FILE, ProjectPolicy, Resolution,
     ResolveInput, RevocationNotice, RevokedEntry, Subject, Verdict,
 };
 use clap::{Args, Subcommand};
@@ -177,75 +183,16 @@ pub(crate) fn exec(args: OverrideArgs) -> miette::Result<Finish> {
 
 // ------------------------------------------------------------ shared loaders
 
-/// The nearest `anrf-policy.toml` in `dir` or above it.
-pub(crate) fn find_policy_file(dir: &Path) -> Option<PathBuf> {
-    let start = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    start
-        .ancestors()
-        .map(|d| d.join(POLICY_FILE))
-        .find(|p| p.is_file())
-}
-
-/// The project policy for a module: the nearest `anrf-policy.toml` in the module
-/// directory or above it, else the strict built-in policy. It is anchored
-/// ([`anrf_policy::HostAnchor`]): command-line directories are resolved against
-/// the working directory and compared with the maxima as absolute, canonical host
-/// paths (the maxima relative to `module_dir`; `*` only inside the project root,
-/// the policy file's directory, or `module_dir` under the built-in policy).
-pub(crate) fn load_project_policy(module_dir: &Path) -> miette::Result<ProjectPolicy> {
-    let file = find_policy_file(module_dir);
-    let policy = match &file {
-        Some(path) => {
-            let text = read_text(path)?;
-            compile_policy(path, &text)?
-        }
-        None => ProjectPolicy::builtin(),
-    };
-    let canonical = |p: &Path| {
-        std::fs::canonicalize(p)
-            .or_else(|_| std::path::absolute(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    };
-    let working_dir = canonical(&std::env::current_dir().into_diagnostic()?);
-    let module_dir = canonical(module_dir);
-    let project_root = file
-        .as_deref()
-        .and_then(Path::parent)
-        .map_or_else(|| module_dir.clone(), canonical);
-    Ok(policy.anchored(anrf_policy::HostAnchor {
-        working_dir,
-        module_dir,
-        project_root,
-        resolve_links: Some(|p| std::fs::canonicalize(p).ok()),
-    }))
-}
-
-/// The project policy in the file at `path` (e.g. `anrf verify --policy FILE`).
-pub(crate) fn load_policy_file(path: &Path) -> miette::Result<ProjectPolicy> {
-    let text = read_text(path)?;
-    compile_policy(path, &text)
-}
-
-/// Compiles the text of the policy file at `path` (reading its `.cedar` file if named).
-fn compile_policy(path: &Path, text: &str) -> miette::Result<ProjectPolicy> {
-    let origin = path.display().to_string();
-    let file = PolicyFile::parse(text, &origin).map_err(|e| miette::miette!("{e}"))?;
-    let cedar = match file.cedar_file() {
-        Some(rel) => {
-            let cedar_path = path.parent().unwrap_or(Path::new(".")).join(rel);
-            Some(read_text(&cedar_path).wrap_err_with(|| format!("named by `{origin}`"))?)
-        }
-        None => None,
-    };
-    file.compile(cedar.as_deref())
-        .map_err(|e| miette::miette!("{e}"))
-}
+// The project policy is found and read by `crate::policy_file`; these names
+// stay so that `run` and `verify` reach it as before.
+pub(crate) use crate::policy_file::{find_policy_file, load_policy_file, load_project_policy};
+use crate::policy_file::{compile_policy, read_policy_text};
 
 /// Revocations recorded in `$ANRF_HOME/overrides`.
 pub(crate) fn load_revocations() -> miette::Result<Vec<RevocationNotice>> {
     Ok(index_records()?
         .iter()
-        .filter_map(IndexRecord::revocation)
+        .filter_map(|(_, r)| r.revocation())
         .collect())
 }
 
@@ -295,17 +242,21 @@ pub(crate) fn audit(event: &NewEvent, profile: Profile) -> miette::Result<()> {
     }
 }
 
+/// The most bytes read from a manifest being edited or an index record.
+const MAX_EDIT_BYTES: u64 = 1 << 20;
+
+/// A bounded read of a regular file (a manifest to edit, an index record).
 fn read_text(path: &Path) -> miette::Result<String> {
-    std::fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read `{}`", path.display()))
+    anrf_format::fsread::read_regular_text(path, MAX_EDIT_BYTES)
+        .map_err(|e| miette::miette!("cannot read `{}`: {e}", path.display()))
 }
 
 fn index_dir() -> miette::Result<PathBuf> {
     Ok(crate::home::anrf_home()?.join("overrides"))
 }
 
-fn index_records() -> miette::Result<Vec<IndexRecord>> {
+/// Every index record, with the file it was read from.
+fn index_records() -> miette::Result<Vec<(PathBuf, IndexRecord)>> {
     let dir = index_dir()?;
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(Vec::new());
@@ -317,32 +268,31 @@ fn index_records() -> miette::Result<Vec<IndexRecord>> {
             continue;
         }
         let text = read_text(&path)?;
-        records.push(
-            IndexRecord::parse(&text, &path.display().to_string())
-                .map_err(|e| miette::miette!("{e}"))?,
-        );
+        let record = IndexRecord::parse(&text, &path.display().to_string())
+            .map_err(|e| miette::miette!("{e}"))?;
+        records.push((path, record));
     }
-    records.sort_by(|a, b| a.id.cmp(&b.id));
+    records.sort_by(|a, b| (&a.1.id, &a.1.module).cmp(&(&b.1.id, &b.1.module)));
     Ok(records)
 }
 
-fn read_index(id: &str) -> miette::Result<Option<IndexRecord>> {
-    let path = index_dir()?.join(format!("{id}.toml"));
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = read_text(&path)?;
-    IndexRecord::parse(&text, &path.display().to_string())
-        .map(Some)
-        .map_err(|e| miette::miette!("{e}"))
+/// The index records of override `id` (one per module that has an override
+/// with this id), with their files.
+fn read_index(id: &str) -> miette::Result<Vec<(PathBuf, IndexRecord)>> {
+    Ok(index_records()?
+        .into_iter()
+        .filter(|(_, r)| r.id == id)
+        .collect())
 }
 
-fn write_index(record: &IndexRecord) -> miette::Result<()> {
+/// Writes `record` back to the file it was read from, or to its own file
+/// ([`IndexRecord::file_name`]: keyed by module and id) when new.
+fn write_index(record: &IndexRecord, from: Option<&Path>) -> miette::Result<()> {
     let dir = index_dir()?;
     std::fs::create_dir_all(&dir)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create `{}`", dir.display()))?;
-    let path = dir.join(format!("{}.toml", record.id));
+    let path = from.map_or_else(|| dir.join(record.file_name()), Path::to_path_buf);
     let text = record.to_toml().map_err(|e| miette::miette!("{e}"))?;
     std::fs::write(&path, text)
         .into_diagnostic()
@@ -357,20 +307,45 @@ enum Holder {
 }
 
 impl Holder {
-    /// `--module DIR`, else the index; module `*` in the index is the policy file.
-    fn locate(id: &str, module: Option<&Path>) -> miette::Result<(Holder, Option<IndexRecord>)> {
-        let record = read_index(id)?;
-        let holder = match (module, &record) {
+    /// `--module DIR`, else the index; module `*` in the index is the policy
+    /// file. Returns the index record of this holder's override, if any, and
+    /// the file it is kept in.
+    fn locate(
+        id: &str,
+        module: Option<&Path>,
+    ) -> miette::Result<(Holder, Option<(PathBuf, IndexRecord)>)> {
+        let records = read_index(id)?;
+        let holder = match (module, records.as_slice()) {
             (Some(m), _) => Holder::Module(Box::new(Module::load(m)?)),
-            (None, Some(r)) if r.module == "*" => {
+            (None, [(_, r)]) if r.module == "*" => {
                 Holder::Project(PathBuf::from(&r.module_dir).join(POLICY_FILE))
             }
-            (None, Some(r)) => Holder::Module(Box::new(Module::load(Path::new(&r.module_dir))?)),
-            (None, None) => miette::bail!(
+            (None, [(_, r)]) => {
+                Holder::Module(Box::new(Module::load(Path::new(&r.module_dir))?))
+            }
+            (None, []) => miette::bail!(
                 help = "pass the module with `--module DIR`",
                 "override `{id}` is not in this machine's index (`$ANRF_HOME/overrides`)"
             ),
+            (None, many) => miette::bail!(
+                help = "pass the module with `--module DIR`",
+                "override `{id}` belongs to {} modules in this machine's index ({}): say which",
+                many.len(),
+                many.iter()
+                    .map(|(_, r)| format!("`{}` in `{}`", r.module, r.module_dir))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
+        let name = holder.name();
+        // This holder's record; a legacy record (no module) when it is the only one.
+        let mine = records
+            .iter()
+            .position(|(_, r)| r.module == name)
+            .or_else(|| {
+                (records.len() == 1 && records[0].1.module.is_empty()).then_some(0)
+            });
+        let record = mine.and_then(|i| records.into_iter().nth(i));
         Ok((holder, record))
     }
 
@@ -400,7 +375,7 @@ impl Holder {
     fn policy(&self) -> miette::Result<ProjectPolicy> {
         match self {
             Holder::Module(m) => load_project_policy(m.dir()),
-            Holder::Project(p) => compile_policy(p, &read_text(p)?),
+            Holder::Project(p) => load_policy_file(p),
         }
     }
 
@@ -440,7 +415,10 @@ impl Holder {
     }
 
     fn text(&self) -> miette::Result<String> {
-        read_text(self.file())
+        match self {
+            Holder::Module(_) => read_text(self.file()),
+            Holder::Project(p) => read_policy_text(p),
+        }
     }
 
     /// Writes the edited file back after checking that it still parses.
@@ -643,7 +621,7 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
             requested_at: requested_at.clone(),
             expires: o.expires.to_string(),
             revoked: None,
-        })?;
+        }, None)?;
         let event = NewEvent::new(
             EventKind::OverrideRequest,
             &requested_by,
@@ -818,6 +796,7 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
         "module": holder.name(), "relaxes": ovr.relaxes.to_string(), "reason": args.reason,
     }));
     audit(&event, Profile::Prod)?;
+    let (from, record) = record.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     let mut record = record.unwrap_or_else(|| IndexRecord {
         id: ovr.id.as_str().to_owned(),
         module: holder.name(),
@@ -829,12 +808,16 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
         expires: ovr.expires.to_string(),
         revoked: None,
     });
+    // A legacy record revoked again is rewritten with its module.
+    if record.module.is_empty() {
+        record.module = holder.name();
+    }
     record.revoked = Some(RevokedEntry {
         by,
         at,
         reason: args.reason.clone(),
     });
-    write_index(&record)?;
+    write_index(&record, from.as_deref())?;
     if ovr.revoked.is_none() {
         let origin = holder.file().display().to_string();
         let text = anrf_policy::set_revoked(&holder.text()?, ovr.id.as_str(), &revocation, &origin)
@@ -863,7 +846,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
     } else {
         let mut seen: Vec<(String, String)> = index_records()?
             .into_iter()
-            .map(|r| (r.module, r.module_dir))
+            .map(|(_, r)| (r.module, r.module_dir))
             .collect();
         seen.sort();
         seen.dedup();

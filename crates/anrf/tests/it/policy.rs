@@ -96,15 +96,22 @@ impl Project {
     }
 
     pub(crate) fn anrf(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_anrf"))
-            .env("ANRF_HOME", &self.home)
+        self.anrf_with(&[], args)
+    }
+
+    /// Like [`Project::anrf`], with extra environment variables (e.g. `HOME`).
+    pub(crate) fn anrf_with(&self, env: &[(&str, &std::path::Path)], args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_anrf"));
+        cmd.env("ANRF_HOME", &self.home)
             .env("USER", "alice")
             .env_remove("ANRF_CACHE_DIR")
             .current_dir(&self.root)
             .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        cmd.output().unwrap()
     }
 
     pub(crate) fn ok(&self, args: &[&str]) -> String {
