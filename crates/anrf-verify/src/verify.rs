@@ -104,9 +104,7 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
     match Module::load(path) {
         Ok(module) => verify(&module, options),
         Err(FormatError::NoManifest { dir }) => Err(VerifyError::NoModule { path: dir }),
-        Err(FormatError::Read { path: file, source })
-            if source.kind() == std::io::ErrorKind::InvalidData =>
-        {
+        Err(FormatError::Unreadable(anrf_format::fsread::ReadError::NotUtf8 { path: file })) => {
             Ok(not_utf8_manifest(path, &file, options))
         }
         Err(FormatError::Read { path, source }) => Err(VerifyError::Read { path, source }),
@@ -117,7 +115,8 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
 /// A manifest that is not UTF-8 is an invalid manifest (`ANRF-M001`) at the
 /// first byte that is not.
 fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Report {
-    let bytes = std::fs::read(file).unwrap_or_default();
+    let bytes = anrf_format::fsread::read_regular(file, anrf_format::MAX_MANIFEST_BYTES)
+        .unwrap_or_default();
     let valid = match std::str::from_utf8(&bytes) {
         Ok(_) => bytes.len(),
         Err(e) => e.valid_up_to(),

@@ -13,4 +13,5 @@ mod intent;
 mod policy;
 mod policy_refusals;
 mod run;
+mod trust;
 mod verify;
