@@ -156,6 +156,23 @@ pub fn open_dir(path: &Path) -> Result<File, ReadError> {
     Ok(dir)
 }
 
+/// Opens the directory at `path` once, following symbolic links in it as the
+/// caller named it (a FIFO or a file in its place is refused, without waiting).
+pub fn open_dir_following(path: &Path) -> Result<File, ReadError> {
+    let flags = OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(flags_bits(flags))
+        .open(path)
+        .map_err(|source| match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_dir() => ReadError::NotRegular {
+                path: path.to_path_buf(),
+                kind: kind_of(&meta),
+            },
+            _ => open_error(path, source),
+        })
+}
+
 /// Opens `rel` beneath the directory `dir` (opened with [`open_dir`]; `dir_path`
 /// names it in errors) as a regular file of at most `max_bytes`: no component may
 /// be a symbolic link and the path may not leave `dir` (`openat2` with

@@ -59,10 +59,7 @@ impl Module {
             .map_or_else(|| PathBuf::from(MANIFEST_FILE), PathBuf::from);
         // The directory as the caller named it (links in it followed once, here);
         // from now on everything is read beneath this descriptor.
-        let handle = File::open(&dir).map_err(|source| FormatError::Read {
-            path: dir.clone(),
-            source,
-        })?;
+        let handle = fsread::open_dir_following(&dir).map_err(FormatError::Unreadable)?;
         let bytes = match fsread::read_beneath(&handle, &dir, &manifest_name, MAX_MANIFEST_BYTES) {
             Ok(bytes) => bytes,
             Err(ReadError::NotFound { .. }) => return Err(FormatError::NoManifest { dir }),

@@ -53,7 +53,11 @@ fn a_snapshot_hashes_the_bytes_it_hands_out_under_an_atomic_rename_race() {
         std::thread::spawn(move || {
             let mut flips = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let bytes = if flips % 2 == 0 { OTHER } else { APPROVED };
+                let bytes = if flips.is_multiple_of(2) {
+                    OTHER
+                } else {
+                    APPROVED
+                };
                 let tmp = dir.join("out/.next");
                 std::fs::write(&tmp, bytes).unwrap();
                 std::fs::rename(&tmp, dir.join("out/m.wasm")).unwrap();
