@@ -372,9 +372,11 @@ impl RunAudit {
         };
         let dir = crate::home::anrf_home()?.join("audit");
         // Each event is committed by its own append; the external head file
-        // is written once, when the run is over.
+        // is written once, when the run is over. In `test`/`prod` every append
+        // first checks that the log it extends is sound (docs/audit.md).
         let log = LogOptions::new()
             .defer_head_file(true)
+            .check_before_append(requirement == Requirement::Required)
             .open(&dir)
             .map_err(|e| e.to_string());
         if let (Err(e), Requirement::Required) = (&log, requirement) {
