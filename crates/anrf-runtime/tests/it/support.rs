@@ -34,6 +34,7 @@ pub fn runtime(kind: EngineKind) -> &'static Runtime {
         let config = RuntimeConfig {
             cache_dir: (kind == EngineKind::Aot).then(|| tmp_dir().join("aot-cache-it")),
             metering: None,
+            ..RuntimeConfig::default()
         };
         Runtime::new(kind, config).expect("runtime")
     })
