@@ -91,6 +91,13 @@ impl CompileBudget {
         data_bytes: 32 << 20,
     };
 
+    /// Measures `bytes` (one parsing pass) and refuses them if they exceed
+    /// any budget, naming every budget exceeded: what `Runtime::load` does
+    /// first, for a caller (the verifier, say) that only wants the answer.
+    pub fn check_module(&self, bytes: &[u8]) -> Result<(), RuntimeError> {
+        measure(bytes, self).map(drop)
+    }
+
     /// Every budget `measured` exceeds, in the order of the table above.
     pub(crate) fn excesses(&self, measured: &ModuleShape) -> Vec<BudgetExcess> {
         let limits = self.values();

@@ -125,6 +125,17 @@ impl Compiler {
         if let Some(job) = jobs.get(&task.digest) {
             return Ok(job.clone());
         }
+        // A compilation that ended between the caller's look and this lock
+        // kept its module before it left `jobs`.
+        if let Some(module) = task.slot.compiled(&task.digest) {
+            let event = (task.kind == EngineKind::Aot).then_some(CacheEvent::Hit);
+            let job = Job::default();
+            job.state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .result = Some(Ok((module, event)));
+            return Ok(Arc::new(job));
+        }
         let running = self.abandoned();
         if running >= MAX_ABANDONED_COMPILES {
             return Err(RuntimeError::CompileBacklog { running });
