@@ -239,6 +239,7 @@ fn run_in<'scope>(
     let config = RuntimeConfig {
         cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
         metering: Some(request.metering),
+        ..RuntimeConfig::default()
     };
     let loaded = Runtime::new(request.engine, config)
         .map_err(|e| miette!("{e}"))

@@ -7,6 +7,7 @@
 )]
 
 mod audit;
+mod compile_bomb;
 mod foundation;
 mod generate;
 mod intent;
