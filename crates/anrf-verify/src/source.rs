@@ -508,7 +508,10 @@ fn foreign_meta(meta: &syn::Meta) -> Option<String> {
         .map(|s| s.ident.to_string())
         .collect::<Vec<_>>()
         .join("::");
-    let tool = matches!(first.as_str(), "rustfmt" | "clippy" | "diagnostic" | "rustdoc");
+    let tool = matches!(
+        first.as_str(),
+        "rustfmt" | "clippy" | "diagnostic" | "rustdoc"
+    );
     if path.segments.len() > 1 && !tool {
         return Some(format!("#[{text}]"));
     }
@@ -550,10 +553,40 @@ fn foreign_meta(meta: &syn::Meta) -> Option<String> {
 
 /// Keywords that never start a path in a macro body.
 const NOT_PATH_STARTS: &[&str] = &[
-    "let", "fn", "if", "else", "match", "for", "while", "loop", "in", "as", "mut", "ref",
-    "return", "pub", "struct", "enum", "impl", "trait", "type", "where", "const", "static",
-    "move", "break", "continue", "unsafe", "mod", "dyn", "async", "await", "true", "false",
-    "macro_rules", "_",
+    "let",
+    "fn",
+    "if",
+    "else",
+    "match",
+    "for",
+    "while",
+    "loop",
+    "in",
+    "as",
+    "mut",
+    "ref",
+    "return",
+    "pub",
+    "struct",
+    "enum",
+    "impl",
+    "trait",
+    "type",
+    "where",
+    "const",
+    "static",
+    "move",
+    "break",
+    "continue",
+    "unsafe",
+    "mod",
+    "dyn",
+    "async",
+    "await",
+    "true",
+    "false",
+    "macro_rules",
+    "_",
 ];
 
 /// `::` at `trees[i..i+2]`.
@@ -762,7 +795,8 @@ impl Visitor<'_> {
             match tree {
                 TokenTree::Group(group) => self.scan_tokens(group.stream(), body),
                 TokenTree::Punct(p) if p.as_char() == '$' && body => {
-                    let fragment = matches!(trees.get(i + 1), Some(TokenTree::Ident(id)) if id != "crate");
+                    let fragment =
+                        matches!(trees.get(i + 1), Some(TokenTree::Ident(id)) if id != "crate");
                     let joined = (fragment && colons_at(&trees, i + 2))
                         || (i >= 2 && colons_at(&trees, i - 2));
                     if joined {
@@ -856,15 +890,29 @@ impl Visitor<'_> {
         // `$name` is a metavariable; `x.name` a field or method; `$x:frag` a fragment.
         let after_dollar = i >= 1 && punct_at(trees, i - 1, '$');
         let after_dot = i >= 1 && punct_at(trees, i - 1, '.');
-        let after_colon = i >= 1 && punct_at(trees, i - 1, ':') && !(i >= 2 && colons_at(trees, i - 2));
-        if NOT_PATH_STARTS.contains(&text.as_str()) || after_dot || after_colon {
+        // `$name:ident`: the fragment specifier after a metavariable.
+        let fragment = i >= 3
+            && punct_at(trees, i - 1, ':')
+            && !colons_at(trees, i - 2)
+            && matches!(trees.get(i - 2), Some(TokenTree::Ident(_)))
+            && punct_at(trees, i - 3, '$');
+        if NOT_PATH_STARTS.contains(&text.as_str()) || after_dot || fragment {
             return i + 1;
         }
         if after_dollar && text != "crate" {
             return i + 1;
         }
-        let leading = i >= 2 && colons_at(trees, i - 2) && !matches!(trees.get(i.wrapping_sub(3)), Some(TokenTree::Ident(_)) | Some(TokenTree::Group(_)));
-        let mut segs = vec![if after_dollar { "$crate".to_owned() } else { text }];
+        let leading = i >= 2
+            && colons_at(trees, i - 2)
+            && !matches!(
+                trees.get(i.wrapping_sub(3)),
+                Some(TokenTree::Ident(_)) | Some(TokenTree::Group(_))
+            );
+        let mut segs = vec![if after_dollar {
+            "$crate".to_owned()
+        } else {
+            text
+        }];
         let mut j = i + 1;
         while colons_at(trees, j) {
             match trees.get(j + 2) {
@@ -998,10 +1046,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
                 } else {
                     (vec![crate_name.clone()], true)
                 };
-                let name = i
-                    .rename
-                    .as_ref()
-                    .map_or(crate_name, |(_, r)| r.to_string());
+                let name = i.rename.as_ref().map_or(crate_name, |(_, r)| r.to_string());
                 let location = self.location(i.ident.span());
                 if let Some(scope) = self.scope_mut() {
                     scope.imports.push(Import {

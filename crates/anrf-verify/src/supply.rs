@@ -23,7 +23,9 @@
 //! directory (lexically and after resolving symbolic links); its library root
 //! is then scanned with the module's sources, with the same checks, and its
 //! crate names resolve to it. One outside the module, one that inherits from a
-//! workspace, or one whose manifest cannot be read is `ANRF-S106`.
+//! workspace, or one whose manifest cannot be read is `ANRF-S106`, as is a
+//! `.cargo/config.toml` in the module that redirects dependencies (`paths`,
+//! `[patch]`, `[source]`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -134,7 +136,8 @@ fn path_specs(manifest: &toml::Table) -> Vec<(String, toml::Table)> {
     for table in tables {
         for (key, spec) in table {
             if let Some(spec) = spec.as_table()
-                && (spec.contains_key("path") || spec.get("workspace").and_then(toml::Value::as_bool) == Some(true))
+                && (spec.contains_key("path")
+                    || spec.get("workspace").and_then(toml::Value::as_bool) == Some(true))
             {
                 out.push((key.clone(), spec.clone()));
             }
@@ -143,11 +146,52 @@ fn path_specs(manifest: &toml::Table) -> Vec<(String, toml::Table)> {
     out
 }
 
-/// The line of `needle` in `text`, 1-based.
-fn line_of(text: &str, needle: &str) -> Option<u32> {
+/// The line declaring `key` in `text` (`key = ...` or `[...key]`), 1-based.
+fn line_of(text: &str, key: &str) -> Option<u32> {
     text.lines()
-        .position(|l| l.contains(needle))
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .or_else(|| l.strip_prefix(&format!("\"{key}\"")))
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+                || (l.starts_with('[') && l.contains(key))
+        })
         .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+}
+
+/// Cargo configuration in the module that redirects where dependencies come
+/// from (`paths` overrides, `[patch]`, `[source]` replacement): not followed,
+/// so refused.
+fn cargo_config_redirects(module_dir: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rel in [".cargo/config.toml", ".cargo/config"] {
+        let path = module_dir.join(rel);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let keys: Vec<&str> = match read_manifest(&path).map(|t| t.parse::<toml::Table>()) {
+            Ok(Ok(table)) => ["paths", "patch", "source"]
+                .into_iter()
+                .filter(|k| table.contains_key(*k))
+                .collect(),
+            _ => vec!["(unreadable)"],
+        };
+        if keys.is_empty() {
+            continue;
+        }
+        findings.push(
+            Finding::new(
+                CheckId::S106,
+                format!(
+                    "`{rel}` redirects where dependencies come from ({}); the verifier does not follow it, so the code compiled into the guest could not be checked",
+                    keys.join(", ")
+                ),
+            )
+            .at(Location::file(rel))
+            .help("remove `paths`, `[patch]` and `[source]` from the cargo configuration; declare path dependencies inside the module in `Cargo.toml`"),
+        );
+    }
+    findings
 }
 
 /// The library root of the package at module-relative `dir` with manifest
@@ -164,7 +208,8 @@ fn library(dir: &str, manifest: &toml::Table) -> Option<(String, Vec<String>)> {
             .get("package")
             .and_then(|p| p.get("name"))
             .and_then(toml::Value::as_str),
-        lib.and_then(|l| l.get("name")).and_then(toml::Value::as_str),
+        lib.and_then(|l| l.get("name"))
+            .and_then(toml::Value::as_str),
     ]
     .into_iter()
     .flatten()
@@ -175,7 +220,10 @@ fn library(dir: &str, manifest: &toml::Table) -> Option<(String, Vec<String>)> {
 
 /// Follows the guest's path dependencies (see the module docs).
 pub(crate) fn path_dependencies(module_dir: &Path) -> PathDeps {
-    let mut deps = PathDeps::default();
+    let mut deps = PathDeps {
+        findings: cargo_config_redirects(module_dir),
+        ..PathDeps::default()
+    };
     let Ok(root_real) = std::fs::canonicalize(module_dir) else {
         return deps;
     };

@@ -20,7 +20,7 @@
 //!   otherwise unknown name a candidate under it (`use std::*; fs::read`);
 //! - items a module declares shadow what a glob brings, as in the compiler.
 //!
-//! Bounds keep hostile input finite: at most [`MAX_ROUNDS`] rounds, paths of
+//! Bounds keep hostile input finite: at most [`MAX_ROUNDS`] rounds and [`MAX_WORK`] steps, paths of
 //! at most [`MAX_PATH`] segments, at most [`MAX_TARGETS`] candidates per name
 //! and [`MAX_BINDINGS`] in all. Hitting one is an `ANRF-S013` finding, never
 //! a loop or a claim of safety. Nothing here recurses on input structure.
@@ -32,8 +32,11 @@ use crate::finding::{CheckId, Finding, Location};
 use super::tree::{self, Resolved, Unit};
 use super::{CapabilityUse, Class, Grants, ModRef, Resource, classify};
 
-/// Solving rounds before resolution is declared undecided.
-const MAX_ROUNDS: usize = 64;
+/// Solving rounds before resolution is declared undecided (rounds alternate
+/// direction, so a chain of re-exports settles in a few in either order).
+const MAX_ROUNDS: usize = 256;
+/// Import resolutions in all rounds before resolution is declared undecided.
+const MAX_WORK: usize = 4_000_000;
 /// The longest resolved path.
 const MAX_PATH: usize = 16;
 /// The most candidates one name may have.
@@ -261,10 +264,10 @@ impl Resolver {
             seen: BTreeSet::new(),
         };
         if let Err(why) = settled {
-            let location = self
-                .files
-                .first()
-                .map_or_else(|| Location::file(""), |(u, _, _)| Location::file(u.file.clone()));
+            let location = self.files.first().map_or_else(
+                || Location::file(""),
+                |(u, _, _)| Location::file(u.file.clone()),
+            );
             judge.undecided(location, None, &why);
         }
         solver.judge(&mut judge, &self.functions);
@@ -402,7 +405,9 @@ impl Solver {
                 solver
                     .imports
                     .extend(scope.imports.iter().map(|i| (id, i.clone())));
-                solver.refs.extend(scope.refs.iter().map(|r| (id, r.clone())));
+                solver
+                    .refs
+                    .extend(scope.refs.iter().map(|r| (id, r.clone())));
             }
             solver.calls.extend(
                 items
@@ -632,11 +637,21 @@ impl Solver {
         out
     }
 
-    /// Solves the imports to a fixpoint; `Err` when a bound stopped it.
+    /// Solves the imports to a fixpoint (bindings only grow, within the
+    /// bounds, so it ends); `Err` when a bound stopped it.
     fn solve(&mut self) -> Result<(), String> {
-        for _ in 0..MAX_ROUNDS {
+        let mut work = 0usize;
+        for round in 0..MAX_ROUNDS {
             let mut changed = false;
-            for k in 0..self.imports.len() {
+            let n = self.imports.len();
+            for step in 0..n {
+                let k = if round % 2 == 0 { step } else { n - 1 - step };
+                work += 1;
+                if work > MAX_WORK {
+                    return Err(format!(
+                        "the imports needed more than {MAX_WORK} resolution steps, so name resolution was stopped"
+                    ));
+                }
                 let Some((id, import)) = self.imports.get(k) else {
                     continue;
                 };
@@ -721,7 +736,9 @@ impl Solver {
                     .get_mut(id)
                     .is_some_and(|g| g.insert(path.clone()))
             }
-            Target::Item | Target::Extern => match self.opaque.get_mut(id) {
+            // Enum variants: constructors, never modules, macros or `std` paths.
+            Target::Item => false,
+            Target::Extern => match self.opaque.get_mut(id) {
                 Some(mine) if !*mine => {
                     *mine = true;
                     true
@@ -805,10 +822,15 @@ impl Solver {
                 call.path.segs.first().map(String::as_str),
                 Some("std" | "core" | "alloc")
             );
+        let mut glob_note = "";
         let ok = if call.path.segs.len() == 1 {
-            // An import of the name may bring a dependency's macro.
+            // An import of the name, or a glob of a dependency, may bring a
+            // dependency's macro that shadows `std`'s.
             let imported = self.member(id, last);
             let foreign = imported.iter().any(|t| matches!(t, Target::Extern));
+            if foreign {
+                glob_note = " (a `use` of a dependency in this module may bring a macro of that name, which would shadow `std`'s)";
+            }
             !foreign && (local || STD_MACROS.contains(&last.as_str()))
         } else if std_path {
             STD_MACROS.contains(&last.as_str())
@@ -823,7 +845,7 @@ impl Solver {
                 call.location.clone(),
                 call.function.clone(),
                 &format!(
-                    "`{text}!` is a macro the module does not define and `std` does not provide (a dependency's or a procedural macro); its expansion is not visible to the verifier"
+                    "`{text}!` is a macro the module does not define and `std` does not provide (a dependency's or a procedural macro){glob_note}; its expansion is not visible to the verifier"
                 ),
             );
         }
@@ -840,7 +862,10 @@ pub(crate) struct Judge<'g> {
 
 impl Judge<'_> {
     fn undecided(&mut self, location: Location, function: Option<String>, why: &str) {
-        if !self.seen.insert((location.clone(), format!("undecided {why}"))) {
+        if !self
+            .seen
+            .insert((location.clone(), format!("undecided {why}")))
+        {
             return;
         }
         self.findings.push(
@@ -857,7 +882,10 @@ impl Judge<'_> {
     }
 
     fn glob(&mut self, resource: Resource, module: &str, location: Location) {
-        if !self.seen.insert((location.clone(), format!("glob {module}"))) {
+        if !self
+            .seen
+            .insert((location.clone(), format!("glob {module}")))
+        {
             return;
         }
         if resource.covered_by(self.grants) {
@@ -889,7 +917,11 @@ impl Judge<'_> {
             self.findings.push(
                 Finding::new(
                     CheckId::S010,
-                    format!("`{text}` {} but {}", resource.describe(), resource.missing()),
+                    format!(
+                        "`{text}` {} but {}",
+                        resource.describe(),
+                        resource.missing()
+                    ),
                 )
                 .at(r.location.clone())
                 .help(resource.fix())
