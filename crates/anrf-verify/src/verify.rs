@@ -104,9 +104,7 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
     match Module::load(path) {
         Ok(module) => verify(&module, options),
         Err(FormatError::NoManifest { dir }) => Err(VerifyError::NoModule { path: dir }),
-        Err(FormatError::Read { path: file, source })
-            if source.kind() == std::io::ErrorKind::InvalidData =>
-        {
+        Err(FormatError::Unreadable(anrf_format::fsread::ReadError::NotUtf8 { path: file })) => {
             Ok(not_utf8_manifest(path, &file, options))
         }
         Err(FormatError::Read { path, source }) => Err(VerifyError::Read { path, source }),
@@ -117,7 +115,8 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
 /// A manifest that is not UTF-8 is an invalid manifest (`ANRF-M001`) at the
 /// first byte that is not.
 fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Report {
-    let bytes = std::fs::read(file).unwrap_or_default();
+    let bytes = anrf_format::fsread::read_regular(file, anrf_format::MAX_MANIFEST_BYTES)
+        .unwrap_or_default();
     let valid = match std::str::from_utf8(&bytes) {
         Ok(_) => bytes.len(),
         Err(e) => e.valid_up_to(),
@@ -394,7 +393,7 @@ impl<'m> Run<'m, '_> {
                     &[CheckId::M013],
                     "the guest is written in C, not built by cargo",
                 );
-                self.not_applicable(&[CheckId::S011], reason);
+                self.not_applicable(&[CheckId::S011, CheckId::S013], reason);
                 self.skip(
                     &[CheckId::S010],
                     "C sources are not parsed for capability use (the sandbox still denies whatever is not granted)",
@@ -422,7 +421,10 @@ impl<'m> Run<'m, '_> {
                 let reason = "the guest is hand-written WebAssembly text; the wasm checks cover it";
                 self.not_applicable(&memory_ids, reason);
                 self.not_applicable(&[CheckId::M013], reason);
-                self.not_applicable(&[CheckId::S010, CheckId::S011, CheckId::S012], reason);
+                self.not_applicable(
+                    &[CheckId::S010, CheckId::S011, CheckId::S012, CheckId::S013],
+                    reason,
+                );
                 None
             }
         }
@@ -451,6 +453,16 @@ impl<'m> Run<'m, '_> {
         let mut visited: BTreeSet<String> = BTreeSet::new();
         // Files reached but not listed, with the reference that reached them.
         let mut reached: BTreeMap<String, Location> = BTreeMap::new();
+        // Path dependencies are part of the guest (ANRF-S106 when outside it).
+        let deps = supply::path_dependencies(self.module.dir());
+        self.findings.extend(deps.findings);
+        for root in deps.roots {
+            if !listed.contains(root.as_str()) {
+                reached.insert(root.clone(), Location::file("Cargo.toml"));
+            }
+            queue.push_back(Unit::listed(&root));
+        }
+        let mut resolver = source::Resolver::new(grants, deps.crates);
         let mut functions = BTreeSet::new();
         let root = std::fs::canonicalize(self.module.dir()).ok();
         while let Some(unit) = queue.pop_front() {
@@ -514,9 +526,9 @@ impl<'m> Run<'m, '_> {
                     continue;
                 }
             };
-            let scan = source::check_rust(&unit.file, &text, grants);
+            let scan = source::check_rust(&unit.file, &text);
+            resolver.add(&unit, &scan);
             functions.extend(scan.functions);
-            self.facts.capability_uses.extend(scan.uses);
             self.facts.sources_checked.push(unit.file.clone());
             for mut finding in scan.findings {
                 if memory_ids.contains(&finding.id)
@@ -575,6 +587,9 @@ impl<'m> Run<'m, '_> {
                 }
             }
         }
+        let (found, uses) = resolver.finish();
+        self.findings.extend(found);
+        self.facts.capability_uses.extend(uses);
         // Every Rust file present or reached that the manifest does not list.
         let mut unlisted: BTreeMap<String, Option<Location>> = reached
             .into_iter()
@@ -612,6 +627,7 @@ impl<'m> Run<'m, '_> {
             CheckId::S103,
             CheckId::S104,
             CheckId::S105,
+            CheckId::S106,
         ];
         if self.manifest().implementation.language != Language::Rust {
             self.not_applicable(&ids, "only Rust guests have cargo dependencies");

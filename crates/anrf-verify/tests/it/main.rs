@@ -10,4 +10,5 @@ mod checks;
 mod docs;
 mod explain;
 mod reports;
+mod resolve;
 mod support;
