@@ -182,9 +182,7 @@ impl PolicyDir {
                 Component::Normal(part) => normal.push(part),
                 Component::CurDir => {}
                 Component::ParentDir => {
-                    return Err(outside(
-                        "it climbs out of the policy's directory with `..`",
-                    ));
+                    return Err(outside("it climbs out of the policy's directory with `..`"));
                 }
                 Component::RootDir | Component::Prefix(_) => {
                     return Err(outside(
@@ -248,9 +246,9 @@ fn help_for(e: &ReadError, path: &Path) -> String {
         ReadError::NotRegular { .. } => {
             format!("`{p}` must be a regular file; remove it or replace it by one")
         }
-        ReadError::TooLarge { .. } => format!(
-            "a policy file is at most {MAX_POLICY_BYTES} bytes: shorten `{p}`"
-        ),
+        ReadError::TooLarge { .. } => {
+            format!("a policy file is at most {MAX_POLICY_BYTES} bytes: shorten `{p}`")
+        }
         _ => format!("see docs/policy.md for where the policy is looked for and how it is read"),
     }
 }

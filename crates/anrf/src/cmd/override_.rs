@@ -22,8 +22,8 @@ use anrf_audit::{Decision, EventKind, NewEvent, Requirement};
 use anrf_format::{Manifest, Module, Override, Profile, Relaxation, Revocation, Scope};
 use anrf_policy::{
     ApproveAs, CliGrant, IndexRecord, ManifestEdit, ModuleInput, NewOverride, OffsetDateTime,
-    OverrideContext, OverrideDecision, POLICY_FILE, ProjectPolicy, Resolution,
-    ResolveInput, RevocationNotice, RevokedEntry, Subject, Verdict,
+    OverrideContext, OverrideDecision, POLICY_FILE, ProjectPolicy, Resolution, ResolveInput,
+    RevocationNotice, RevokedEntry, Subject, Verdict,
 };
 use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic as _, WrapErr as _};
@@ -185,8 +185,8 @@ pub(crate) fn exec(args: OverrideArgs) -> miette::Result<Finish> {
 
 // The project policy is found and read by `crate::policy_file`; these names
 // stay so that `run` and `verify` reach it as before.
-pub(crate) use crate::policy_file::{find_policy_file, load_policy_file, load_project_policy};
 use crate::policy_file::{compile_policy, read_policy_text};
+pub(crate) use crate::policy_file::{find_policy_file, load_policy_file, load_project_policy};
 
 /// Revocations recorded in `$ANRF_HOME/overrides`.
 pub(crate) fn load_revocations() -> miette::Result<Vec<RevocationNotice>> {
@@ -320,9 +320,7 @@ impl Holder {
             (None, [(_, r)]) if r.module == "*" => {
                 Holder::Project(PathBuf::from(&r.module_dir).join(POLICY_FILE))
             }
-            (None, [(_, r)]) => {
-                Holder::Module(Box::new(Module::load(Path::new(&r.module_dir))?))
-            }
+            (None, [(_, r)]) => Holder::Module(Box::new(Module::load(Path::new(&r.module_dir))?)),
             (None, []) => miette::bail!(
                 help = "pass the module with `--module DIR`",
                 "override `{id}` is not in this machine's index (`$ANRF_HOME/overrides`)"
@@ -342,9 +340,7 @@ impl Holder {
         let mine = records
             .iter()
             .position(|(_, r)| r.module == name)
-            .or_else(|| {
-                (records.len() == 1 && records[0].1.module.is_empty()).then_some(0)
-            });
+            .or_else(|| (records.len() == 1 && records[0].1.module.is_empty()).then_some(0));
         let record = mine.and_then(|i| records.into_iter().nth(i));
         Ok((holder, record))
     }
@@ -611,17 +607,20 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
     }
     let requested_at = anrf_policy::format_time(now).map_err(edit_err)?;
     for o in &created {
-        write_index(&IndexRecord {
-            id: o.id.as_str().to_owned(),
-            module: holder.name(),
-            module_dir: holder.dir().display().to_string(),
-            relaxes: o.relaxes.to_string(),
-            scope: o.scope.to_string(),
-            requested_by: requested_by.clone(),
-            requested_at: requested_at.clone(),
-            expires: o.expires.to_string(),
-            revoked: None,
-        }, None)?;
+        write_index(
+            &IndexRecord {
+                id: o.id.as_str().to_owned(),
+                module: holder.name(),
+                module_dir: holder.dir().display().to_string(),
+                relaxes: o.relaxes.to_string(),
+                scope: o.scope.to_string(),
+                requested_by: requested_by.clone(),
+                requested_at: requested_at.clone(),
+                expires: o.expires.to_string(),
+                revoked: None,
+            },
+            None,
+        )?;
         let event = NewEvent::new(
             EventKind::OverrideRequest,
             &requested_by,

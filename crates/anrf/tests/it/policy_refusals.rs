@@ -323,7 +323,10 @@ fn a_policy_file_others_can_write_is_refused_by_every_command_with_the_fix() {
         let out = p.anrf(args);
         let stderr = text(&out.stderr);
         assert_eq!(code(&out), 2, "{args:?}: {stderr}");
-        assert!(stderr.contains(&format!("chmod go-w {name}")), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("chmod go-w {name}")),
+            "{args:?}: {stderr}"
+        );
         assert!(out.stdout.is_empty() || !text(&out.stdout).contains("hello\n"));
     }
     chmod(&policy, 0o620);
@@ -369,7 +372,15 @@ fn an_explicit_policy_goes_through_the_same_trusted_read() {
     let explain = p.anrf(&["explain", "hello", "--policy", &arg]);
     assert_eq!(code(&explain), 2, "{}", text(&explain.stderr));
     chmod(&elsewhere, 0o600);
-    let ok = p.anrf(&["verify", "hello", "--profile", "test", "--no-cache", "--policy", &arg]);
+    let ok = p.anrf(&[
+        "verify",
+        "hello",
+        "--profile",
+        "test",
+        "--no-cache",
+        "--policy",
+        &arg,
+    ]);
     assert_ne!(code(&ok), 2, "{}", text(&ok.stderr));
     // `--policy /dev/zero` is refused, never read.
     verify_refuses(&p, &["--policy", "/dev/zero"], &["/dev/zero", "regular"]);
@@ -379,7 +390,8 @@ fn an_explicit_policy_goes_through_the_same_trusted_read() {
 fn a_cedar_file_must_lie_inside_the_policy_directory() {
     let p = Project::new();
     p.ok(&["build", "hello"]);
-    let rules = "permit(principal in Role::\"security\", action == Action::\"approve\", resource);\n";
+    let rules =
+        "permit(principal in Role::\"security\", action == Action::\"approve\", resource);\n";
     let outside = p.root.parent().unwrap().join("outside.cedar");
     std::fs::write(&outside, rules).unwrap();
     std::fs::create_dir_all(p.root.join("rules")).unwrap();
@@ -421,13 +433,22 @@ fn the_search_for_the_policy_stops_at_a_vcs_root_and_at_home() {
     std::fs::write(p.root.join("anrf-policy.toml"), "version = 99\n").unwrap();
     let run = p.anrf(&["run", "hello"]);
     assert_eq!(code(&run), 2, "{}", text(&run.stderr));
-    assert!(text(&run.stderr).contains("version"), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("version"),
+        "{}",
+        text(&run.stderr)
+    );
     // `$HOME` is the last directory searched: a module at home ignores it.
     let at_home = p.anrf_with(&[("HOME", &p.module())], &["run", "hello"]);
     assert_eq!(code(&at_home), 0, "{}", text(&at_home.stderr));
     assert_eq!(text(&at_home.stdout), "hello\n");
     // So is a version-control root, whether `.git` is a directory or a file.
-    for (marker, dir) in [(".git", true), (".jj", true), (".git", false), (".hg", false)] {
+    for (marker, dir) in [
+        (".git", true),
+        (".jj", true),
+        (".git", false),
+        (".hg", false),
+    ] {
         let path = p.module().join(marker);
         if dir {
             std::fs::create_dir(&path).unwrap();
@@ -463,7 +484,15 @@ fn cedar_nested_thousands_deep_is_a_diagnostic_in_verify_and_approve() {
     );
     p.policy_with(&[("bob", "security")], &deep, "");
     verify_refuses(&p, &[], &["deeper than 256 levels", "anrf-policy.toml"]);
-    let out = p.anrf(&["override", "approve", &id, "--key", "keys/bob.key", "--profile", "test"]);
+    let out = p.anrf(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/bob.key",
+        "--profile",
+        "test",
+    ]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("deeper than 256 levels"),
@@ -478,7 +507,11 @@ fn cedar_nested_thousands_deep_is_a_diagnostic_in_verify_and_approve() {
     p.policy_with(&[("bob", "security")], &negations, "");
     let out = p.anrf(&["run", "hello", "--profile", "test"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("deeper than"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("deeper than"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 // ------------------------------------------------------------- validity cap
@@ -489,7 +522,11 @@ fn set_expiry(p: &Project, date: &str) {
     let manifest = std::fs::read_to_string(&path).unwrap();
     let start = manifest.find("expires = \"").unwrap() + "expires = \"".len();
     let end = start + manifest[start..].find('"').unwrap();
-    std::fs::write(&path, format!("{}{date}{}", &manifest[..start], &manifest[end..])).unwrap();
+    std::fs::write(
+        &path,
+        format!("{}{date}{}", &manifest[..start], &manifest[end..]),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -502,7 +539,15 @@ fn a_hand_written_far_expiry_is_refused_at_approve_run_and_verify() {
     assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
     set_expiry(&p, "9999-12-31");
 
-    let out = p.anrf(&["override", "approve", &id, "--key", "keys/carol.key", "--profile", "test"]);
+    let out = p.anrf(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/carol.key",
+        "--profile",
+        "test",
+    ]);
     assert_eq!(code(&out), 1, "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("refused (expired)")
@@ -511,17 +556,28 @@ fn a_hand_written_far_expiry_is_refused_at_approve_run_and_verify() {
         text(&out.stderr)
     );
     let manifest = std::fs::read_to_string(p.module().join("anrf.toml")).unwrap();
-    assert!(!manifest.contains("approver = \"carol\""), "nothing was signed");
+    assert!(
+        !manifest.contains("approver = \"carol\""),
+        "nothing was signed"
+    );
 
     for profile in ["dev", "test"] {
         let run = p.anrf(&["run", "hello", "--profile", profile]);
         assert_eq!(code(&run), 2, "{profile}: {}", text(&run.stderr));
         assert!(run.stdout.is_empty(), "the guest did not run");
-        assert!(text(&run.stderr).contains("at most 366 days"), "{}", text(&run.stderr));
+        assert!(
+            text(&run.stderr).contains("at most 366 days"),
+            "{}",
+            text(&run.stderr)
+        );
     }
     let verify = p.anrf(&["verify", "hello", "--profile", "test", "--no-cache"]);
     assert_eq!(code(&verify), 1, "{}", text(&verify.stdout));
-    assert!(text(&verify.stdout).contains("at most 366 days"), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stdout).contains("at most 366 days"),
+        "{}",
+        text(&verify.stdout)
+    );
 }
 
 // ------------------------------------------------- revocations keyed by module
@@ -545,19 +601,43 @@ fn revoking_one_modules_override_leaves_another_modules_same_id_alone() {
     p.ok(&["build", "other"]);
     assert_eq!(p.ok(&["run", "other"]), "hello\n");
 
-    p.ok(&["override", "revoke", &id, "--module", "other", "--reason", "other reads nothing now"]);
+    p.ok(&[
+        "override",
+        "revoke",
+        &id,
+        "--module",
+        "other",
+        "--reason",
+        "other reads nothing now",
+    ]);
     let refused = p.anrf(&["run", "other"]);
     assert_eq!(code(&refused), 2, "{}", text(&refused.stderr));
-    assert!(text(&refused.stderr).contains("revoked"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("revoked"),
+        "{}",
+        text(&refused.stderr)
+    );
     // hello's override, with the same id, still holds...
     assert_eq!(p.ok(&["run", "hello"]), "hello\n");
     // ...and `approve ID` without `--module` now asks which module is meant.
     let ambiguous = p.anrf(&["override", "show", &id]);
     assert_eq!(code(&ambiguous), 2, "{}", text(&ambiguous.stderr));
-    assert!(text(&ambiguous.stderr).contains("--module"), "{}", text(&ambiguous.stderr));
+    assert!(
+        text(&ambiguous.stderr).contains("--module"),
+        "{}",
+        text(&ambiguous.stderr)
+    );
     // Revoking hello's too, then restoring the manifest lines, keeps both revoked.
     let before = std::fs::read_to_string(p.module().join("anrf.toml")).unwrap();
-    p.ok(&["override", "revoke", &id, "--module", "hello", "--reason", "templates ship inside"]);
+    p.ok(&[
+        "override",
+        "revoke",
+        &id,
+        "--module",
+        "hello",
+        "--reason",
+        "templates ship inside",
+    ]);
     std::fs::write(p.module().join("anrf.toml"), before).unwrap();
     for m in ["hello", "other"] {
         let refused = p.anrf(&["run", m]);
@@ -584,7 +664,11 @@ fn a_legacy_index_record_without_a_module_still_revokes_by_id() {
     .unwrap();
     let refused = p.anrf(&["run", "hello"]);
     assert_eq!(code(&refused), 2, "{}", text(&refused.stderr));
-    assert!(text(&refused.stderr).contains("revoked"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("revoked"),
+        "{}",
+        text(&refused.stderr)
+    );
 }
 
 // ------------------------------------------------------------- nested grants
