@@ -249,6 +249,6 @@ fn help_for(e: &ReadError, path: &Path) -> String {
         ReadError::TooLarge { .. } => {
             format!("a policy file is at most {MAX_POLICY_BYTES} bytes: shorten `{p}`")
         }
-        _ => format!("see docs/policy.md for where the policy is looked for and how it is read"),
+        _ => "see docs/policy.md for where the policy is looked for and how it is read".to_owned(),
     }
 }
