@@ -35,8 +35,9 @@ use super::{CapabilityUse, Class, Grants, ModRef, Resource, classify};
 /// Solving rounds before resolution is declared undecided (rounds alternate
 /// direction, so a chain of re-exports settles in a few in either order).
 const MAX_ROUNDS: usize = 256;
-/// Import resolutions in all rounds before resolution is declared undecided.
-const MAX_WORK: usize = 4_000_000;
+/// Work in all rounds (import resolutions plus entries a glob examines)
+/// before resolution is declared undecided.
+const MAX_WORK: usize = 20_000_000;
 /// The longest resolved path.
 const MAX_PATH: usize = 16;
 /// The most candidates one name may have.
@@ -652,6 +653,11 @@ impl Solver {
                         "the imports needed more than {MAX_WORK} resolution steps, so name resolution was stopped"
                     ));
                 }
+                if self.count >= MAX_BINDINGS {
+                    return Err(format!(
+                        "the imports bind more than {MAX_BINDINGS} names, so name resolution was stopped"
+                    ));
+                }
                 let Some((id, import)) = self.imports.get(k) else {
                     continue;
                 };
@@ -666,7 +672,9 @@ impl Solver {
                     }
                     None => {
                         for target in outcome.targets {
-                            changed |= self.glob(id, &target);
+                            let (added, examined) = self.glob(id, &target);
+                            changed |= added;
+                            work = work.saturating_add(examined);
                         }
                     }
                 }
@@ -685,12 +693,13 @@ impl Solver {
         ))
     }
 
-    /// Applies `use target::*` in scope `id`; whether anything was added.
-    fn glob(&mut self, id: usize, target: &Target) -> bool {
+    /// Applies `use target::*` in scope `id`: whether anything was added,
+    /// and how many entries it examined (counted as work).
+    fn glob(&mut self, id: usize, target: &Target) -> (bool, usize) {
         match target {
             Target::Mod(from) => {
                 if *from == id {
-                    return false;
+                    return (false, 0);
                 }
                 let mut changed = false;
                 let names: Vec<(String, BTreeSet<Target>)> = self
@@ -698,6 +707,7 @@ impl Solver {
                     .get(*from)
                     .map(|b| b.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default();
+                let examined = names.iter().map(|(_, t)| t.len()).sum::<usize>() + 1;
                 for (name, targets) in names {
                     if self.declared.get(id).is_some_and(|d| d.contains(&name)) {
                         continue;
@@ -723,27 +733,29 @@ impl Solver {
                     *mine = true;
                     changed = true;
                 }
-                changed
+                (changed, examined)
             }
             Target::Std(path) => {
                 let mut star = path.clone();
                 star.push("*".to_owned());
                 // A glob of a capability module is judged where it is written.
                 if matches!(classify(&star), Class::Reaches(_)) {
-                    return false;
+                    return (false, 1);
                 }
-                self.std_globs
+                let added = self
+                    .std_globs
                     .get_mut(id)
-                    .is_some_and(|g| g.insert(path.clone()))
+                    .is_some_and(|g| g.insert(path.clone()));
+                (added, 1)
             }
             // Enum variants: constructors, never modules, macros or `std` paths.
-            Target::Item => false,
+            Target::Item => (false, 1),
             Target::Extern => match self.opaque.get_mut(id) {
                 Some(mine) if !*mine => {
                     *mine = true;
-                    true
+                    (true, 1)
                 }
-                _ => false,
+                _ => (false, 1),
             },
         }
     }

@@ -487,3 +487,26 @@ fn a_typed_binding_inside_a_macro_body_is_resolved() {
     let (report, text) = prod(&module(&[("src/main.rs", &main)]));
     blocked(&report, &text, CheckId::S010, "std::fs::File");
 }
+
+#[test]
+fn a_hostile_glob_web_hits_a_bound_and_is_undecided() {
+    // 150 modules, each globbing every other and declaring 30 functions:
+    // 675,000 bindings at the fixpoint, above the bound.
+    let n = 150;
+    let mut main = String::new();
+    for i in 0..n {
+        write!(main, "mod m{i} {{").unwrap();
+        for j in 0..n {
+            if i != j {
+                write!(main, " pub use super::m{j}::*;").unwrap();
+            }
+        }
+        for k in 0..30 {
+            write!(main, " pub fn f{i}_{k}() {{}}").unwrap();
+        }
+        writeln!(main, " }}").unwrap();
+    }
+    writeln!(main, "{WORDS}fn main() {{ count_words(); }}").unwrap();
+    let (report, text) = prod(&module(&[("src/main.rs", &main)]));
+    blocked(&report, &text, CheckId::S013, "name resolution was stopped");
+}
