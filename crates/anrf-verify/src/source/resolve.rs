@@ -37,13 +37,13 @@ use super::{CapabilityUse, Class, Grants, ModRef, Resource, classify};
 const MAX_ROUNDS: usize = 256;
 /// Work in all rounds (import resolutions plus entries a glob examines)
 /// before resolution is declared undecided.
-const MAX_WORK: usize = 20_000_000;
+const MAX_WORK: usize = 5_000_000;
 /// The longest resolved path.
 const MAX_PATH: usize = 16;
 /// The most candidates one name may have.
 const MAX_TARGETS: usize = 64;
 /// The most (module, name, candidate) entries in all.
-const MAX_BINDINGS: usize = 500_000;
+const MAX_BINDINGS: usize = 200_000;
 
 /// What the syntactic pass saw in one file, for resolution.
 #[derive(Debug, Clone, Default)]
@@ -486,6 +486,9 @@ impl Solver {
         let Some(map) = self.bindings.get_mut(id) else {
             return false;
         };
+        if map.get(name).is_some_and(|set| set.contains(&target)) {
+            return false;
+        }
         let set = map.entry(name.to_owned()).or_default();
         if set.len() >= MAX_TARGETS || self.count >= MAX_BINDINGS {
             return false;
@@ -702,19 +705,25 @@ impl Solver {
                     return (false, 0);
                 }
                 let mut changed = false;
-                let names: Vec<(String, BTreeSet<Target>)> = self
+                // Taken out while copied (`from != id`), so nothing is cloned
+                // but what is new.
+                let names = self
                     .bindings
-                    .get(*from)
-                    .map(|b| b.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .get_mut(*from)
+                    .map(std::mem::take)
                     .unwrap_or_default();
-                let examined = names.iter().map(|(_, t)| t.len()).sum::<usize>() + 1;
-                for (name, targets) in names {
-                    if self.declared.get(id).is_some_and(|d| d.contains(&name)) {
+                let mut examined = 1usize;
+                for (name, targets) in &names {
+                    examined += targets.len();
+                    if self.declared.get(id).is_some_and(|d| d.contains(name)) {
                         continue;
                     }
                     for t in targets {
-                        changed |= self.bind(id, &name, t);
+                        changed |= self.bind(id, name, t.clone());
                     }
+                }
+                if let Some(slot) = self.bindings.get_mut(*from) {
+                    *slot = names;
                 }
                 let globs: Vec<Vec<String>> = self
                     .std_globs
