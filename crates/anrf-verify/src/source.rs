@@ -407,19 +407,20 @@ pub(crate) fn classify(full: &[String]) -> Class {
         {
             Class::Reaches(Resource::Exit)
         }
-        ["std", "process", _, ..] => Class::Reaches(Resource::Process),
-        // Platform extensions: `std::os::wasi::fs`, `std::os::unix::net`, ...
+        // Platform extensions too: `std::os::unix::process`, `std::os::wasi::fs`, ...
+        ["std", "process", _, ..] | ["std", "os", _, "process", _, ..] => {
+            Class::Reaches(Resource::Process)
+        }
         ["std", "os", _, "fs", item, ..] => {
-            if item.contains("link") || item.contains("Ext") && item.starts_with("Open") {
+            if item.contains("link") || item.starts_with("OpenOptions") {
                 Class::Reaches(Resource::FsWrite)
             } else {
                 Class::Reaches(Resource::FsRead)
             }
         }
-        ["std", "os", "net" | "fd", _, ..] | ["std", "os", _, "net", _, ..] => {
+        ["std", "os", "net", _, ..] | ["std", "os", _, "net", _, ..] => {
             Class::Reaches(Resource::Network)
         }
-        ["std", "os", _, "process", _, ..] => Class::Reaches(Resource::Process),
         _ => Class::Harmless,
     }
 }
@@ -906,7 +907,7 @@ impl Visitor<'_> {
             && colons_at(trees, i - 2)
             && !matches!(
                 trees.get(i.wrapping_sub(3)),
-                Some(TokenTree::Ident(_)) | Some(TokenTree::Group(_))
+                Some(TokenTree::Ident(_) | TokenTree::Group(_))
             );
         let mut segs = vec![if after_dollar {
             "$crate".to_owned()

@@ -35,14 +35,15 @@ use super::{CapabilityUse, Class, Grants, ModRef, Resource, classify};
 /// Solving rounds before resolution is declared undecided (rounds alternate
 /// direction, so a chain of re-exports settles in a few in either order).
 const MAX_ROUNDS: usize = 256;
-/// Import resolutions in all rounds before resolution is declared undecided.
-const MAX_WORK: usize = 4_000_000;
+/// Work in all rounds (import resolutions plus entries a glob examines)
+/// before resolution is declared undecided.
+const MAX_WORK: usize = 5_000_000;
 /// The longest resolved path.
 const MAX_PATH: usize = 16;
 /// The most candidates one name may have.
 const MAX_TARGETS: usize = 64;
 /// The most (module, name, candidate) entries in all.
-const MAX_BINDINGS: usize = 500_000;
+const MAX_BINDINGS: usize = 200_000;
 
 /// What the syntactic pass saw in one file, for resolution.
 #[derive(Debug, Clone, Default)]
@@ -485,6 +486,9 @@ impl Solver {
         let Some(map) = self.bindings.get_mut(id) else {
             return false;
         };
+        if map.get(name).is_some_and(|set| set.contains(&target)) {
+            return false;
+        }
         let set = map.entry(name.to_owned()).or_default();
         if set.len() >= MAX_TARGETS || self.count >= MAX_BINDINGS {
             return false;
@@ -652,6 +656,11 @@ impl Solver {
                         "the imports needed more than {MAX_WORK} resolution steps, so name resolution was stopped"
                     ));
                 }
+                if self.count >= MAX_BINDINGS {
+                    return Err(format!(
+                        "the imports bind more than {MAX_BINDINGS} names, so name resolution was stopped"
+                    ));
+                }
                 let Some((id, import)) = self.imports.get(k) else {
                     continue;
                 };
@@ -666,7 +675,9 @@ impl Solver {
                     }
                     None => {
                         for target in outcome.targets {
-                            changed |= self.glob(id, &target);
+                            let (added, examined) = self.glob(id, &target);
+                            changed |= added;
+                            work = work.saturating_add(examined);
                         }
                     }
                 }
@@ -685,26 +696,34 @@ impl Solver {
         ))
     }
 
-    /// Applies `use target::*` in scope `id`; whether anything was added.
-    fn glob(&mut self, id: usize, target: &Target) -> bool {
+    /// Applies `use target::*` in scope `id`: whether anything was added,
+    /// and how many entries it examined (counted as work).
+    fn glob(&mut self, id: usize, target: &Target) -> (bool, usize) {
         match target {
             Target::Mod(from) => {
                 if *from == id {
-                    return false;
+                    return (false, 0);
                 }
                 let mut changed = false;
-                let names: Vec<(String, BTreeSet<Target>)> = self
+                // Taken out while copied (`from != id`), so nothing is cloned
+                // but what is new.
+                let names = self
                     .bindings
-                    .get(*from)
-                    .map(|b| b.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .get_mut(*from)
+                    .map(std::mem::take)
                     .unwrap_or_default();
-                for (name, targets) in names {
-                    if self.declared.get(id).is_some_and(|d| d.contains(&name)) {
+                let mut examined = 1usize;
+                for (name, targets) in &names {
+                    examined += targets.len();
+                    if self.declared.get(id).is_some_and(|d| d.contains(name)) {
                         continue;
                     }
                     for t in targets {
-                        changed |= self.bind(id, &name, t);
+                        changed |= self.bind(id, name, t.clone());
                     }
+                }
+                if let Some(slot) = self.bindings.get_mut(*from) {
+                    *slot = names;
                 }
                 let globs: Vec<Vec<String>> = self
                     .std_globs
@@ -723,27 +742,29 @@ impl Solver {
                     *mine = true;
                     changed = true;
                 }
-                changed
+                (changed, examined)
             }
             Target::Std(path) => {
                 let mut star = path.clone();
                 star.push("*".to_owned());
                 // A glob of a capability module is judged where it is written.
                 if matches!(classify(&star), Class::Reaches(_)) {
-                    return false;
+                    return (false, 1);
                 }
-                self.std_globs
+                let added = self
+                    .std_globs
                     .get_mut(id)
-                    .is_some_and(|g| g.insert(path.clone()))
+                    .is_some_and(|g| g.insert(path.clone()));
+                (added, 1)
             }
             // Enum variants: constructors, never modules, macros or `std` paths.
-            Target::Item => false,
+            Target::Item => (false, 1),
             Target::Extern => match self.opaque.get_mut(id) {
                 Some(mine) if !*mine => {
                     *mine = true;
-                    true
+                    (true, 1)
                 }
-                _ => false,
+                _ => (false, 1),
             },
         }
     }

@@ -4,6 +4,8 @@
 //! the module is `ANRF-S106`. Each route is verified under `prod`, and
 //! `explain` must then not claim the source calls nothing in `std::fs`.
 
+use std::fmt::Write as _;
+
 use anrf_format::Profile;
 use anrf_verify::explain::{explain, human};
 use anrf_verify::{CheckId, Report};
@@ -294,18 +296,18 @@ fn a_long_chain_of_glob_re_exports_resolves_in_either_order() {
         let mut main = String::new();
         for i in 0..n {
             if forward {
-                main.push_str(&format!("mod m{i} {{ pub use super::m{}::*; }}\n", i + 1));
+                writeln!(main, "mod m{i} {{ pub use super::m{}::*; }}", i + 1).unwrap();
             } else {
-                main.push_str(&format!("mod m{} {{ pub use super::m{i}::*; }}\n", i + 1));
+                writeln!(main, "mod m{} {{ pub use super::m{i}::*; }}", i + 1).unwrap();
             }
         }
         let (first, last) = if forward { (0, n) } else { (n, 0) };
-        main.push_str(&format!(
-            "mod m{last} {{ pub use std::net::TcpStream as T; }}\n"
-        ));
-        main.push_str(&format!(
-            "{WORDS}fn main() {{ count_words(); let _ = m{first}::T::connect(\"a:1\"); }}\n"
-        ));
+        writeln!(main, "mod m{last} {{ pub use std::net::TcpStream as T; }}").unwrap();
+        writeln!(
+            main,
+            "{WORDS}fn main() {{ count_words(); let _ = m{first}::T::connect(\"a:1\"); }}"
+        )
+        .unwrap();
         let (report, text) = prod(&module(&[("src/main.rs", &main)]));
         blocked(
             &report,
@@ -322,17 +324,15 @@ fn many_modules_globbing_each_other_do_not_hang() {
     let n = 60;
     let mut main = String::new();
     for i in 0..n {
-        main.push_str(&format!("mod m{i} {{"));
+        write!(main, "mod m{i} {{").unwrap();
         for j in 0..n {
             if i != j {
-                main.push_str(&format!(" pub use super::m{j}::*;"));
+                write!(main, " pub use super::m{j}::*;").unwrap();
             }
         }
-        main.push_str(&format!(" pub fn f{i}() {{}} }}\n"));
+        writeln!(main, " pub fn f{i}() {{}} }}").unwrap();
     }
-    main.push_str(&format!(
-        "{WORDS}fn main() {{ count_words(); m0::f59(); }}\n"
-    ));
+    writeln!(main, "{WORDS}fn main() {{ count_words(); m0::f59(); }}").unwrap();
     let (report, _) = prod(&module(&[("src/main.rs", &main)]));
     assert!(report.passed(), "{:#?}", report.findings);
 }
@@ -461,8 +461,11 @@ fn a_transitive_path_dependency_outside_is_refused() {
 
 #[test]
 fn cargo_configuration_that_redirects_dependencies_is_refused() {
-    let fixture = module(&[("src/main.rs", &format!("{WORDS}fn main() {{ count_words(); }}\n"))])
-        .file(".cargo/config.toml", "paths = [\"../elsewhere\"]\n");
+    let fixture = module(&[(
+        "src/main.rs",
+        &format!("{WORDS}fn main() {{ count_words(); }}\n"),
+    )])
+    .file(".cargo/config.toml", "paths = [\"../elsewhere\"]\n");
     let (report, text) = prod(&fixture);
     blocked(&report, &text, CheckId::S106, "paths");
 }
@@ -483,4 +486,27 @@ fn a_typed_binding_inside_a_macro_body_is_resolved() {
     );
     let (report, text) = prod(&module(&[("src/main.rs", &main)]));
     blocked(&report, &text, CheckId::S010, "std::fs::File");
+}
+
+#[test]
+fn a_hostile_glob_web_hits_a_bound_and_is_undecided() {
+    // 100 modules, each globbing every other and declaring 30 functions:
+    // 300,000 bindings at the fixpoint, above the bound.
+    let n = 100;
+    let mut main = String::new();
+    for i in 0..n {
+        write!(main, "mod m{i} {{").unwrap();
+        for j in 0..n {
+            if i != j {
+                write!(main, " pub use super::m{j}::*;").unwrap();
+            }
+        }
+        for k in 0..30 {
+            write!(main, " pub fn f{i}_{k}() {{}}").unwrap();
+        }
+        writeln!(main, " }}").unwrap();
+    }
+    writeln!(main, "{WORDS}fn main() {{ count_words(); }}").unwrap();
+    let (report, text) = prod(&module(&[("src/main.rs", &main)]));
+    blocked(&report, &text, CheckId::S013, "name resolution was stopped");
 }
