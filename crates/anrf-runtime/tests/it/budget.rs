@@ -164,10 +164,13 @@ fn a_raised_budget_admits_what_the_default_refuses() {
     );
 }
 
+/// Sets one budget.
+type SetBudget = fn(&mut CompileBudget, u64);
+
 #[test]
 fn each_budget_is_enforced() {
     // One small module per budget, and a budget one below its value.
-    let cases: [(&str, String, fn(&mut CompileBudget, u64)); 8] = [
+    let cases: [(&str, String, SetBudget); 8] = [
         ("module_bytes", "(module)".into(), |b, v| b.module_bytes = v),
         (
             "function_bytes",
@@ -305,11 +308,9 @@ fn a_compile_that_outlives_the_timeout_is_a_timeout_and_the_guest_never_starts()
 }
 
 fn cache_entries(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-                .count()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .count()
+    })
 }
