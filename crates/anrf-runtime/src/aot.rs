@@ -39,7 +39,7 @@ const KEY_FILE: &str = "hmac.key";
 const ENTRY_SUFFIX: &str = ".cwasm";
 /// A temporary file older than this was left by a process that died while
 /// storing an entry: it is deleted when the cache is next trimmed.
-const STALE_TMP: Duration = Duration::from_secs(3600);
+const STALE_TMP: Duration = Duration::from_hours(1);
 
 /// A cache directory, its key and its bound.
 #[derive(Debug)]

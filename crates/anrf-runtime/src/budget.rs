@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn every_exceeded_budget_is_named_with_value_and_limit() {
-        let bytes = wat::parse_str(r#"(module (func (local i32 i32 i32)) (func) (func))"#).unwrap();
+        let bytes = wat::parse_str("(module (func (local i32 i32 i32)) (func) (func))").unwrap();
         let budget = CompileBudget {
             functions: 2,
             function_locals: 2,

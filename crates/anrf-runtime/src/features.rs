@@ -291,13 +291,13 @@ mod tests {
 
     #[test]
     fn an_invalid_module_is_invalid_not_refused() {
-        let err = check(r#"(module (func (result i32)))"#).unwrap_err();
+        let err = check("(module (func (result i32)))").unwrap_err();
         assert!(matches!(err, FeatureError::Invalid { .. }), "{err:?}");
     }
 
     #[test]
     fn refusal_words_name_the_proposal() {
-        let err = check(r#"(module (memory 1 2) (memory 1 2))"#).unwrap_err();
+        let err = check("(module (memory 1 2) (memory 1 2))").unwrap_err();
         let text = err.to_string();
         assert!(
             text.starts_with(

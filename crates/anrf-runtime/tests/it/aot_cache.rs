@@ -340,7 +340,7 @@ fn total_bytes(dir: &Path) -> u64 {
 /// `hours` ago, so that the order does not depend on how fast the test runs.
 fn age(path: &Path, hours: u64) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    let then = std::time::SystemTime::now() - std::time::Duration::from_hours(hours);
     file.set_modified(then).unwrap();
 }
 

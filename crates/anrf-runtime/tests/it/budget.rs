@@ -132,14 +132,10 @@ fn a_run_policy_with_a_smaller_budget_refuses_a_loaded_module_before_compiling()
         if kind == EngineKind::Aot {
             assert_eq!(cache_entries(&dir.path().join("aot")), 0);
         }
-        // Within the default budget, the same module runs.
-        let outcome = rt
-            .run(
-                &loaded,
-                &policy(kind, anrf_runtime::Capabilities::none()),
-                Invocation::default(),
-            )
-            .unwrap();
+        // Within the default budget, the same module compiles and runs.
+        let usual = policy(kind, anrf_runtime::Capabilities::none());
+        rt.prepare(&loaded, &usual).unwrap();
+        let outcome = rt.run(&loaded, &usual, Invocation::default()).unwrap();
         assert_eq!(outcome.status, Status::Ok, "{kind}: {outcome:?}");
     }
 }
@@ -158,13 +154,9 @@ fn a_raised_budget_admits_what_the_default_refuses() {
     let loaded = rt
         .load_binary_within(binary(), &CompileBudget::DEFAULT)
         .unwrap();
-    let outcome = rt
-        .run(
-            &loaded,
-            &policy(EngineKind::Jit, anrf_runtime::Capabilities::none()),
-            Invocation::default(),
-        )
-        .unwrap();
+    let usual = policy(EngineKind::Jit, anrf_runtime::Capabilities::none());
+    rt.prepare(&loaded, &usual).unwrap();
+    let outcome = rt.run(&loaded, &usual, Invocation::default()).unwrap();
     assert_eq!(
         (outcome.status, outcome.exit_code),
         (Status::Ok, 4),
@@ -172,10 +164,13 @@ fn a_raised_budget_admits_what_the_default_refuses() {
     );
 }
 
+/// Sets one budget.
+type SetBudget = fn(&mut CompileBudget, u64);
+
 #[test]
 fn each_budget_is_enforced() {
     // One small module per budget, and a budget one below its value.
-    let cases: [(&str, String, fn(&mut CompileBudget, u64)); 8] = [
+    let cases: [(&str, String, SetBudget); 8] = [
         ("module_bytes", "(module)".into(), |b, v| b.module_bytes = v),
         (
             "function_bytes",
@@ -313,11 +308,9 @@ fn a_compile_that_outlives_the_timeout_is_a_timeout_and_the_guest_never_starts()
 }
 
 fn cache_entries(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-                .count()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .count()
+    })
 }

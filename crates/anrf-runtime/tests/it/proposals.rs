@@ -21,7 +21,9 @@ fn samples() -> Vec<(String, Vec<u8>)> {
         .filter(|p| p.extension().is_some_and(|e| e == "wat"))
         .map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let bytes = wat::parse_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let bytes = wat::parse_file(&p)
+                .map_err(|e| format!("{}: {e}", p.display()))
+                .unwrap();
             (name, bytes)
         })
         .collect();
