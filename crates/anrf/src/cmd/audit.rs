@@ -152,12 +152,16 @@ fn pinned_key(flag: Option<&String>) -> miette::Result<Option<(String, String)>>
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the working directory: {e}"))?;
     let policy = super::override_::load_project_policy(&cwd)?;
-    let from_policy = policy
-        .audit_public_key()
-        .map(|k| (k.to_owned(), format!("`[audit] public_key` in `{}`", policy.origin())));
+    let from_policy = policy.audit_public_key().map(|k| {
+        (
+            k.to_owned(),
+            format!("`[audit] public_key` in `{}`", policy.origin()),
+        )
+    });
     match (flag, from_policy) {
         (Some(flag), Some((pinned, origin))) if *flag != pinned => Err(miette::miette!(
-            help = "pin one key: fix `[audit] public_key` in the policy file, or drop `--public-key`",
+            help =
+                "pin one key: fix `[audit] public_key` in the policy file, or drop `--public-key`",
             "`--public-key {flag}` differs from the key pinned by {origin} (`{pinned}`)"
         )),
         (Some(flag), _) => Ok(Some((flag.clone(), "`--public-key`".to_owned()))),
