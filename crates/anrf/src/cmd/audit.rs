@@ -6,6 +6,7 @@
 //! given with `--public-key`, and a witness file (`anrf audit witness -o FILE`,
 //! checked with `anrf audit verify --witness FILE`).
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -396,14 +397,15 @@ fn human_report(report: &VerifyReport, pinned_by: Option<&str>) -> String {
         report.events, report.checkpoints,
     );
     if let Some(origin) = pinned_by {
-        checked.push_str(&format!(" (pinned by {})", escape_controls(origin)));
+        let _ = write!(checked, " (pinned by {})", escape_controls(origin));
     }
     if let Some(w) = &report.witnessed {
-        checked.push_str(&format!(
+        let _ = write!(
+            checked,
             ", witness of event {} {}",
             w.seq,
             short_hex(&w.hash)
-        ));
+        );
     }
     match &report.problem {
         None => {
@@ -440,7 +442,7 @@ fn escape_controls(text: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() || is_invisible_format(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
         }
