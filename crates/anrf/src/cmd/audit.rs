@@ -6,6 +6,7 @@
 //! given with `--public-key`, and a witness file (`anrf audit witness -o FILE`,
 //! checked with `anrf audit verify --witness FILE`).
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -152,12 +153,16 @@ fn pinned_key(flag: Option<&String>) -> miette::Result<Option<(String, String)>>
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the working directory: {e}"))?;
     let policy = super::override_::load_project_policy(&cwd)?;
-    let from_policy = policy
-        .audit_public_key()
-        .map(|k| (k.to_owned(), format!("`[audit] public_key` in `{}`", policy.origin())));
+    let from_policy = policy.audit_public_key().map(|k| {
+        (
+            k.to_owned(),
+            format!("`[audit] public_key` in `{}`", policy.origin()),
+        )
+    });
     match (flag, from_policy) {
         (Some(flag), Some((pinned, origin))) if *flag != pinned => Err(miette::miette!(
-            help = "pin one key: fix `[audit] public_key` in the policy file, or drop `--public-key`",
+            help =
+                "pin one key: fix `[audit] public_key` in the policy file, or drop `--public-key`",
             "`--public-key {flag}` differs from the key pinned by {origin} (`{pinned}`)"
         )),
         (Some(flag), _) => Ok(Some((flag.clone(), "`--public-key`".to_owned()))),
@@ -392,14 +397,15 @@ fn human_report(report: &VerifyReport, pinned_by: Option<&str>) -> String {
         report.events, report.checkpoints,
     );
     if let Some(origin) = pinned_by {
-        checked.push_str(&format!(" (pinned by {})", escape_controls(origin)));
+        let _ = write!(checked, " (pinned by {})", escape_controls(origin));
     }
     if let Some(w) = &report.witnessed {
-        checked.push_str(&format!(
+        let _ = write!(
+            checked,
             ", witness of event {} {}",
             w.seq,
             short_hex(&w.hash)
-        ));
+        );
     }
     match &report.problem {
         None => {
@@ -436,7 +442,7 @@ fn escape_controls(text: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() || is_invisible_format(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
         }

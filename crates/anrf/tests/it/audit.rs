@@ -447,7 +447,7 @@ fn run_under_prod_refuses_on_a_read_only_file_system() {
 #[test]
 fn audit_help_snapshots() {
     let tmp = tempfile::tempdir().unwrap();
-    for sub in ["log", "verify", "export", "checkpoint"] {
+    for sub in ["log", "verify", "witness", "export", "checkpoint"] {
         let out = anrf(tmp.path())
             .env("COLUMNS", "100")
             .args(["audit", sub, "--help"])
@@ -456,4 +456,207 @@ fn audit_help_snapshots() {
         assert_eq!(code(&out), 0);
         insta::assert_snapshot!(format!("audit_{sub}_help"), text(&out.stdout));
     }
+}
+
+/// `anrf audit` run in `cwd` (whose nearest `anrf-policy.toml` applies).
+fn anrf_in(home: &Path, cwd: &Path) -> Command {
+    let mut cmd = anrf(home);
+    cmd.current_dir(cwd);
+    cmd
+}
+
+#[test]
+fn witness_then_verify_catches_a_wipe_and_a_new_key() {
+    let (tmp, home) = home_with_log();
+    let witness = tmp.path().join("audit-witness.json");
+    let out = anrf(&home)
+        .args(["audit", "witness", "-o"])
+        .arg(&witness)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("witnessed event 6"),
+        "{}",
+        text(&out.stdout)
+    );
+    let verify = |home: &Path| {
+        anrf(home)
+            .args(["audit", "verify", "--json", "--witness"])
+            .arg(&witness)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&home);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    // Printed without `-o`: the same witness, for an external store.
+    let out = anrf(&home).args(["audit", "witness"]).output().unwrap();
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        text(&out.stdout),
+        std::fs::read_to_string(&witness).unwrap()
+    );
+
+    // Wiped: no log at all.
+    std::fs::remove_dir_all(home.join("audit")).unwrap();
+    let out = verify(&home);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["problem"]["reason"], "log_deleted");
+    // A new log (new key) in its place.
+    let mut log = AuditLog::open(&home.join("audit")).unwrap();
+    log.append(&NewEvent::new(EventKind::Run, "x", "y", Decision::Allow))
+        .unwrap();
+    drop(log);
+    assert_eq!(
+        code(&anrf(&home).args(["audit", "verify"]).output().unwrap()),
+        0
+    );
+    let out = verify(&home);
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["problem"]["reason"], "witness_key_mismatch");
+    // Refreshing the witness checks the log against the old one first.
+    let out = anrf(&home)
+        .args(["audit", "witness", "-o"])
+        .arg(&witness)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no witness was written"));
+}
+
+#[test]
+fn wiped_log_with_the_key_kept_is_reported_and_not_restarted() {
+    let (_tmp, home) = home_with_log();
+    let dir = home.join("audit");
+    for name in ["audit.db", "audit.db-wal", "audit.db-shm", "checkpoint.sig"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let out = anrf(&home).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the log was deleted"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!dir.join("audit.db").exists());
+}
+
+#[test]
+fn hostile_witness_file_is_a_usage_error() {
+    let (tmp, home) = home_with_log();
+    let bad = tmp.path().join("w.json");
+    for content in ["garbage", "{\"format\":1}", &"[".repeat(50_000)] {
+        std::fs::write(&bad, content).unwrap();
+        let out = anrf(&home)
+            .args(["audit", "verify", "--witness"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{content:.20}");
+        assert!(
+            text(&out.stderr).contains("is not an audit witness"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = anrf(&home)
+        .args(["audit", "verify", "--witness", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn verify_requires_the_key_pinned_in_the_project_policy() {
+    let (tmp, home) = home_with_log();
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let own = AuditLog::open_existing(&home.join("audit"))
+        .unwrap()
+        .public_key_hex();
+    // Another log's key.
+    let other = AuditLog::open(&tmp.path().join("other"))
+        .unwrap()
+        .public_key_hex();
+    let policy = |key: &str| {
+        std::fs::write(
+            project.join("anrf-policy.toml"),
+            format!("version = 1\n[audit]\npublic_key = \"{key}\"\n"),
+        )
+        .unwrap();
+    };
+    policy(&other);
+    let out = anrf_in(&home, &project)
+        .args(["audit", "verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["problem"]["reason"], "unexpected_key");
+    assert_eq!(json["pinned_key"], other.as_str());
+    // The flag and the policy must agree.
+    let out = anrf_in(&home, &project)
+        .args(["audit", "verify", "--public-key", &own])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("differs from the key pinned"),
+        "{}",
+        text(&out.stderr)
+    );
+    policy(&own);
+    let out = anrf_in(&home, &project)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("pinned by `[audit] public_key`"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn log_escapes_control_characters_in_every_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let mut log = AuditLog::open(&home.join("audit")).unwrap();
+    let actor = "\u{1b}[2J\u{1b}[31mroot\r\nfake row";
+    let subject = "ok\u{202e}gpj.exe\u{7}\u{9b}";
+    log.append(&NewEvent::new(
+        EventKind::Run,
+        actor,
+        subject,
+        Decision::Allow,
+    ))
+    .unwrap();
+    drop(log);
+    let out = anrf(&home).args(["audit", "log"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for c in ['\u{1b}', '\r', '\u{202e}', '\u{7}', '\u{9b}'] {
+        assert!(!table.contains(c), "{c:?} in {table:?}");
+    }
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(
+        table.contains("\\u{1b}[2J\\u{1b}[31mroot\\r\\nfake row"),
+        "{table}"
+    );
+    assert!(table.contains("ok\\u{202e}gpj.exe\\u{7}\\u{9b}"), "{table}");
+    let out = anrf(&home)
+        .args(["audit", "log", "--json"])
+        .output()
+        .unwrap();
+    let events: Vec<anrf_audit::EventRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events[0].actor, actor);
+    assert_eq!(events[0].subject, subject);
 }
