@@ -12,9 +12,11 @@ use anrf_format::{ContentDigest, FormatError, Language, Module, Profile};
 use anrf_policy::{OverrideDecision, ProjectPolicy, Resolution, ResolveInput, RevocationNotice};
 use time::OffsetDateTime;
 
+use crate::budget;
 use crate::error::VerifyError;
 use crate::examples;
 use crate::finding::{CheckId, Family, Finding, Gate, Location, Severity, Suppression};
+use crate::fsread::{self, ReadError};
 use crate::locate::{Key, ManifestText};
 use crate::report::{Facts, REPORT_FORMAT, Report, outcomes};
 use crate::source::tree::{self, Resolved, Unit};
@@ -117,7 +119,7 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
 /// A manifest that is not UTF-8 is an invalid manifest (`ANRF-M001`) at the
 /// first byte that is not.
 fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Report {
-    let bytes = std::fs::read(file).unwrap_or_default();
+    let bytes = fsread::read_regular(file, budget::MANIFEST_BYTES).unwrap_or_default();
     let valid = match std::str::from_utf8(&bytes) {
         Ok(_) => bytes.len(),
         Err(e) => e.valid_up_to(),
@@ -205,10 +207,10 @@ fn manifest_report(path: &Path, findings: Vec<Finding>, options: &VerifyOptions<
 /// Verifies a loaded module. Decisions are values: everything found is in the
 /// [`Report`]; `Err` only when the manifest file cannot be read again.
 pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, VerifyError> {
-    let manifest_src =
-        std::fs::read_to_string(module.manifest_path()).map_err(|source| VerifyError::Read {
+    let manifest_src = fsread::read_regular_text(module.manifest_path(), budget::MANIFEST_BYTES)
+        .map_err(|e| VerifyError::Read {
             path: module.manifest_path().to_path_buf(),
-            source,
+            source: std::io::Error::other(e),
         })?;
     let mut run = Run {
         module,
@@ -219,10 +221,12 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         not_applicable: BTreeMap::new(),
         facts: Facts::default(),
     };
-    let digest = module.content_digest().ok();
-    let security_digest = module
-        .security_digest()
-        .unwrap_or_else(|_| ContentDigest::of(b"anrf-verify: module files missing"));
+    let digestible = budget::digestible(module);
+    let digest = digestible.then(|| module.content_digest().ok()).flatten();
+    let security_digest = digestible
+        .then(|| module.security_digest().ok())
+        .flatten()
+        .unwrap_or_else(|| ContentDigest::of(b"anrf-verify: module files missing"));
     let resolution = anrf_policy::resolve(&ResolveInput {
         project: options.policy,
         profile: options.profile,
@@ -239,6 +243,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
 
     run.overrides(&resolution);
     run.capabilities_and_limits(&resolution);
+    run.runtime_support(&resolution);
     let artifact = run.artifact();
     run.sources_exist_and_language();
     run.examples_fit_interface();
@@ -286,6 +291,48 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         findings,
         facts,
     })
+}
+
+/// `ANRF-S011` for a Rust file the source checks could not read.
+fn unreadable_source(file: &str, err: &ReadError, limit: u64) -> Finding {
+    let (why, help) = match err {
+        ReadError::NotUtf8 { .. } => (
+            "it is not UTF-8, so it is not Rust source".to_owned(),
+            "save the file as UTF-8".to_owned(),
+        ),
+        ReadError::TooLarge { .. } if limit < budget::SOURCE_BYTES => (
+            format!(
+                "the module's Rust sources exceed {} MiB in total",
+                budget::SOURCES_TOTAL_BYTES / (1024 * 1024)
+            ),
+            "split the module; a guest of this size cannot be reviewed".to_owned(),
+        ),
+        ReadError::TooLarge { .. } => (
+            format!(
+                "it is larger than {} MiB",
+                budget::SOURCE_BYTES / (1024 * 1024)
+            ),
+            "split the file into modules of at most 1 MiB each".to_owned(),
+        ),
+        ReadError::Symlink { .. } => (
+            "it is a symbolic link, which the verifier does not follow".to_owned(),
+            "replace the link with the file itself".to_owned(),
+        ),
+        ReadError::NotRegular { .. } => (
+            format!("it is not a regular file ({err})"),
+            "replace it with a regular file".to_owned(),
+        ),
+        ReadError::NotFound { .. } | ReadError::Io { .. } => (
+            format!("it could not be read ({err})"),
+            "make the file readable".to_owned(),
+        ),
+    };
+    Finding::new(
+        CheckId::S011,
+        format!("`{file}` was not read: {why}; so its constructs could not be checked"),
+    )
+    .at(Location::file(file.to_owned()))
+    .help(help)
 }
 
 struct Run<'m, 'o> {
@@ -453,6 +500,7 @@ impl<'m> Run<'m, '_> {
         let mut reached: BTreeMap<String, Location> = BTreeMap::new();
         let mut functions = BTreeSet::new();
         let root = std::fs::canonicalize(self.module.dir()).ok();
+        let mut total_left = budget::SOURCES_TOTAL_BYTES;
         while let Some(unit) = queue.pop_front() {
             if visited.contains(&unit.file) {
                 continue;
@@ -485,35 +533,22 @@ impl<'m> Run<'m, '_> {
                 );
                 continue;
             }
-            let text = match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let Ok(text) = String::from_utf8(bytes) else {
-                        self.findings.push(
-                            Finding::new(
-                                CheckId::S011,
-                                format!("`{}` is not UTF-8, so it is not Rust source and could not be checked", unit.file),
-                            )
-                            .at(Location::file(unit.file.clone()))
-                            .help("save the file as UTF-8"),
-                        );
-                        continue;
-                    };
-                    text
-                }
-                // A listed file that is missing is `ANRF-M004`.
-                Err(_) if listed.contains(unit.file.as_str()) => continue,
+            let limit = budget::SOURCE_BYTES.min(total_left);
+            let text = match fsread::read_regular_text(&path, limit) {
+                Ok(text) => text,
+                // A listed file that is missing, a link or not a regular file is `ANRF-M004`.
+                Err(
+                    ReadError::NotFound { .. }
+                    | ReadError::Symlink { .. }
+                    | ReadError::NotRegular { .. },
+                ) if listed.contains(unit.file.as_str()) => continue,
                 Err(err) => {
-                    self.findings.push(
-                        Finding::new(
-                            CheckId::S011,
-                            format!("`{}` could not be read ({err}), so its constructs could not be checked", unit.file),
-                        )
-                        .at(Location::file(unit.file.clone()))
-                        .help("make the file readable"),
-                    );
+                    self.findings
+                        .push(unreadable_source(&unit.file, &err, limit));
                     continue;
                 }
             };
+            total_left -= text.len() as u64;
             let scan = source::check_rust(&unit.file, &text, grants);
             functions.extend(scan.functions);
             self.facts.capability_uses.extend(scan.uses);
@@ -646,10 +681,16 @@ impl<'m> Run<'m, '_> {
             if finding.id == CheckId::W007
                 && let Some(d) = resolution.suppression("threads", None)
             {
-                {
-                    finding.suppression = Some(suppression_of(d));
-                    finding.message.push_str("; note that the v1 runtime does not enable threads, so the module cannot start");
-                }
+                finding.suppression = Some(suppression_of(d));
+                // Allowed by the policy, but not something this runtime runs.
+                self.findings.push(
+                    Finding::new(
+                        CheckId::M014,
+                        "the module uses wasm threads (shared memory or atomics), which this runtime does not enable, so `anrf run` cannot start it",
+                    )
+                    .at(Location::file(file.clone()))
+                    .help("build without the `atomics` target feature; the `threads` override allows threads, but the v1 runtime does not provide them"),
+                );
             }
             self.findings.push(finding);
         }
