@@ -25,8 +25,9 @@ pub(crate) const ARTIFACT_BYTES: u64 = 64 * 1024 * 1024;
 /// not cached, and approvals cannot bind to it); the checks report each file.
 pub(crate) fn digestible(module: &anrf_format::Module) -> bool {
     let fits = |rel: &str, limit: u64| {
-        std::fs::symlink_metadata(module.resolve(rel))
-            .is_ok_and(|meta| meta.is_file() && meta.len() <= limit)
+        inside(module, rel)
+            && std::fs::symlink_metadata(module.resolve(rel))
+                .is_ok_and(|meta| meta.is_file() && meta.len() <= limit)
     };
     let implementation = &module.manifest().implementation;
     implementation
@@ -37,4 +38,20 @@ pub(crate) fn digestible(module: &anrf_format::Module) -> bool {
             .artifact
             .as_ref()
             .is_none_or(|a| fits(a.path.as_str(), ARTIFACT_BYTES))
+}
+
+/// Whether `rel` lies inside the module directory once every link on the way
+/// is resolved (a directory link leading out of the module makes it outside).
+/// A path that does not exist counts as inside: it is reported as missing.
+pub(crate) fn inside(module: &anrf_format::Module, rel: &str) -> bool {
+    let Ok(root) = std::fs::canonicalize(module.dir()) else {
+        return true;
+    };
+    let path = module.resolve(rel);
+    // The entry itself is not resolved: a final link is judged where it lies.
+    let parent = path.parent().map(std::fs::canonicalize);
+    match parent {
+        Some(Ok(real)) => real.starts_with(&root),
+        _ => true,
+    }
 }

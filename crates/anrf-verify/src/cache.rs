@@ -32,6 +32,9 @@ const MAX_HASHED_BYTES: u64 = 256 * 1024 * 1024;
 /// more is not cached.
 const MAX_HASHED_FILES: usize = 10_000;
 
+/// The largest cached report read back; a larger entry is a miss.
+const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
+
 /// A cache directory, e.g. `$ANRF_HOME/cache/verify`.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -136,7 +139,7 @@ impl Cache {
     /// whose verifier, module digest, policy digest or profile differ from the
     /// key's, is a miss.
     pub fn get(&self, key: &CacheKey) -> Option<Report> {
-        let text = std::fs::read_to_string(self.path(key)).ok()?;
+        let text = crate::fsread::read_regular_text(&self.path(key), MAX_REPORT_BYTES).ok()?;
         let report: Report = serde_json::from_str(&text).ok()?;
         (report.verifier == VERIFIER
             && report.format == crate::report::REPORT_FORMAT

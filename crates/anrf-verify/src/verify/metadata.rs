@@ -106,8 +106,26 @@ impl Run<'_, '_> {
         };
         let path = artifact.path.as_str().to_owned();
         let expected = artifact.sha256.clone();
-        let bytes = match fsread::read_regular(&self.module.resolve(&path), budget::ARTIFACT_BYTES)
-        {
+        if !budget::inside(self.module, &path) {
+            let location = self.at(&[
+                Key::Name("implementation"),
+                Key::Name("artifact"),
+                Key::Name("path"),
+            ]);
+            self.findings.push(
+                Finding::new(
+                    CheckId::M002,
+                    format!("artifact `{path}` lies behind a directory link that leads outside the module directory; the verifier does not read it"),
+                )
+                .at(location)
+                .help("replace the link with a real directory inside the module and rebuild with `anrf build MODULE`"),
+            );
+            self.skip(&[CheckId::M003], "artifact missing");
+            self.skip_family(Family::Wasm, "artifact missing");
+            return None;
+        }
+        let read = fsread::read_regular(&self.module.resolve(&path), budget::ARTIFACT_BYTES);
+        let bytes = match read {
             Ok(bytes) => bytes,
             Err(err) => {
                 let location = self.at(&[
@@ -177,6 +195,9 @@ impl Run<'_, '_> {
             ]);
             // The entry itself, a link not followed: a source is a regular file.
             let problem = match std::fs::symlink_metadata(self.module.resolve(source)) {
+                Ok(_) if !budget::inside(self.module, source) => Some(
+                    "lies behind a directory link that leads outside the module directory, which the verifier does not read",
+                ),
                 Ok(meta) if meta.is_file() => None,
                 Ok(meta) if meta.is_symlink() => Some(
                     "is a symbolic link, which the verifier does not follow (sources are read as regular files only)",

@@ -408,3 +408,28 @@ fn twenty_thousand_sources_are_verified_and_located() {
         );
     }
 }
+
+#[test]
+fn a_directory_link_leading_out_of_the_module_is_not_read() {
+    // `target` (holding the artifact) and `src` moved out, linked back in.
+    let module = Fixture::rust().write();
+    let outside = tempfile::tempdir().unwrap();
+    for dir in ["target", "src"] {
+        let to = outside.path().join(dir);
+        std::fs::rename(module.root.join(dir), &to).unwrap();
+        std::os::unix::fs::symlink(&to, module.root.join(dir)).unwrap();
+    }
+    let report = module.verify(Profile::Dev);
+    assert!(
+        has(&report, CheckId::M002, "leads outside the module directory"),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        has(&report, CheckId::M004, "leads outside the module directory"),
+        "{:?}",
+        report.findings
+    );
+    // Nothing outside is hashed either.
+    assert_eq!(report.digest, None);
+}
