@@ -15,6 +15,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuditError;
+use crate::fsread::{self, ReadError};
 use crate::key;
 
 /// File name of the external checkpoint inside the audit directory.
@@ -44,17 +45,179 @@ pub enum CheckpointSource {
     Table,
     /// The external `checkpoint.sig` file.
     File,
+    /// A witness kept outside the audit directory (`anrf audit verify --witness`).
+    Witness,
+}
+
+/// The most bytes `checkpoint.sig` or a witness file may have (a real one is
+/// about 400).
+pub const MAX_CHECKPOINT_FILE_BYTES: u64 = 4096;
+
+/// The format of `checkpoint.sig` and of a witness file, as written: one flat
+/// JSON object, every field required, nothing else allowed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    format: u32,
+    public_key: String,
+    seq: u64,
+    head_hash: String,
+    time: String,
+    signature: String,
 }
 
 /// `checkpoint.sig` on disk: the checkpoint plus the signer's public key, so
 /// a copy kept elsewhere says which log it belongs to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CheckpointFile {
-    pub format: u32,
     pub public_key: String,
-    #[serde(flatten)]
     pub checkpoint: Checkpoint,
+}
+
+impl CheckpointFile {
+    fn to_json(&self) -> String {
+        let file = FileFormat {
+            format: 1,
+            public_key: self.public_key.clone(),
+            seq: self.checkpoint.seq,
+            head_hash: self.checkpoint.head_hash.clone(),
+            time: self.checkpoint.time.clone(),
+            signature: self.checkpoint.signature.clone(),
+        };
+        let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let file: FileFormat = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if file.format != 1 {
+            return Err(format!(
+                "format `{}` is not supported (this build reads format 1)",
+                file.format
+            ));
+        }
+        Ok(CheckpointFile {
+            public_key: file.public_key,
+            checkpoint: Checkpoint {
+                seq: file.seq,
+                head_hash: file.head_hash,
+                time: file.time,
+                signature: file.signature,
+            },
+        })
+    }
+}
+
+/// A witness: a signed head of the log (`seq`, `head_hash`, `time`, the
+/// signature) with the log's public key, kept outside the audit directory
+/// (committed to the project, or in an external store) so that `anrf audit
+/// verify --witness FILE` detects a wiped, re-keyed or rolled-back log. Its
+/// format is that of `checkpoint.sig`; [`Witness::parse`] checks it strictly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    public_key: String,
+    checkpoint: Checkpoint,
+}
+
+impl Witness {
+    /// Parses a witness strictly: the JSON object `anrf audit witness` writes,
+    /// at most [`MAX_CHECKPOINT_FILE_BYTES`], every field present and well
+    /// formed, no other field, and the signature valid under its own key.
+    /// `origin` names the file in errors.
+    pub fn parse(bytes: &[u8], origin: &Path) -> Result<Witness, AuditError> {
+        let bad = |reason: String| AuditError::Witness {
+            path: origin.to_path_buf(),
+            reason,
+        };
+        if bytes.len() as u64 > MAX_CHECKPOINT_FILE_BYTES {
+            return Err(bad(format!(
+                "it is {} bytes, more than the {MAX_CHECKPOINT_FILE_BYTES} bytes a witness may have",
+                bytes.len()
+            )));
+        }
+        let file = CheckpointFile::from_json(bytes).map_err(bad)?;
+        let hex_field = |name: &str, value: &str, digits: usize| {
+            let ok = value.len() == digits
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if ok {
+                Ok(())
+            } else {
+                Err(bad(format!(
+                    "`{name}` must be {digits} lowercase hex digits"
+                )))
+            }
+        };
+        hex_field("public_key", &file.public_key, 64)?;
+        hex_field("head_hash", &file.checkpoint.head_hash, 64)?;
+        hex_field("signature", &file.checkpoint.signature, 128)?;
+        if i64::try_from(file.checkpoint.seq).is_err() {
+            return Err(bad(format!(
+                "`seq` {} is larger than any sequence number",
+                file.checkpoint.seq
+            )));
+        }
+        let time = &file.checkpoint.time;
+        if time.len() > 64
+            || time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                .is_err()
+        {
+            return Err(bad("`time` must be an RFC 3339 time".to_owned()));
+        }
+        let Some(public) = key::parse_public_hex(&file.public_key) else {
+            return Err(bad("`public_key` is not an ed25519 public key".to_owned()));
+        };
+        if !file.checkpoint.signature_valid(&public) {
+            return Err(bad(
+                "its signature is not valid under its own `public_key`: it was altered".to_owned(),
+            ));
+        }
+        Ok(Witness {
+            public_key: file.public_key,
+            checkpoint: file.checkpoint,
+        })
+    }
+
+    /// Reads and parses the witness file at `path` (a regular file, a final
+    /// symlink not followed, at most [`MAX_CHECKPOINT_FILE_BYTES`]).
+    pub fn read(path: &Path) -> Result<Witness, AuditError> {
+        let bytes = fsread::read_bounded(path, MAX_CHECKPOINT_FILE_BYTES).map_err(|e| {
+            AuditError::Witness {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+        Witness::parse(&bytes, path)
+    }
+
+    pub(crate) fn new(public_key: String, checkpoint: Checkpoint) -> Witness {
+        Witness {
+            public_key,
+            checkpoint,
+        }
+    }
+
+    /// The log's public key, lowercase hex.
+    pub fn public_key(&self) -> &str {
+        &self.public_key
+    }
+
+    /// The signed head.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// The witness as the file `anrf audit witness` writes (pretty JSON and a
+    /// final newline), which [`Witness::parse`] reads back.
+    pub fn to_json(&self) -> String {
+        CheckpointFile {
+            public_key: self.public_key.clone(),
+            checkpoint: self.checkpoint.clone(),
+        }
+        .to_json()
+    }
 }
 
 impl Checkpoint {
@@ -109,20 +272,18 @@ pub(crate) enum FileState {
     Present(CheckpointFile),
 }
 
-/// Reads `checkpoint.sig`.
+/// Reads `checkpoint.sig` (bounded, a regular file, a symlink not followed).
 pub(crate) fn read_file(dir: &Path) -> Result<FileState, AuditError> {
     let path = dir.join(CHECKPOINT_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Absent),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            return Ok(FileState::Unreadable("not UTF-8".to_owned()));
-        }
-        Err(e) => return Err(AuditError::io(&path, e)),
+    let bytes = match fsread::read_bounded(&path, MAX_CHECKPOINT_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::NotFound) => return Ok(FileState::Absent),
+        Err(ReadError::Io(e)) => return Err(AuditError::io(&path, e)),
+        Err(other) => return Ok(FileState::Unreadable(other.to_string())),
     };
-    Ok(match serde_json::from_str::<CheckpointFile>(&text) {
+    Ok(match CheckpointFile::from_json(&bytes) {
         Ok(file) => FileState::Present(file),
-        Err(e) => FileState::Unreadable(e.to_string()),
+        Err(reason) => FileState::Unreadable(reason),
     })
 }
 
@@ -138,16 +299,11 @@ pub(crate) fn write_file(
     {
         return Ok(());
     }
-    let file = CheckpointFile {
-        format: 1,
+    let text = CheckpointFile {
         public_key: key::public_hex(public_key),
         checkpoint: checkpoint.clone(),
-    };
-    let mut text = serde_json::to_string_pretty(&file).map_err(|e| AuditError::Io {
-        path: dir.join(CHECKPOINT_FILE),
-        source: std::io::Error::other(e),
-    })?;
-    text.push('\n');
+    }
+    .to_json();
     let tmp = dir.join(format!(
         ".{CHECKPOINT_FILE}.{}.{}.tmp",
         std::process::id(),

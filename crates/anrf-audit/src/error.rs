@@ -119,6 +119,37 @@ pub enum AuditError {
     #[error("the audit log `{path}` is damaged ({reason}): run `anrf audit verify` to see where")]
     Corrupt { path: PathBuf, reason: String },
 
+    /// The audit directory holds what only a log leaves behind (`audit.key`,
+    /// a `checkpoint.sig` past the empty log) but no log: it was deleted.
+    /// Starting a new log there would hide that, so nothing is recorded.
+    #[error(
+        "the audit directory `{dir}` holds {found} but no audit log (`{path}` is missing or \
+         records no log): the log was deleted; nothing was recorded; `anrf audit verify` \
+         reports it; keep the directory as evidence, then move it aside (e.g. `mv {dir} \
+         {dir}.deleted`) so that the next command starts a new log"
+    )]
+    LogDeleted {
+        path: PathBuf,
+        dir: PathBuf,
+        found: String,
+    },
+
+    /// The cheap check before an append (`LogOptions::check_before_append`,
+    /// on for `Requirement::Required`) found the log unsound.
+    #[error(
+        "refusing to append to the audit log `{path}`: {reason}; nothing was recorded; run \
+         `anrf audit verify` to see what was changed, keep the directory as evidence, then move \
+         it aside so that the next command starts a new log"
+    )]
+    Unsound { path: PathBuf, reason: String },
+
+    /// A witness file that is not one (see `Witness::parse`).
+    #[error(
+        "`{path}` is not an audit witness: {reason}; give a file written by `anrf audit witness \
+         -o FILE`"
+    )]
+    Witness { path: PathBuf, reason: String },
+
     /// Writing the export failed.
     #[error("cannot write the export: {source}")]
     Export {

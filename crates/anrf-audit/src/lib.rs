@@ -33,13 +33,17 @@ mod canonical;
 mod checkpoint;
 mod error;
 mod event;
+mod fsread;
+mod guard;
 mod key;
 mod log;
 mod record;
 mod store;
 mod verify;
 
-pub use checkpoint::{CHECKPOINT_FILE, Checkpoint, CheckpointSource};
+pub use checkpoint::{
+    CHECKPOINT_FILE, Checkpoint, CheckpointSource, MAX_CHECKPOINT_FILE_BYTES, Witness,
+};
 pub use error::AuditError;
 pub use event::{
     Decision, EventKind, EventRecord, NewEvent, UnknownName, module_subject, subject_module,
@@ -49,4 +53,24 @@ pub use log::{
     AuditLog, DB_FILE, DEFAULT_BUSY_TIMEOUT, DEFAULT_CHECKPOINT_EVERY, EventFilter, LogOptions,
 };
 pub use record::{Recorded, Requirement, local_actor, record, record_with};
-pub use verify::{Head, Problem, ProblemKind, VerifyReport};
+pub use verify::{Head, Problem, ProblemKind, VerifyOptions, VerifyReport};
+
+/// Verifies the log in `dir` against `options`, like
+/// [`AuditLog::verify_with`], and also when there is no log left: a directory
+/// that holds `audit.key` or a `checkpoint.sig` past seq 0 but no database,
+/// or no log at all while a witness says there was one, is reported as a
+/// deleted log ([`ProblemKind::LogDeleted`]). Only a directory with no trace
+/// of a log, and no witness, is [`AuditError::NotFound`].
+pub fn verify_dir(
+    dir: &std::path::Path,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, AuditError> {
+    match AuditLog::open_existing(dir) {
+        Ok(log) => log.verify_with(options),
+        Err(AuditError::NotFound { path }) => {
+            let found = store::leftover(dir)?;
+            verify::deleted_log_report(found, options).ok_or(AuditError::NotFound { path })
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -7,15 +7,16 @@ use std::time::Duration;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::checkpoint::{self, Checkpoint, FileState};
+use crate::checkpoint::{self, Checkpoint, FileState, Witness};
 use crate::error::AuditError;
 use crate::event::{self, EventKind, EventRecord, HashedFields, NewEvent};
+use crate::guard;
 use crate::key;
 use crate::store::{
     RawRow, init_schema, insert_checkpoint, now_rfc3339, parse_hash, raw_row, read_meta,
     remove_abandoned_temp_files, retry_while_locked, text,
 };
-use crate::verify::{self, VerifyReport};
+use crate::verify::{self, VerifyOptions, VerifyReport};
 
 /// File name of the database inside the audit directory.
 pub const DB_FILE: &str = "audit.db";
@@ -37,7 +38,10 @@ pub struct LogOptions {
     busy_timeout: Duration,
     max_size_bytes: Option<u64>,
     test_hook_inside_append: Option<fn(u64)>,
+    test_hook_creating: Option<fn(&str)>,
     defer_head_file: bool,
+    check_before_append: bool,
+    pinned_key: Option<String>,
 }
 
 impl Default for LogOptions {
@@ -48,7 +52,10 @@ impl Default for LogOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             max_size_bytes: None,
             test_hook_inside_append: None,
+            test_hook_creating: None,
             defer_head_file: false,
+            check_before_append: false,
+            pinned_key: None,
         }
     }
 }
@@ -97,6 +104,35 @@ impl LogOptions {
         self
     }
 
+    /// **Race tests only.** Calls `hook(step)` at each step of creating a new
+    /// log (`locked`, `schema-written`, `head-written`, `committed`), so a test
+    /// can look at the directory exactly there. No command of anrf sets it.
+    #[doc(hidden)]
+    pub fn test_hook_creating(&mut self, hook: fn(&str)) -> &mut Self {
+        self.test_hook_creating = Some(hook);
+        self
+    }
+
+    /// Whether every append first checks, inside its transaction, that the log
+    /// it extends is sound (default `false`; [`record`](crate::record) turns it
+    /// on for [`Requirement::Required`](crate::Requirement::Required), i.e. the
+    /// `test` and `prod` profiles). The check is cheap and never walks the
+    /// chain: the pinned key, the last event, `checkpoint.sig` and the newest
+    /// checkpoint row (see `docs/audit.md`). A failed check is
+    /// [`AuditError::Unsound`] and nothing is appended.
+    pub fn check_before_append(&mut self, check: bool) -> &mut Self {
+        self.check_before_append = check;
+        self
+    }
+
+    /// The public key (hex) the log must have, pinned outside its directory
+    /// (the project policy's `[audit] public_key`). Checked before every
+    /// append when [`check_before_append`](Self::check_before_append) is on.
+    pub fn pinned_key(&mut self, public_key_hex: Option<&str>) -> &mut Self {
+        self.pinned_key = public_key_hex.map(str::to_owned);
+        self
+    }
+
     /// Whether to write `checkpoint.sig` only when the log is flushed or
     /// dropped instead of after every append (default `false`). Each event is
     /// still committed (and synced) by its own `append`; only the external head,
@@ -140,6 +176,11 @@ pub struct AuditLog {
     busy_ms: u64,
     test_hook_inside_append: Option<fn(u64)>,
     defer_head_file: bool,
+    check_before_append: bool,
+    pinned_key: Option<String>,
+    /// The database records no log (no `meta` key) although `audit.key`
+    /// exists: the log was deleted and replaced (verify reports it).
+    no_record: bool,
     /// The head checkpoint not yet written to `checkpoint.sig` (deferred).
     pending_head: Option<Checkpoint>,
     /// The thread writing a deferred `checkpoint.sig` while the log is
@@ -219,25 +260,37 @@ impl AuditLog {
                 .map_err(sql)?;
         }
 
+        let mut no_record = false;
         let recorded = if opts.create {
-            remove_abandoned_temp_files(dir);
             // WAL persists in the file; setting it again is a cheap no-op.
             let _: String = conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
                 .map_err(sql)?;
-            init_schema(&conn, dir, &db_path, busy_ms)?
+            init_schema(&conn, dir, &db_path, busy_ms, opts.test_hook_creating)?
         } else {
             match read_meta(&conn, &db_path, busy_ms)? {
                 Some(public) => public,
-                // The key record is gone (tampering, or a crash while the log
-                // was created): identify the log by its key file, if any.
+                // The key record is gone although the key exists (a log's key
+                // is put in place only after the database recorded it): the
+                // log was deleted or replaced. Check it against the key file.
                 None => match key::load(dir)? {
-                    Some(k) => key::public_hex(&k.verifying_key()),
+                    Some(k) => {
+                        no_record = true;
+                        key::public_hex(&k.verifying_key())
+                    }
                     None => return Err(AuditError::NotFound { path: db_path }),
                 },
             }
         };
-        let file_key = key::load(dir)?;
+        let file_key = match key::parse_public_hex(&recorded) {
+            Some(public) if opts.create => key::load_or_adopt(dir, &public)?,
+            _ => key::load(dir)?,
+        };
+        if opts.create {
+            // After adopting: a pending key of a crashed creation is kept
+            // until the log that records it has taken it.
+            remove_abandoned_temp_files(dir);
+        }
         let (public, signing, key_state) = match (key::parse_public_hex(&recorded), file_key) {
             (Some(public), Some(k)) if k.verifying_key() == public => {
                 (public, Some(k), KeyState::Matches)
@@ -275,6 +328,9 @@ impl AuditLog {
             busy_ms,
             test_hook_inside_append: opts.test_hook_inside_append,
             defer_head_file: opts.defer_head_file,
+            check_before_append: opts.check_before_append,
+            pinned_key: opts.pinned_key.clone(),
+            no_record,
             pending_head: None,
             head_writer: HeadWriter::default(),
         })
@@ -318,6 +374,16 @@ impl AuditLog {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
+        if self.check_before_append {
+            guard::check_head(
+                &tx,
+                &self.dir,
+                &db_path,
+                &self.public,
+                self.pinned_key.as_deref(),
+                busy,
+            )?;
+        }
         let head: Option<(i64, String)> = tx
             .query_row(
                 "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
@@ -469,14 +535,39 @@ impl AuditLog {
     /// checkpoint (table and `checkpoint.sig`) and that no checkpointed event
     /// is missing. Tampering is reported in the value, not as `Err`.
     pub fn verify(&self) -> Result<VerifyReport, AuditError> {
-        verify::verify(self, None)
+        self.verify_with(&VerifyOptions::default())
+    }
+
+    /// [`verify`](Self::verify) against trust roots kept outside the audit
+    /// directory: a pinned public key and a [`Witness`].
+    pub fn verify_with(&self, options: &VerifyOptions) -> Result<VerifyReport, AuditError> {
+        verify::verify(self, options).map(|(report, _)| report)
+    }
+
+    /// Verifies the log as [`verify_with`](Self::verify_with) does and, when it
+    /// is intact, returns its newest signed head as a [`Witness`] to keep
+    /// outside the directory. Writes nothing: the head is the checkpoint that
+    /// was read and verified (normally `checkpoint.sig`, signed after every
+    /// append).
+    pub fn witness(
+        &self,
+        options: &VerifyOptions,
+    ) -> Result<(VerifyReport, Option<Witness>), AuditError> {
+        let (report, head) = verify::verify(self, options)?;
+        let witness = head
+            .filter(|_| report.is_intact())
+            .map(|cp| Witness::new(self.public_key_hex(), cp));
+        Ok((report, witness))
     }
 
     /// [`verify`](Self::verify), also requiring the log's public key to be
     /// `public_key_hex` (pinned elsewhere, e.g. in CI). This catches a log
     /// whose database, key file and checkpoint were all replaced.
     pub fn verify_pinned(&self, public_key_hex: &str) -> Result<VerifyReport, AuditError> {
-        verify::verify(self, Some(public_key_hex))
+        self.verify_with(&VerifyOptions {
+            pinned_key: Some(public_key_hex.to_owned()),
+            witness: None,
+        })
     }
 
     /// Events matching `filter`, in ascending sequence order. Rows whose
@@ -627,6 +718,20 @@ impl AuditLog {
             .map_err(|e| self.sql(e))
     }
 
+    /// Starts a read transaction: every query until [`end_read`] sees one
+    /// snapshot of the database, so a concurrent append cannot put the table
+    /// checkpoints and the events read by one verification out of step.
+    pub(crate) fn begin_read(&self) -> Result<(), AuditError> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Ends the read transaction of [`begin_read`].
+    pub(crate) fn end_read(&self) {
+        let _ = self.conn.execute_batch("COMMIT");
+    }
+
     fn table_exists(&self, name: &str) -> Result<bool, AuditError> {
         self.conn
             .query_row(
@@ -643,6 +748,11 @@ impl AuditLog {
 
     pub(crate) fn key_state(&self) -> &KeyState {
         &self.key_state
+    }
+
+    /// The database records no log although `audit.key` exists.
+    pub(crate) fn no_record(&self) -> bool {
+        self.no_record
     }
 
     fn signing_key(&self) -> Result<&SigningKey, AuditError> {

@@ -33,7 +33,8 @@ pub enum Recorded {
 /// Opens the log in `dir` (creating it if needed) and appends `event`.
 ///
 /// With [`Requirement::Required`], any failure (full or read-only disk,
-/// lock held too long, missing key) is `Err`, whose message names the file,
+/// lock held too long, missing key, a log that fails the check before an
+/// append) is `Err`, whose message names the file,
 /// the cause and the remedy: the caller prints it and does not run the action.
 pub fn record(
     dir: &Path,
@@ -43,13 +44,20 @@ pub fn record(
     record_with(&LogOptions::new(), dir, event, requirement)
 }
 
-/// [`record`] with explicit [`LogOptions`] (a size cap, a busy timeout).
+/// [`record`] with explicit [`LogOptions`] (a size cap, a busy timeout, a
+/// pinned key). With [`Requirement::Required`] the append first checks that
+/// the log is sound ([`LogOptions::check_before_append`]): a log that shows
+/// tampering is not extended, and the caller stops.
 pub fn record_with(
     options: &LogOptions,
     dir: &Path,
     event: &NewEvent,
     requirement: Requirement,
 ) -> Result<Recorded, AuditError> {
+    let mut options = options.clone();
+    if requirement == Requirement::Required {
+        options.check_before_append(true);
+    }
     let appended = options.open(dir).and_then(|mut log| log.append(event));
     match (appended, requirement) {
         (Ok(rec), _) => Ok(Recorded::Appended(rec)),

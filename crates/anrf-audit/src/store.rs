@@ -123,54 +123,124 @@ pub(crate) fn insert_checkpoint(
 
 /// Creates the schema and records the public key, once. Returns the
 /// recorded public key (hex).
+///
+/// Everything happens inside one `IMMEDIATE` transaction, in an order that
+/// leaves nothing a reader could take for tampering: a new key is written to a
+/// temporary file, the schema and the public key are inserted, the empty log's
+/// signed head (`checkpoint.sig` at seq 0) is written, the transaction
+/// commits, and only then does the key become `audit.key`. A reader sees
+/// either no log (nothing committed) or a log with its head file.
+///
+/// Refuses ([`AuditError::LogDeleted`]) to start a log in a directory that
+/// still holds `audit.key`, or a `checkpoint.sig` past seq 0, without a
+/// database that records them: the log was deleted, and a new one would hide
+/// it.
 pub(crate) fn init_schema(
     conn: &Connection,
     dir: &Path,
     db_path: &Path,
     busy_ms: u64,
+    hook: Option<fn(&str)>,
 ) -> Result<String, AuditError> {
     let sql = |e| AuditError::sqlite(db_path, e, busy_ms);
     if let Some(public) = read_meta(conn, db_path, busy_ms)? {
         return Ok(public);
     }
-    // Fresh database: make (or reuse) the key before taking the write lock.
-    let signing = key::load_or_create(dir)?;
-    let public = key::public_hex(&signing.verifying_key());
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
-    let created = (|| {
-        conn.execute_batch(SCHEMA)?;
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1)",
-            [FORMAT],
-        )?;
-        let inserted = conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('public_key', ?1)",
-            [&public],
-        )?;
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?1)",
-            [now_rfc3339()],
-        )?;
-        conn.execute_batch("COMMIT")?;
-        Ok(inserted == 1)
-    })();
-    let created = match created {
-        Ok(created) => created,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(sql(e));
+    let step = |name: &str| {
+        if let Some(hook) = hook {
+            hook(name);
         }
     };
-    if created {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+    step("locked");
+    let created = (|| {
+        // Another process may have created the log since the look above.
+        if let Some(public) = read_meta(conn, db_path, busy_ms)? {
+            return Ok((public, None));
+        }
+        refuse_leftovers(dir, db_path)?;
+        let pending = key::PendingKey::create(dir)?;
+        let public = key::public_hex(&pending.key.verifying_key());
+        let insert = || -> rusqlite::Result<()> {
+            conn.execute_batch(SCHEMA)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('format', ?1)",
+                [FORMAT],
+            )?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('public_key', ?1)",
+                [&public],
+            )?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('created', ?1)",
+                [now_rfc3339()],
+            )?;
+            Ok(())
+        };
+        if let Err(e) = insert() {
+            pending.discard();
+            return Err(sql(e));
+        }
+        step("schema-written");
         // The empty log's head: a checkpoint at seq 0 over the genesis hash,
         // so deleting every event is detected like any other truncation.
-        let genesis = hex::encode(event::genesis_hash(signing.verifying_key().as_bytes()));
-        let cp = Checkpoint::sign(&signing, 0, &genesis, now_rfc3339());
-        checkpoint::write_file(dir, &signing.verifying_key(), &cp)?;
+        let genesis = hex::encode(event::genesis_hash(pending.key.verifying_key().as_bytes()));
+        let cp = Checkpoint::sign(&pending.key, 0, &genesis, now_rfc3339());
+        if let Err(e) = checkpoint::write_file(dir, &pending.key.verifying_key(), &cp) {
+            pending.discard();
+            return Err(e);
+        }
+        step("head-written");
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            pending.discard();
+            return Err(sql(e));
+        }
+        Ok((public, Some(pending)))
+    })();
+    let (public, pending) = match created {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    };
+    if let Some(pending) = pending {
+        step("committed");
+        pending.install(dir)?;
+    } else {
+        let _ = conn.execute_batch("COMMIT");
     }
-    read_meta(conn, db_path, busy_ms)?.ok_or_else(|| AuditError::Corrupt {
-        path: db_path.to_path_buf(),
-        reason: "the public key was not recorded".to_owned(),
+    Ok(public)
+}
+
+/// [`AuditError::LogDeleted`] when `dir` holds what only a log leaves behind:
+/// `audit.key`, or a `checkpoint.sig` that is unreadable or past seq 0.
+pub(crate) fn refuse_leftovers(dir: &Path, db_path: &Path) -> Result<(), AuditError> {
+    if let Some(found) = leftover(dir)? {
+        return Err(AuditError::LogDeleted {
+            path: db_path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// What a deleted log left behind in `dir`, described, if anything.
+pub(crate) fn leftover(dir: &Path) -> Result<Option<String>, AuditError> {
+    if key::exists(dir) {
+        return Ok(Some(format!("`{}`", key::KEY_FILE)));
+    }
+    Ok(match checkpoint::read_file(dir)? {
+        checkpoint::FileState::Present(file) if file.checkpoint.seq > 0 => Some(format!(
+            "`{}` covering event {}",
+            checkpoint::CHECKPOINT_FILE,
+            file.checkpoint.seq
+        )),
+        checkpoint::FileState::Unreadable(_) => {
+            Some(format!("an unreadable `{}`", checkpoint::CHECKPOINT_FILE))
+        }
+        _ => None,
     })
 }
 

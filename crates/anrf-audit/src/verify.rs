@@ -7,12 +7,25 @@ use std::fmt;
 use ed25519_dalek::Verifier;
 use serde::Serialize;
 
-use crate::checkpoint::{self, Checkpoint, CheckpointSource, FileState};
+use crate::checkpoint::{self, Checkpoint, CheckpointSource, FileState, Witness};
 use crate::error::AuditError;
 use crate::event::{self, HashedFields};
 use crate::key;
 use crate::log::{AuditLog, KeyState};
 use crate::store::RawRow;
+
+/// Trust roots kept outside the audit directory, for
+/// [`AuditLog::verify_with`] and [`verify_dir`](crate::verify_dir).
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The log's public key (hex), pinned elsewhere: the project policy's
+    /// `[audit] public_key` or `--public-key`. A log with another key is a
+    /// replaced or re-keyed log.
+    pub pinned_key: Option<String>,
+    /// A signed head kept elsewhere: the log must have that key, and the
+    /// witnessed event with that hash.
+    pub witness: Option<Witness>,
+}
 
 /// The result of [`AuditLog::verify`]: what was checked and the first
 /// problem found, if any.
@@ -29,6 +42,10 @@ pub struct VerifyReport {
     pub latest_checkpoint: Option<u64>,
     /// The log's public key, hex.
     pub public_key: String,
+    /// The key it was required to have, if one was pinned.
+    pub pinned_key: Option<String>,
+    /// The witnessed head it was checked against, if a witness was given.
+    pub witnessed: Option<Head>,
     /// The first problem, in sequence order; `None` when the log is intact.
     pub problem: Option<Problem>,
 }
@@ -99,6 +116,13 @@ pub enum ProblemKind {
     KeyMismatch { key_file_public_key: String },
     /// The log's key is not the pinned one.
     UnexpectedKey { expected: String },
+    /// The log's key is not the one the witness names: the log was replaced
+    /// or re-keyed since the witness was taken.
+    WitnessKeyMismatch { witness_public_key: String },
+    /// No log is left, but its directory holds what only a log leaves behind
+    /// (`audit.key`, a `checkpoint.sig` past seq 0), or a witness shows there
+    /// was one: the log was deleted.
+    LogDeleted { found: String },
 }
 
 impl fmt::Display for Problem {
@@ -167,8 +191,17 @@ impl fmt::Display for Problem {
             ),
             ProblemKind::UnexpectedKey { expected } => write!(
                 f,
-                "the log's key is not the pinned key `{}`: the whole log was replaced",
+                "the log's key is not the pinned key `{}`: the whole log was replaced or re-keyed",
                 short(expected)
+            ),
+            ProblemKind::WitnessKeyMismatch { witness_public_key } => write!(
+                f,
+                "the log's key is not the witnessed key `{}`: the log was replaced or re-keyed since the witness was taken",
+                short(witness_public_key)
+            ),
+            ProblemKind::LogDeleted { found } => write!(
+                f,
+                "the audit log is gone but {found} remains: the log was deleted"
             ),
         }
     }
@@ -178,6 +211,7 @@ fn source_name(source: CheckpointSource) -> &'static str {
     match source {
         CheckpointSource::Table => "table",
         CheckpointSource::File => checkpoint::CHECKPOINT_FILE,
+        CheckpointSource::Witness => "the witness",
     }
 }
 
@@ -198,8 +232,28 @@ struct Walk<'a> {
     problem: Option<Problem>,
 }
 
-pub(crate) fn verify(log: &AuditLog, pinned: Option<&str>) -> Result<VerifyReport, AuditError> {
+/// Verifies `log`; also returns the newest checkpoint of the log itself
+/// (table or `checkpoint.sig`, never the witness) that the walk checked.
+pub(crate) fn verify(
+    log: &AuditLog,
+    options: &VerifyOptions,
+) -> Result<(VerifyReport, Option<Checkpoint>), AuditError> {
+    // `checkpoint.sig` is read before the database: it is written after the
+    // commit of the event it names, so the snapshot read next includes it.
+    let file_state = checkpoint::read_file(log.dir())?;
+    log.begin_read()?;
+    let result = verify_snapshot(log, options, file_state);
+    log.end_read();
+    result
+}
+
+fn verify_snapshot(
+    log: &AuditLog,
+    options: &VerifyOptions,
+    file_state: FileState,
+) -> Result<(VerifyReport, Option<Checkpoint>), AuditError> {
     let public = *log.public();
+    let own = key::public_hex(&public);
     let table = log.table_checkpoints()?;
     let table_count = table.len() as u64;
     let mut checkpoints: BTreeMap<u64, Vec<(Checkpoint, CheckpointSource)>> = BTreeMap::new();
@@ -209,13 +263,34 @@ pub(crate) fn verify(log: &AuditLog, pinned: Option<&str>) -> Result<VerifyRepor
             .or_default()
             .push((cp, CheckpointSource::Table));
     }
+    let pinned = options
+        .pinned_key
+        .as_deref()
+        .map(|p| p.trim().to_ascii_lowercase());
     let pinned_problem = pinned
-        .map(|p| p.trim().to_ascii_lowercase())
-        .filter(|p| *p != key::public_hex(&public))
+        .clone()
+        .filter(|p| *p != own)
         .map(|expected| Problem {
             seq: None,
             kind: ProblemKind::UnexpectedKey { expected },
         });
+    let mut witness_problem = None;
+    if let Some(w) = &options.witness {
+        if w.public_key() == own {
+            let cp = w.checkpoint().clone();
+            checkpoints
+                .entry(cp.seq)
+                .or_default()
+                .push((cp, CheckpointSource::Witness));
+        } else {
+            witness_problem = Some(Problem {
+                seq: None,
+                kind: ProblemKind::WitnessKeyMismatch {
+                    witness_public_key: w.public_key().to_owned(),
+                },
+            });
+        }
+    }
     let mut log_problem = match log.key_state() {
         KeyState::Mismatch(found) => Some(Problem {
             seq: None,
@@ -225,7 +300,15 @@ pub(crate) fn verify(log: &AuditLog, pinned: Option<&str>) -> Result<VerifyRepor
         }),
         KeyState::Matches | KeyState::Missing => None,
     };
-    match checkpoint::read_file(log.dir())? {
+    if log.no_record() {
+        log_problem = Some(Problem {
+            seq: None,
+            kind: ProblemKind::LogDeleted {
+                found: format!("`{}`", key::KEY_FILE),
+            },
+        });
+    }
+    match file_state {
         FileState::Present(file) => {
             let cp = file.checkpoint;
             checkpoints
@@ -265,31 +348,83 @@ pub(crate) fn verify(log: &AuditLog, pinned: Option<&str>) -> Result<VerifyRepor
     })?;
     walk.after_last();
 
+    let valid = |cps: &Vec<(Checkpoint, CheckpointSource)>| {
+        cps.iter()
+            .any(|(cp, source)| *source != CheckpointSource::Witness && cp.signature_valid(&public))
+    };
     let latest_checkpoint = walk
         .checkpoints
         .iter()
-        .filter(|(_, cps)| cps.iter().any(|(cp, _)| cp.signature_valid(&public)))
+        .filter(|(_, cps)| valid(cps))
         .map(|(seq, _)| *seq)
         .next_back();
+    let newest_own = walk.checkpoints.values().rev().find_map(|cps| {
+        cps.iter()
+            .find(|(cp, source)| {
+                *source != CheckpointSource::Witness && cp.signature_valid(&public)
+            })
+            .map(|(cp, _)| cp.clone())
+    });
     // A problem of the log as a whole is reported before one in the chain
-    // only when it concerns the key, which every other check relies on.
+    // only when it concerns the key, which every other check relies on, or
+    // the log's record itself.
     let problem = match log_problem {
         Some(
             p @ Problem {
-                kind: ProblemKind::KeyMismatch { .. },
+                kind: ProblemKind::KeyMismatch { .. } | ProblemKind::LogDeleted { .. },
                 ..
             },
         ) => Some(p),
         other => walk.problem.or(other),
     };
-    let problem = pinned_problem.or(problem);
-    Ok(VerifyReport {
+    let problem = pinned_problem.or(witness_problem).or(problem);
+    let report = VerifyReport {
         events: walk.events,
         head: walk.head,
         checkpoints: table_count,
         latest_checkpoint,
-        public_key: key::public_hex(&public),
+        public_key: own,
+        pinned_key: pinned,
+        witnessed: options.witness.as_ref().map(|w| Head {
+            seq: w.checkpoint().seq,
+            hash: w.checkpoint().head_hash.clone(),
+        }),
         problem,
+    };
+    Ok((report, newest_own))
+}
+
+/// The report for a directory without a log: `Some` when something shows
+/// that a log was there (what it left behind, or a witness), `None` when
+/// there simply is no log yet.
+pub(crate) fn deleted_log_report(
+    found: Option<String>,
+    options: &VerifyOptions,
+) -> Option<VerifyReport> {
+    let found = found.or_else(|| {
+        options.witness.as_ref().map(|w| {
+            format!(
+                "a witness of event {} (key `{}`)",
+                w.checkpoint().seq,
+                short(w.public_key())
+            )
+        })
+    })?;
+    Some(VerifyReport {
+        events: 0,
+        head: None,
+        checkpoints: 0,
+        latest_checkpoint: None,
+        public_key: String::new(),
+        pinned_key: options.pinned_key.clone(),
+        witnessed: options.witness.as_ref().map(|w| Head {
+            seq: w.checkpoint().seq,
+            hash: w.checkpoint().head_hash.clone(),
+        }),
+        problem: Some(Problem {
+            seq: None,
+            kind: ProblemKind::LogDeleted { found },
+        }),
     })
 }
 

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
+use crate::fsread::ReadError;
+
 /// Everything that can go wrong reading, checking or hashing a module.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[non_exhaustive]
@@ -35,7 +37,7 @@ pub enum FormatError {
     MissingSource {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: ReadError,
     },
     #[error("artifact `{}` recorded in `implementation.artifact` cannot be read", path.display())]
     #[diagnostic(help("rebuild it with `anrf build {module}`"))]
@@ -43,8 +45,13 @@ pub enum FormatError {
         path: PathBuf,
         module: String,
         #[source]
-        source: std::io::Error,
+        source: ReadError,
     },
+    #[error(transparent)]
+    #[diagnostic(help(
+        "anrf reads a module's files only as regular files inside its directory, within documented sizes (docs/manifest.md)"
+    ))]
+    Unreadable(ReadError),
     #[error("cannot render the manifest as TOML")]
     Serialize(#[source] toml::ser::Error),
 }

@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod fsread;
 pub mod manifest;
 mod module;
 pub mod names;
@@ -66,7 +67,10 @@ pub use manifest::{
     Intent, Interface, Isolation, Language, LimitName, Limits, Logic, Manifest, MemorySafety,
     ModuleInfo, Override, Profile, Provenance, Relaxation, Revocation, Scope, Security,
 };
-pub use module::{MANIFEST_FILE, Module};
+pub use module::{
+    MANIFEST_FILE, MAX_ARTIFACT_BYTES, MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES,
+    MAX_SOURCES_TOTAL_BYTES, Module, ModuleSnapshot,
+};
 pub use names::{
     ContentDigest, EnvName, GuestPath, Justification, ModuleName, NameError, OverrideId, RelPath,
     Requester, Sha256Hex,
@@ -81,10 +85,11 @@ impl Manifest {
 
     /// Reads, parses and checks the manifest at `path`.
     pub fn from_path(path: &Path) -> Result<Self, FormatError> {
-        let source = std::fs::read_to_string(path).map_err(|source| FormatError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let source =
+            fsread::read_regular_text(path, module::MAX_MANIFEST_BYTES).map_err(|e| match e {
+                fsread::ReadError::Io { path, source } => FormatError::Read { path, source },
+                other => FormatError::Unreadable(other),
+            })?;
         Self::from_str(&source, &path.display().to_string())
     }
 

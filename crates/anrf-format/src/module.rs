@@ -1,20 +1,38 @@
 //! A module on disk: its directory and manifest, and the digests over its content.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
 use crate::error::FormatError;
+use crate::fsread::{self, ReadError};
 use crate::manifest::Manifest;
 use crate::names::ContentDigest;
 
 /// The manifest's file name inside a module directory.
 pub const MANIFEST_FILE: &str = "anrf.toml";
 
+/// The most bytes of `anrf.toml` that are read.
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// The most bytes of one source file that are read.
+pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
+/// The most bytes of all source files of a module together.
+pub const MAX_SOURCES_TOTAL_BYTES: u64 = 64 << 20;
+/// The most bytes of a built artifact that are read.
+pub const MAX_ARTIFACT_BYTES: u64 = 64 << 20;
+
 /// A module directory with its parsed, checked manifest.
+///
+/// The directory is opened once, at [`Module::load`]; the manifest and, through
+/// [`Module::snapshot`], every source and the artifact are read beneath that
+/// open directory (no symbolic link in any component, nothing outside it), so
+/// renaming or replacing the directory afterwards changes nothing that is read.
 #[derive(Debug, Clone)]
 pub struct Module {
     dir: PathBuf,
+    handle: Arc<File>,
     manifest_path: PathBuf,
     manifest: Manifest,
 }
@@ -32,15 +50,30 @@ impl Module {
         } else {
             let dir = path
                 .parent()
+                .filter(|p| !p.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             (dir, path.to_path_buf())
         };
-        if !manifest_path.exists() {
-            return Err(FormatError::NoManifest { dir });
-        }
-        let manifest = Manifest::from_path(&manifest_path)?;
+        let manifest_name = manifest_path
+            .file_name()
+            .map_or_else(|| PathBuf::from(MANIFEST_FILE), PathBuf::from);
+        // The directory as the caller named it (links in it followed once, here);
+        // from now on everything is read beneath this descriptor.
+        let handle = fsread::open_dir_following(&dir).map_err(FormatError::Unreadable)?;
+        let bytes = match fsread::read_beneath(&handle, &dir, &manifest_name, MAX_MANIFEST_BYTES) {
+            Ok(bytes) => bytes,
+            Err(ReadError::NotFound { .. }) => return Err(FormatError::NoManifest { dir }),
+            Err(e) => return Err(FormatError::Unreadable(e)),
+        };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            FormatError::Unreadable(ReadError::NotUtf8 {
+                path: manifest_path.clone(),
+            })
+        })?;
+        let manifest = Manifest::from_str(&text, &manifest_path.display().to_string())?;
         Ok(Self {
             dir,
+            handle: Arc::new(handle),
             manifest_path,
             manifest,
         })
@@ -48,6 +81,12 @@ impl Module {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The module directory as opened at [`Module::load`]: open files beneath it
+    /// (not by [`Module::dir`]'s name) so that every read is of this directory.
+    pub fn dir_handle(&self) -> &File {
+        &self.handle
     }
 
     pub fn manifest_path(&self) -> &Path {
@@ -68,25 +107,129 @@ impl Module {
         self.dir.join(rel)
     }
 
-    /// The artifact's bytes, if the manifest records one.
-    pub fn artifact_bytes(&self) -> Result<Option<Vec<u8>>, FormatError> {
-        let Some(artifact) = &self.manifest.implementation.artifact else {
-            return Ok(None);
+    /// Reads every source and the artifact once, beneath the module directory
+    /// and within the size limits above: the bytes a decision hashes and the bytes
+    /// it is then about are the same bytes, taken from one snapshot.
+    pub fn snapshot(&self) -> Result<ModuleSnapshot, FormatError> {
+        let mut names: Vec<&str> = self
+            .manifest
+            .implementation
+            .sources
+            .iter()
+            .map(crate::names::RelPath::as_str)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut sources = Vec::with_capacity(names.len());
+        let mut total: u64 = 0;
+        for name in names {
+            let path = self.resolve(name);
+            let bytes =
+                fsread::read_beneath(&self.handle, &self.dir, Path::new(name), MAX_SOURCE_BYTES)
+                    .map_err(|e| FormatError::MissingSource {
+                        path: path.clone(),
+                        source: e,
+                    })?;
+            total = total.saturating_add(bytes.len() as u64);
+            if total > MAX_SOURCES_TOTAL_BYTES {
+                return Err(FormatError::MissingSource {
+                    path: path.clone(),
+                    source: ReadError::TooLarge {
+                        path,
+                        size: total,
+                        limit: MAX_SOURCES_TOTAL_BYTES,
+                    },
+                });
+            }
+            sources.push((name.to_owned(), bytes));
+        }
+        let artifact = match &self.manifest.implementation.artifact {
+            None => None,
+            Some(artifact) => {
+                let rel = artifact.path.as_str();
+                let bytes = fsread::read_beneath(
+                    &self.handle,
+                    &self.dir,
+                    Path::new(rel),
+                    MAX_ARTIFACT_BYTES,
+                )
+                .map_err(|source| FormatError::MissingArtifact {
+                    path: self.resolve(rel),
+                    module: self.dir.display().to_string(),
+                    source,
+                })?;
+                Some(bytes)
+            }
         };
-        let path = self.resolve(artifact.path.as_str());
-        std::fs::read(&path)
-            .map(Some)
-            .map_err(|source| FormatError::MissingArtifact {
-                path,
-                module: self.dir.display().to_string(),
-                source,
-            })
+        Ok(ModuleSnapshot {
+            manifest: self.manifest.clone(),
+            sources,
+            artifact,
+        })
+    }
+
+    /// [`ModuleSnapshot::content_digest`] of a fresh snapshot.
+    pub fn content_digest(&self) -> Result<ContentDigest, FormatError> {
+        Ok(self.snapshot()?.content_digest())
+    }
+
+    /// [`ModuleSnapshot::security_digest`] of a fresh snapshot.
+    pub fn security_digest(&self) -> Result<ContentDigest, FormatError> {
+        Ok(self.snapshot()?.security_digest())
+    }
+}
+
+/// The content of a module as read once by [`Module::snapshot`]: its manifest,
+/// every listed source (sorted, each once) and its artifact.
+#[derive(Debug, Clone)]
+pub struct ModuleSnapshot {
+    manifest: Manifest,
+    sources: Vec<(String, Vec<u8>)>,
+    artifact: Option<Vec<u8>>,
+}
+
+impl ModuleSnapshot {
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The artifact's bytes, if the manifest records one.
+    pub fn artifact(&self) -> Option<&[u8]> {
+        self.artifact.as_deref()
+    }
+
+    /// Takes the artifact's bytes out of the snapshot (after its digests were taken).
+    pub fn into_artifact(self) -> Option<Vec<u8>> {
+        self.artifact
+    }
+
+    /// The bytes of the listed source `rel`, as read.
+    pub fn source(&self, rel: &str) -> Option<&[u8]> {
+        self.sources
+            .binary_search_by(|(name, _)| name.as_str().cmp(rel))
+            .ok()
+            .map(|i| self.sources[i].1.as_slice())
+    }
+
+    /// Every listed source with its bytes, sorted by path.
+    pub fn sources(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.sources.iter().map(|(n, b)| (n.as_str(), b.as_slice()))
+    }
+
+    /// Whether the artifact's SHA-256 is the one the manifest records (`None`
+    /// when there is no artifact).
+    pub fn artifact_matches(&self) -> Option<bool> {
+        let (recorded, bytes) = (
+            self.manifest.implementation.artifact.as_ref()?,
+            self.artifact.as_ref()?,
+        );
+        Some(crate::Sha256Hex::of(bytes).as_str() == recorded.sha256.as_str())
     }
 
     /// The canonical content digest: the manifest in normal form, every source file
     /// and the artifact. Formatting, comments and key order in `anrf.toml` do not
     /// change it; any semantic edit, source edit or rebuild does.
-    pub fn content_digest(&self) -> Result<ContentDigest, FormatError> {
+    pub fn content_digest(&self) -> ContentDigest {
         let normal = canonical_json(&serde_json::to_value(&self.manifest).unwrap_or_default());
         self.digest("anrf-content-v1", &normal)
     }
@@ -95,7 +238,7 @@ impl Module {
     /// the security section without its overrides, every source and the artifact.
     /// Approving (which edits `security.overrides`) does not change it; editing the
     /// code, the artifact or any other security field does.
-    pub fn security_digest(&self) -> Result<ContentDigest, FormatError> {
+    pub fn security_digest(&self) -> ContentDigest {
         let mut security = serde_json::to_value(&self.manifest.security).unwrap_or_default();
         if let Some(map) = security.as_object_mut() {
             map.remove("overrides");
@@ -108,34 +251,22 @@ impl Module {
         self.digest("anrf-security-v1", &canonical_json(&subject))
     }
 
-    fn digest(&self, domain: &str, manifest_part: &str) -> Result<ContentDigest, FormatError> {
+    fn digest(&self, domain: &str, manifest_part: &str) -> ContentDigest {
         let mut hasher = Sha256::new();
         frame(&mut hasher, domain.as_bytes());
         frame(&mut hasher, manifest_part.as_bytes());
-        let mut sources: Vec<&str> = self
-            .manifest
-            .implementation
-            .sources
-            .iter()
-            .map(crate::names::RelPath::as_str)
-            .collect();
-        sources.sort_unstable();
-        sources.dedup();
-        for source in sources {
-            let path = self.resolve(source);
-            let bytes =
-                std::fs::read(&path).map_err(|e| FormatError::MissingSource { path, source: e })?;
-            frame(&mut hasher, source.as_bytes());
-            frame(&mut hasher, &bytes);
+        for (name, bytes) in &self.sources {
+            frame(&mut hasher, name.as_bytes());
+            frame(&mut hasher, bytes);
         }
-        match self.artifact_bytes()? {
+        match &self.artifact {
             Some(bytes) => {
                 frame(&mut hasher, b"artifact");
-                frame(&mut hasher, &bytes);
+                frame(&mut hasher, bytes);
             }
             None => frame(&mut hasher, b"no-artifact"),
         }
-        Ok(ContentDigest::from_sha256(hasher.finalize().into()))
+        ContentDigest::from_sha256(hasher.finalize().into())
     }
 }
 

@@ -34,6 +34,7 @@ pub struct ProjectPolicy {
     overrides: Vec<Override>,
     builtin: bool,
     anchor: Option<HostAnchor>,
+    audit_public_key: Option<String>,
 }
 
 /// Where host paths given on the command line are resolved, so that they can be
@@ -230,6 +231,7 @@ impl ProjectPolicy {
             overrides: Vec::new(),
             builtin: true,
             anchor: None,
+            audit_public_key: None,
         }
     }
 
@@ -295,6 +297,11 @@ impl ProjectPolicy {
     pub fn approver_by_key(&self, key: &PublicKey) -> Option<&Approver> {
         self.approvers.iter().find(|a| &a.public_key == key)
     }
+    /// The audit log's public key pinned by `[audit] public_key` (64 lowercase
+    /// hex digits, as `anrf audit verify --json` prints it), if any.
+    pub fn audit_public_key(&self) -> Option<&str> {
+        self.audit_public_key.as_deref()
+    }
     /// The trusted approver called `name`, if any.
     pub fn approver_by_name(&self, name: &str) -> Option<&Approver> {
         self.approvers.iter().find(|a| a.name == name)
@@ -323,6 +330,14 @@ struct RawPolicy {
     profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     overrides: Vec<Override>,
+    audit: Option<RawAudit>,
+}
+
+/// `[audit]`: the audit log this project trusts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    public_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -565,6 +580,8 @@ impl PolicyFile {
             }
         }
 
+        let audit_public_key =
+            compile_audit_key(raw.audit).map_err(|m| value_err("audit.public_key", m))?;
         let mut digest_input = self.normal_form.into_bytes();
         digest_input.extend_from_slice(b"\n--cedar--\n");
         digest_input.extend_from_slice(cedar_text.unwrap_or("").as_bytes());
@@ -578,6 +595,7 @@ impl PolicyFile {
             overrides: raw.overrides,
             builtin: false,
             anchor: None,
+            audit_public_key,
         })
     }
 }
@@ -590,6 +608,9 @@ fn normal_form(text: &str, origin: &str) -> Result<String, PolicyError> {
         message: e.to_string(),
     })?;
     table.remove("overrides");
+    // The audit log's pinned key says which log to trust, nothing about what a
+    // module may do: pinning it does not invalidate approvals.
+    table.remove("audit");
     let value = serde_json::to_value(&table).map_err(|e| PolicyError::PolicyFile {
         origin: origin.into(),
         message: e.to_string(),
@@ -616,6 +637,22 @@ fn compile_maxima(raw: RawMaxima) -> Maxima {
         network: raw.network.unwrap_or(b.network),
         clock: raw.clock.unwrap_or(b.clock),
         random: raw.random.unwrap_or(b.random),
+    }
+}
+
+/// `[audit] public_key`: 64 hex digits of an ed25519 public key, lowercased.
+fn compile_audit_key(raw: Option<RawAudit>) -> Result<Option<String>, String> {
+    let Some(text) = raw.and_then(|a| a.public_key) else {
+        return Ok(None);
+    };
+    let key = text.to_ascii_lowercase();
+    let bytes: Option<[u8; 32]> = hex::decode(&key).ok().and_then(|b| b.try_into().ok());
+    match bytes.map(|b| ed25519_dalek::VerifyingKey::from_bytes(&b)) {
+        Some(Ok(_)) => Ok(Some(key)),
+        _ => Err(format!(
+            "`{}` is not the audit log's public key: write the 64 hex digits `anrf audit verify --json` prints as `public_key`",
+            text.escape_debug()
+        )),
     }
 }
 
@@ -681,6 +718,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("sandbox"), "{err}");
+    }
+
+    #[test]
+    fn audit_public_key_is_pinned_checked_and_outside_the_digest() {
+        let pinned = hex::encode(
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+                .verifying_key()
+                .as_bytes(),
+        );
+        let p = policy(&format!(
+            "[audit]\npublic_key = \"{}\"\n",
+            pinned.to_uppercase()
+        ))
+        .unwrap();
+        assert_eq!(p.audit_public_key(), Some(pinned.as_str()));
+        assert_eq!(policy("").unwrap().audit_public_key(), None);
+        assert_eq!(policy("[audit]\n").unwrap().audit_public_key(), None);
+        assert_eq!(p.digest(), policy("").unwrap().digest());
+        for bad in ["abc", &"g".repeat(64), &"ab".repeat(33), "\\u001b[2J"] {
+            let err = policy(&format!("[audit]\npublic_key = \"{bad}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("audit.public_key"), "{bad}: {err}");
+            assert!(!err.contains('\u{1b}'), "{err}");
+        }
+        let err = policy("[audit]\nkey = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("key"), "{err}");
     }
 
     #[test]

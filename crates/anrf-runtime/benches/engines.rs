@@ -135,6 +135,7 @@ fn runtime(kind: EngineKind, cache: &Path) -> Runtime {
         RuntimeConfig {
             cache_dir: Some(cache.to_path_buf()),
             metering: None,
+            cache_max_bytes: None,
         },
     )
     .expect("runtime")

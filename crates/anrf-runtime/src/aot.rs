@@ -9,13 +9,21 @@
 //!
 //! An entry whose HMAC does not match (corrupted, truncated, edited, or swapped
 //! for another entry's file) is deleted and recompiled, never loaded.
+//!
+//! The entries together take at most the cache's bound (`max_bytes`): after
+//! each store the least recently used entries (oldest modification time; a
+//! hit sets it to now) are deleted until the rest fit. An artifact larger
+//! than the whole bound is not stored. A run whose entry was deleted under it
+//! compiles again; nothing is ever read from a deleted entry but what was
+//! already read in full and checked.
 
 mod artifact;
 
 use std::fs;
 use std::hash::Hasher;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
@@ -28,12 +36,17 @@ pub(crate) use artifact::CheckedArtifact;
 
 const MAGIC: &[u8; 8] = b"ANRFAOT1";
 const KEY_FILE: &str = "hmac.key";
+const ENTRY_SUFFIX: &str = ".cwasm";
+/// A temporary file older than this was left by a process that died while
+/// storing an entry: it is deleted when the cache is next trimmed.
+const STALE_TMP: Duration = Duration::from_secs(3600);
 
-/// A cache directory and its key.
+/// A cache directory, its key and its bound.
 #[derive(Debug)]
 pub(crate) struct AotCache {
     dir: PathBuf,
     key: [u8; 32],
+    max_bytes: u64,
 }
 
 impl AotCache {
@@ -44,7 +57,7 @@ impl AotCache {
     /// file owned by the user with mode `0600`: whoever can write either could
     /// forge entries, and wasmtime runs an entry's native code. Anything else is
     /// refused, never repaired.
-    pub(crate) fn open(dir: &Path) -> Result<AotCache, RuntimeError> {
+    pub(crate) fn open(dir: &Path, max_bytes: u64) -> Result<AotCache, RuntimeError> {
         let err = |path: &Path, e: std::io::Error| RuntimeError::Cache {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -75,21 +88,24 @@ impl AotCache {
         Ok(AotCache {
             dir: dir.to_path_buf(),
             key,
+            max_bytes,
         })
     }
 
     /// The path of the entry for `name`.
     pub(crate) fn entry_path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.cwasm"))
+        self.dir.join(format!("{name}{ENTRY_SUFFIX}"))
     }
 
     /// The module for `name` if the cache holds an entry whose integrity
     /// holds and that wasmtime accepts; `None` otherwise (nothing is changed:
     /// [`AotCache::load_or_compile`] reports and replaces a bad entry).
     pub(crate) fn load_intact(&self, engine: &Engine, name: &str) -> Option<Module> {
-        let file = fs::read(self.entry_path(name)).ok()?;
-        let checked = self.check(name, &file).ok()?;
-        artifact::load(engine, &checked).ok()
+        let (file, bytes) = self.read_entry(name).ok()?;
+        let checked = self.check(name, &bytes).ok()?;
+        let module = artifact::load(engine, &checked).ok()?;
+        touch(&file);
+        Some(module)
     }
 
     /// Loads the module for `name` from the cache if its integrity holds;
@@ -102,10 +118,13 @@ impl AotCache {
     ) -> Result<(Module, CacheEvent), RuntimeError> {
         let path = self.entry_path(name);
         let mut event = CacheEvent::Miss;
-        match fs::read(&path) {
-            Ok(file) => match self.check(name, &file) {
+        match self.read_entry(name) {
+            Ok((file, bytes)) => match self.check(name, &bytes) {
                 Ok(checked) => match artifact::load(engine, &checked) {
-                    Ok(module) => return Ok((module, CacheEvent::Hit)),
+                    Ok(module) => {
+                        touch(&file);
+                        return Ok((module, CacheEvent::Hit));
+                    }
                     Err(e) => {
                         event = CacheEvent::Rejected {
                             reason: format!("wasmtime refused the artifact: {e}"),
@@ -131,6 +150,24 @@ impl AotCache {
         Ok((module, event))
     }
 
+    /// The open entry and its bytes. An entry larger than the whole cache's
+    /// bound was never written by [`AotCache::store`]: it is an error (and
+    /// so a rejected entry), and no more than the bound is read.
+    fn read_entry(&self, name: &str) -> std::io::Result<(fs::File, Vec<u8>)> {
+        let file = fs::File::open(self.entry_path(name))?;
+        let mut bytes = Vec::new();
+        (&file)
+            .take(self.max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > self.max_bytes {
+            return Err(std::io::Error::other(format!(
+                "the entry is larger than the cache's bound of {} bytes",
+                self.max_bytes
+            )));
+        }
+        Ok((file, bytes))
+    }
+
     fn check(&self, name: &str, file: &[u8]) -> Result<CheckedArtifact, String> {
         if file.len() < MAGIC.len() + 32 || &file[..MAGIC.len()] != MAGIC {
             return Err("the entry has no valid header".into());
@@ -143,8 +180,14 @@ impl AotCache {
         Ok(CheckedArtifact::verified(body.to_vec()))
     }
 
+    /// Stores an entry, then trims the cache to its bound. An artifact that
+    /// alone exceeds the bound is not stored.
     fn store(&self, name: &str, artifact: &[u8]) -> Result<(), RuntimeError> {
         let path = self.entry_path(name);
+        let size = u64::try_from(MAGIC.len() + 32 + artifact.len()).unwrap_or(u64::MAX);
+        if size > self.max_bytes {
+            return Ok(());
+        }
         let mac = hmac_sha256(&self.key, &[name.as_bytes(), &[0], artifact]);
         let tmp = self
             .dir
@@ -163,17 +206,77 @@ impl AotCache {
                 path: path.clone(),
                 message: e.to_string(),
             }
-        })
+        })?;
+        self.trim(&path);
+        Ok(())
     }
+
+    /// Deletes the least recently used entries (never `keep`, the one just
+    /// stored) until the rest take at most the bound, and temporary files
+    /// left by processes that died while storing. Best effort: an entry
+    /// another process deleted first is simply gone.
+    fn trim(&self, keep: &Path) {
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // Never followed: a symlink's own metadata.
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                if now.duration_since(modified).unwrap_or_default() > STALE_TMP {
+                    let _ = fs::remove_file(entry.path());
+                }
+                continue;
+            }
+            if name.ends_with(ENTRY_SUFFIX) {
+                total = total.saturating_add(meta.len());
+                entries.push((modified, entry.path(), meta.len()));
+            }
+        }
+        if total <= self.max_bytes {
+            return;
+        }
+        entries.sort();
+        for (_, path, size) in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if path == keep {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => total = total.saturating_sub(size),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    total = total.saturating_sub(size);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Marks an entry as just used (its modification time is what the cache's
+/// trimming orders by). Best effort: a failure only makes it look older.
+fn touch(file: &fs::File) {
+    let _ = file.set_modified(SystemTime::now());
 }
 
 /// Compiles `wasm` to a native artifact, without a cache.
 pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>, RuntimeError> {
     engine
         .precompile_module(wasm)
-        .map_err(|e| RuntimeError::InvalidModule {
-            message: format!("{e:#}"),
-        })
+        .map_err(|e| crate::engine::validation_error(wasm, &e))
 }
 
 /// Loads a module compiled in memory a moment ago (AOT without a cache directory).

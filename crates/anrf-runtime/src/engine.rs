@@ -3,16 +3,19 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use wasmtime::{Config, Engine, Linker, Module, OptLevel};
 
 use crate::aot::{self, AotCache};
+use crate::budget::{self, CompileBudget, ModuleShape};
+use crate::compile::{Compiled, Compiler, Jobs, Task};
 use crate::error::RuntimeError;
-use crate::outcome::{CacheEvent, Outcome};
-use crate::policy::{Metering, RunPolicy};
+use crate::features::{self, FeatureError};
+use crate::outcome::{Outcome, Status, VIOLATION_EXIT_CODE, Violation, ViolationKind};
+use crate::policy::{Limits, Metering, RunPolicy};
 use crate::sandbox::{self, HostState, Invocation};
 
 /// How often the epoch ticks; the wall-clock timeout is checked at each tick.
@@ -59,6 +62,15 @@ pub struct RuntimeConfig {
     /// engine kind's usual one (fuel for `interp` and `jit`, epoch for `aot`).
     /// Runs under other metering still work; their engine is built on demand.
     pub metering: Option<Metering>,
+    /// The most bytes the AOT cache directory's entries may take together;
+    /// past it the least recently used entries are deleted. `None`:
+    /// [`RuntimeConfig::DEFAULT_CACHE_MAX_BYTES`].
+    pub cache_max_bytes: Option<u64>,
+}
+
+impl RuntimeConfig {
+    /// The default bound of the AOT cache: 1 GiB.
+    pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1 << 30;
 }
 
 /// Input to [`Runtime::load`].
@@ -106,11 +118,12 @@ fn digest_text(digest: &[u8; 32]) -> String {
     format!("sha256:{}", hex::encode(digest))
 }
 
-/// A validated module, not yet compiled for an engine.
+/// A validated module within its compile budget, not yet compiled for an engine.
 #[derive(Debug, Clone)]
 pub struct LoadedModule {
     bytes: Arc<[u8]>,
     digest: [u8; 32],
+    shape: ModuleShape,
 }
 
 impl LoadedModule {
@@ -132,12 +145,33 @@ pub(crate) struct EngineSettings {
     pub(crate) stack_bytes: u64,
 }
 
-/// One configured engine, its linker and its compiled modules.
+/// One configured engine, its linker, its compiled modules and the
+/// compilations in flight.
 pub(crate) struct EngineSlot {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
     modules: Mutex<HashMap<[u8; 32], Module>>,
+    pub(crate) jobs: Jobs,
     fingerprint: String,
+}
+
+impl EngineSlot {
+    /// The module compiled from `digest`, if this engine holds it.
+    pub(crate) fn compiled(&self, digest: &[u8; 32]) -> Option<Module> {
+        self.modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(digest)
+            .cloned()
+    }
+
+    /// Keeps the module compiled from `digest` for later runs.
+    pub(crate) fn keep(&self, digest: [u8; 32], module: Module) {
+        self.modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(digest, module);
+    }
 }
 
 impl std::fmt::Debug for EngineSlot {
@@ -154,8 +188,9 @@ impl std::fmt::Debug for EngineSlot {
 pub struct Runtime {
     kind: EngineKind,
     metering: Metering,
-    cache: Option<AotCache>,
+    cache: Option<Arc<AotCache>>,
     slots: Arc<Mutex<HashMap<EngineSettings, Arc<EngineSlot>>>>,
+    compiler: Compiler,
     /// The private, empty directory behind every run's tripwire preopen at `/`
     /// (mode `0700`, a fresh random name; removed when the runtime is dropped).
     tripwire: sandbox::TripwireDir,
@@ -165,8 +200,11 @@ impl Runtime {
     /// A runtime for `kind`. Opens (and creates) the AOT cache directory if one
     /// is configured and the engine is [`EngineKind::Aot`].
     pub fn new(kind: EngineKind, config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
+        let max_bytes = config
+            .cache_max_bytes
+            .unwrap_or(RuntimeConfig::DEFAULT_CACHE_MAX_BYTES);
         let cache = match (kind, config.cache_dir) {
-            (EngineKind::Aot, Some(dir)) => Some(AotCache::open(&dir)?),
+            (EngineKind::Aot, Some(dir)) => Some(Arc::new(AotCache::open(&dir, max_bytes)?)),
             _ => None,
         };
         let runtime = Runtime {
@@ -177,6 +215,7 @@ impl Runtime {
             }),
             cache,
             slots: Arc::default(),
+            compiler: Compiler::default(),
             tripwire: sandbox::TripwireDir::new()?,
         };
         // Fail early if the engine cannot be configured on this machine.
@@ -190,58 +229,112 @@ impl Runtime {
         self.kind
     }
 
-    /// Parses and validates a module. Malformed input, and features the sandbox
-    /// does not enable (shared memory, threads), are an `Err`.
+    /// Parses and validates a module within [`CompileBudget::DEFAULT`].
+    /// Malformed input, a module over the budget, and proposals the sandbox
+    /// does not enable ([`crate::REFUSED_PROPOSALS`]) are an `Err`.
     pub fn load(&self, input: ModuleInput) -> Result<LoadedModule, RuntimeError> {
         self.load_binary(WasmBinary::new(input)?)
     }
 
-    /// Validates a module already in binary form (see [`WasmBinary::new`]),
-    /// or takes its artifact from the AOT cache.
+    /// Validates a module already in binary form (see [`WasmBinary::new`])
+    /// within [`CompileBudget::DEFAULT`], or takes its artifact from the AOT cache.
     pub fn load_binary(&self, binary: WasmBinary) -> Result<LoadedModule, RuntimeError> {
+        self.load_binary_within(binary, &CompileBudget::DEFAULT)
+    }
+
+    /// Like [`Runtime::load_binary`], within `budget`: the module is measured
+    /// (one parsing pass) and refused if over the budget before wasmtime sees
+    /// it; only then is it validated, or its artifact taken from the AOT cache.
+    pub fn load_binary_within(
+        &self,
+        binary: WasmBinary,
+        budget: &CompileBudget,
+    ) -> Result<LoadedModule, RuntimeError> {
         let WasmBinary { bytes, digest } = binary;
+        let shape = budget::measure(&bytes, budget)?;
         let settings = self.default_settings();
         let slot = self.slot(settings)?;
         // An artifact in the AOT cache was compiled, and so validated, from
         // exactly these bytes (its entry is named by their SHA-256 and its
         // HMAC is checked before use): take it now instead of validating again.
         if !self.load_cached(&slot, settings, digest) {
-            Module::validate(&slot.engine, &bytes).map_err(|e| validation_error(&e))?;
+            Module::validate(&slot.engine, &bytes).map_err(|e| validation_error(&bytes, &e))?;
         }
         Ok(LoadedModule {
             bytes: bytes.into(),
             digest,
+            shape,
         })
     }
 
     /// Runs a loaded module under `policy`. Whatever the guest does, the result
-    /// is an [`Outcome`]; `Err` only when the host could not run it at all.
+    /// is an [`Outcome`]; `Err` only when the host could not run it at all, or
+    /// the module is over the policy's compile budget.
+    ///
+    /// The timeout starts here: compiling counts against it. A compilation
+    /// still running at the deadline is abandoned and the run is a `timeout`
+    /// in which the guest never started.
     pub fn run(
         &self,
         module: &LoadedModule,
         policy: &RunPolicy,
         invocation: Invocation,
     ) -> Result<Outcome, RuntimeError> {
+        let start = Instant::now();
+        let limits = policy.limits();
+        // A timeout too large for the clock is no deadline at all.
+        let deadline = start
+            .checked_add(limits.timeout)
+            .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600));
+        policy.compile_budget().check(&module.shape)?;
         let settings = EngineSettings {
             metering: policy.metering(),
-            stack_bytes: policy.limits().stack_bytes,
+            stack_bytes: limits.stack_bytes,
         };
         let slot = self.slot(settings)?;
-        let (compiled, cache) = self.compile(&slot, settings, module)?;
-        let mut outcome = sandbox::run(&slot, &compiled, &self.tripwire, policy, invocation)?;
+        let (compiled, cache) = match self.compile(&slot, settings, module, Some(deadline))? {
+            Compiled::Ready(compiled, cache) if Instant::now() < deadline => (compiled, cache),
+            _ => return Ok(compile_timeout(self.kind, limits, start)),
+        };
+        let mut outcome = sandbox::run(
+            &slot,
+            &compiled,
+            &self.tripwire,
+            policy,
+            invocation,
+            deadline,
+        )?;
         outcome.engine = self.kind;
         outcome.cache = cache;
         Ok(outcome)
     }
 
-    /// Compiles (or fetches) `module` for `settings` without running it.
+    /// Compiles (or fetches) `module` for `policy` without running it, within
+    /// the policy's compile budget; waits for the compilation, however long.
     pub fn prepare(&self, module: &LoadedModule, policy: &RunPolicy) -> Result<(), RuntimeError> {
+        policy.compile_budget().check(&module.shape)?;
         let settings = EngineSettings {
             metering: policy.metering(),
             stack_bytes: policy.limits().stack_bytes,
         };
         let slot = self.slot(settings)?;
-        self.compile(&slot, settings, module).map(|_| ())
+        self.compile(&slot, settings, module, None).map(drop)
+    }
+
+    /// How many compiled modules this runtime holds in memory, over all its
+    /// engines (each compiled once, then reused by later runs).
+    pub fn compiled_modules(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|slot| {
+                slot.modules
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .len()
+            })
+            .sum()
     }
 
     /// The settings most runs use ([`RuntimeConfig::metering`], the default
@@ -255,41 +348,25 @@ impl Runtime {
 
     fn compile(
         &self,
-        slot: &EngineSlot,
+        slot: &Arc<EngineSlot>,
         settings: EngineSettings,
         module: &LoadedModule,
-    ) -> Result<(Module, Option<CacheEvent>), RuntimeError> {
-        if let Some(compiled) = slot
-            .modules
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&module.digest)
-        {
-            let event = (self.kind == EngineKind::Aot).then_some(CacheEvent::Hit);
-            return Ok((compiled.clone(), event));
-        }
-        let (compiled, event) = match self.kind {
-            EngineKind::Interp | EngineKind::Jit => (
-                Module::new(&slot.engine, module.bytes()).map_err(|e| validation_error(&e))?,
-                None,
-            ),
-            EngineKind::Aot => match &self.cache {
-                Some(cache) => {
-                    let name = entry_name(slot, settings, module.digest);
-                    let (m, e) = cache.load_or_compile(&slot.engine, &name, module.bytes())?;
-                    (m, Some(e))
-                }
-                None => (
-                    aot::load_fresh(&slot.engine, module.bytes())?,
-                    Some(CacheEvent::Uncached),
-                ),
-            },
+        deadline: Option<Instant>,
+    ) -> Result<Compiled, RuntimeError> {
+        let cache = match (self.kind, &self.cache) {
+            (EngineKind::Aot, Some(cache)) => {
+                Some((cache.clone(), entry_name(slot, settings, module.digest)))
+            }
+            _ => None,
         };
-        slot.modules
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(module.digest, compiled.clone());
-        Ok((compiled, event))
+        let task = Task {
+            kind: self.kind,
+            slot: slot.clone(),
+            cache,
+            bytes: module.bytes.clone(),
+            digest: module.digest,
+        };
+        self.compiler.compile(task, deadline)
     }
 
     /// Puts the module compiled from `digest` into `slot` if the AOT cache
@@ -301,10 +378,7 @@ impl Runtime {
         };
         match cache.load_intact(&slot.engine, &entry_name(slot, settings, digest)) {
             Some(module) => {
-                slot.modules
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(digest, module);
+                slot.keep(digest, module);
                 true
             }
             None => false,
@@ -327,6 +401,7 @@ impl Runtime {
             engine,
             linker,
             modules: Mutex::default(),
+            jobs: Mutex::default(),
             fingerprint,
         });
         slots.insert(settings, slot.clone());
@@ -352,14 +427,13 @@ fn settings_label(settings: EngineSettings) -> String {
     format!("{metering}-s{}", settings.stack_bytes)
 }
 
-/// The engine configuration shared by all three kinds: deny what the sandbox
-/// does not support, meter, bound the stack; Pulley for the interpreter.
+/// The engine configuration shared by all three kinds: exactly the proposals
+/// of [`features::wasm_features`], meter, bound the stack; Pulley for the
+/// interpreter.
 fn build_engine(kind: EngineKind, settings: EngineSettings) -> Result<Engine, RuntimeError> {
     let mut config = Config::new();
+    features::configure(&mut config);
     config
-        .wasm_threads(false)
-        .wasm_shared_everything_threads(false)
-        .wasm_component_model(false)
         .consume_fuel(settings.metering == Metering::Fuel)
         .epoch_interruption(true)
         .max_wasm_stack(usize::try_from(settings.stack_bytes).unwrap_or(usize::MAX))
@@ -382,16 +456,37 @@ fn build_engine(kind: EngineKind, settings: EngineSettings) -> Result<Engine, Ru
     })
 }
 
-fn validation_error(error: &wasmtime::Error) -> RuntimeError {
-    let message = format!("{error:#}");
-    if message.contains("threads") || message.contains("shared") {
-        return RuntimeError::Unsupported {
-            feature: format!(
-                "shared memory or atomics (the threads proposal): {message}; a module that needs threads needs a `threads` override, which the v1 runtime does not support"
-            ),
-        };
+/// Why wasmtime refused `bytes`: a proposal the sandbox does not enable, in
+/// the verifier's words ([`features::check_features`]), or an invalid module.
+pub(crate) fn validation_error(bytes: &[u8], error: &wasmtime::Error) -> RuntimeError {
+    match features::check_features(bytes) {
+        Err(FeatureError::Refused(refusal)) => RuntimeError::Unsupported { refusal },
+        Err(FeatureError::Invalid { .. }) | Ok(()) => RuntimeError::InvalidModule {
+            message: format!("{error:#}"),
+        },
     }
-    RuntimeError::InvalidModule { message }
+}
+
+/// The outcome of a run whose compilation did not finish before its deadline.
+fn compile_timeout(kind: EngineKind, limits: &Limits, start: Instant) -> Outcome {
+    Outcome {
+        status: Status::Violation,
+        exit_code: VIOLATION_EXIT_CODE,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        violations: vec![Violation::new(
+            ViolationKind::Timeout,
+            format!(
+                "compiling the module did not finish within the run's wall-clock timeout of {} ms, so the guest never started (compiling counts against the timeout); raise `timeout` in `[security.limits]` or pass a larger `--timeout` (above the default it needs a `raise:timeout=...` override), or make the module smaller",
+                limits.timeout.as_millis()
+            ),
+        )],
+        fuel_used: 0,
+        peak_memory_bytes: 0,
+        duration: start.elapsed(),
+        engine: kind,
+        cache: None,
+    }
 }
 
 /// Advances the epoch of every engine of a runtime every [`EPOCH_TICK`], until

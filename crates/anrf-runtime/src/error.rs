@@ -3,8 +3,11 @@
 
 use std::path::PathBuf;
 
+use crate::budget::BudgetExcesses;
+use crate::features::FeatureRefusal;
+
 /// Why the runtime could not load or run a module.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
     /// The input is not valid WebAssembly text.
@@ -19,11 +22,30 @@ pub enum RuntimeError {
         /// What the validator rejected.
         message: String,
     },
-    /// The module uses a feature the sandbox does not enable.
-    #[error("the module uses {feature}, which the sandbox does not enable")]
+    /// The module uses a wasm proposal the sandbox does not enable (the
+    /// same words as the verifier's: [`crate::Proposal::refusal`]).
+    #[error("the module {refusal}")]
     Unsupported {
-        /// The feature, e.g. "shared memory (the threads proposal)".
-        feature: String,
+        /// The proposal, and where the validator found it.
+        refusal: FeatureRefusal,
+    },
+    /// The module exceeds its compile budget: it was refused before it was
+    /// validated or compiled.
+    #[error(
+        "the module is over its compile budget, so it was refused before compiling: {exceeded}; the budgets bound the time and host memory compiling takes (docs/runtime.md, \"Compile budgets\"), and no manifest override raises them yet: make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info); a program embedding the runtime raises one with `RunPolicy::with_compile_budget`"
+    )]
+    OverBudget {
+        /// Every budget exceeded, with the module's value and the budget's.
+        exceeded: BudgetExcesses,
+    },
+    /// Too many compilations abandoned by runs that timed out are still
+    /// running in this runtime to start another.
+    #[error(
+        "{running} compilations that outlived their runs' timeouts are still running in this runtime, so no other is started; run again once they finish (their modules then start at once), and give large modules a longer `timeout`"
+    )]
+    CompileBacklog {
+        /// How many are still running.
+        running: usize,
     },
     /// The module is not a WASI command.
     #[error("the module exports no `_start` function, so it is not a WASI command")]

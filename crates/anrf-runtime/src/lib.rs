@@ -27,8 +27,11 @@
 //! passed its integrity check.
 
 mod aot;
+mod budget;
+mod compile;
 mod engine;
 mod error;
+mod features;
 mod guard;
 mod limiter;
 mod outcome;
@@ -36,8 +39,12 @@ mod output;
 mod policy;
 mod sandbox;
 
+pub use budget::{BudgetExcess, BudgetExcesses, CompileBudget};
 pub use engine::{EngineKind, LoadedModule, ModuleInput, Runtime, RuntimeConfig, WasmBinary};
 pub use error::RuntimeError;
+pub use features::{
+    FeatureError, FeatureRefusal, Proposal, REFUSED_PROPOSALS, check_features, wasm_features,
+};
 pub use guard::P1_FUNCTIONS as WASI_PREVIEW1_FUNCTIONS;
 pub use outcome::{CacheEvent, Outcome, Status, VIOLATION_EXIT_CODE, Violation, ViolationKind};
 pub use policy::{Access, Capabilities, DirGrant, Limits, Metering, RunPolicy};

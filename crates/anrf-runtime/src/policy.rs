@@ -9,6 +9,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use crate::budget::CompileBudget;
 use crate::error::RuntimeError;
 
 /// The built-in limits. Each can be lowered by a manifest or a command-line flag;
@@ -226,6 +227,7 @@ pub struct RunPolicy {
     capabilities: Capabilities,
     metering: Metering,
     profile: String,
+    compile_budget: CompileBudget,
 }
 
 impl RunPolicy {
@@ -236,7 +238,20 @@ impl RunPolicy {
             capabilities: Capabilities::none(),
             metering,
             profile: "dev".into(),
+            compile_budget: CompileBudget::DEFAULT,
         }
+    }
+
+    /// Replaces the compile budget (starts as [`CompileBudget::DEFAULT`]).
+    #[must_use]
+    pub fn with_compile_budget(mut self, budget: CompileBudget) -> RunPolicy {
+        self.compile_budget = budget;
+        self
+    }
+
+    /// The compile budget the module must fit before it is compiled.
+    pub fn compile_budget(&self) -> &CompileBudget {
+        &self.compile_budget
     }
 
     /// Replaces the capabilities.

@@ -62,6 +62,7 @@ pub(crate) fn run(
     tripwire_dir: &TripwireDir,
     policy: &RunPolicy,
     invocation: Invocation,
+    deadline: Instant,
 ) -> Result<Outcome, RuntimeError> {
     let limits = *policy.limits();
     if !matches!(module.get_export("_start"), Some(ExternType::Func(_))) {
@@ -86,7 +87,6 @@ pub(crate) fn run(
     let log: SharedLog = Arc::new(Mutex::new(ViolationLog::default()));
     let peak = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let deadline = start + limits.timeout;
     let (wasi, dirs, tripwire) = wasi_context(policy, tripwire_dir, invocation, &stdout, &stderr)?;
     let caps = policy.capabilities();
     let state = HostState {

@@ -5,8 +5,8 @@
 //! key, a module that is not cached), never an unbounded read. Documented in
 //! `docs/verify.md` ("What the verifier reads").
 
-/// The manifest, `anrf.toml`.
-pub(crate) const MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+/// The manifest, `anrf.toml` (as `anrf_format` reads it).
+pub(crate) const MANIFEST_BYTES: u64 = anrf_format::MAX_MANIFEST_BYTES;
 /// One Rust source file (the lexical pre-scan's limit as well).
 pub(crate) const SOURCE_BYTES: u64 = 1024 * 1024;
 /// All Rust source the source checks read for one module.
@@ -15,7 +15,7 @@ pub(crate) const SOURCES_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
 /// a dependency's `Cargo.toml` in the cargo registry.
 pub(crate) const CARGO_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// The artifact, `implementation.artifact.path`.
-pub(crate) const ARTIFACT_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const ARTIFACT_BYTES: u64 = anrf_format::MAX_ARTIFACT_BYTES;
 
 /// Whether every file the module's digests hash (the listed sources and the
 /// artifact) is a regular file, not a link, within its budget, so that

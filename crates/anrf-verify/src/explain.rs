@@ -480,16 +480,25 @@ pub fn explain(report: &Report) -> Explanation {
             ));
         }
     }
-    if b.passed(&[CheckId::S010])
-        && report
-            .outcome(CheckId::S010)
-            .is_some_and(|c| c.status == Status::Passed)
+    // What the source reaches is known only when every name resolved (S013)
+    // and every path dependency is part of the module (S106).
+    if b.passed(&[CheckId::S010, CheckId::S013, CheckId::S106])
+        && [CheckId::S010, CheckId::S013].iter().all(|id| {
+            report
+                .outcome(*id)
+                .is_some_and(|c| c.status == Status::Passed)
+        })
     {
         let uses = &facts.capability_uses;
         if uses.is_empty() {
             touch.push(Builder::statement(
-                "Its source calls nothing in `std::fs`, `std::env` (other than its constants), `std::net` or `std::process` (paths resolved through `use` and `extern crate` aliases).",
-                vec![b.check(CheckId::S010), Builder::fact("facts.capability_uses")],
+                "Its source calls nothing in `std::fs`, `std::env` (other than its constants), `std::net` or `std::process`, and no `Path` method that queries the file system (every name resolved as the compiler resolves it, across every file of the module and its path dependencies).",
+                vec![
+                    b.check(CheckId::S010),
+                    b.check(CheckId::S013),
+                    b.check(CheckId::S106),
+                    Builder::fact("facts.capability_uses"),
+                ],
             ));
         }
         for (resource, only) in [
@@ -691,6 +700,7 @@ pub fn explain(report: &Report) -> Explanation {
         CheckId::S103,
         CheckId::S104,
         CheckId::S105,
+        CheckId::S106,
     ];
     if b.passed(&supply_ids) {
         let text = if facts.dependencies.is_empty() {

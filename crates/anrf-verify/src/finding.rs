@@ -309,6 +309,17 @@ checks! {
     T004 = "ANRF-T004", "examples-not-run", Error, Correctness,
         "the intent examples could be run in the sandbox",
         "build the module (`anrf build MODULE`) and fix the error in the message";
+
+    /// A name whose meaning the verifier cannot resolve (a macro it cannot
+    /// expand, a procedural macro, a path into a module that declares no such
+    /// item, a resolution bound): what it reaches is undecided.
+    S013 = "ANRF-S013", "capability-undecided", Error, Safety,
+        "every name the source uses resolves, as the compiler resolves it, so which `std` APIs it reaches is known",
+        "name what is used by a path the verifier can follow (`use std::...`, a `mod` of the module) instead of generating it with a macro; remove procedural macros and macros from dependencies";
+    /// A path dependency outside the module directory, or one that cannot be read.
+    S106 = "ANRF-S106", "path-dependency-outside", Error, Safety,
+        "every path dependency lies inside the module directory, so its sources are verified as the module's own",
+        "move the dependency into the module directory (e.g. `vendor/NAME`), point `path` there and list its sources in `implementation.sources`, or depend on a published version";
 }
 
 impl CheckId {

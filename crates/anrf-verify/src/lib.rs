@@ -32,7 +32,7 @@ mod error;
 mod examples;
 pub mod explain;
 pub mod finding;
-mod fsread;
+use anrf_format::fsread;
 mod locate;
 pub mod render;
 pub mod report;

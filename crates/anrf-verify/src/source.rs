@@ -1,9 +1,15 @@
-//! Rust guest source checks (`ANRF-S001`..`ANRF-S011`), parsed with `syn`.
+//! Rust guest source checks (`ANRF-S001`..`ANRF-S011`, `ANRF-S013`), parsed with `syn`.
 //!
 //! One pass over each file collects every memory-safety construct with its
-//! enclosing function (what a `function:NAME` override matches), every use of
-//! `std::fs`, `std::env`, `std::net` and `std::process` after resolving `use`
-//! aliases, and the names of the functions the file defines.
+//! enclosing function (what a `function:NAME` override matches), the names of
+//! the functions the file defines, and, for name resolution (`resolve.rs`),
+//! every module scope's declared items, imports and used paths. Capability
+//! uses (`std::fs`, `std::env`, `std::net`, `std::process`, `std::os`, the
+//! `Path` methods that query the file system) are judged only once every file
+//! of the module and of its path dependencies is resolved together, so a name
+//! reaches what the compiler would make it reach: through `use` (renames,
+//! groups, `self`/`super`/`crate`), `pub use` re-exports across files, globs,
+//! `extern crate X as Y` and `::std` paths.
 //!
 //! Files are not read here: each scan records the `mod name;` declarations and
 //! `include!` invocations it saw ([`ModRef`]), and the pipeline follows them
@@ -14,9 +20,14 @@
 //! Macro invocations are not expanded. Their arguments are parsed as
 //! expressions when they are expressions (`println!`, `format!`, `vec!`, ...);
 //! otherwise (e.g. `macro_rules!` bodies) their tokens are scanned for the same
-//! constructs, so code hidden inside a macro is still seen.
+//! constructs and paths, so code hidden inside a macro is still seen. What the
+//! verifier cannot see is `ANRF-S013`, never a claim of safety: a
+//! `macro_rules!` body that builds a path from its arguments or declares
+//! imports, a macro the module does not define and `std` does not provide, a
+//! procedural-macro attribute or derive, a name that leads into a module of
+//! the guest that does not declare it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
@@ -26,7 +37,11 @@ use syn::visit::{self, Visit};
 use crate::finding::{CheckId, Finding, Location};
 
 mod depth;
+pub(crate) mod resolve;
 pub(crate) mod tree;
+
+pub(crate) use resolve::Resolver;
+use resolve::{FileItems, Import, MacroCall, MethodCall, Ref, Scope, Written};
 
 /// The stack the parser and visitor run on. Only the pages used are committed;
 /// within [`depth::MAX_NESTING`] real and hostile files need far less.
@@ -202,14 +217,16 @@ pub struct CapabilityUse {
 /// What one pass over a Rust file established.
 #[derive(Debug, Default)]
 pub(crate) struct RustScan {
-    /// Memory-safety findings (S001..S009), capability creep (S010), parse errors (S011).
+    /// Memory-safety findings (S001..S009), parse errors (S011), and what
+    /// the verifier cannot see without resolution (S013: procedural macros,
+    /// macros that build paths). Capability creep (S010) comes from [`Resolver`].
     pub findings: Vec<Finding>,
-    /// Every capability-bearing API use, for the report's facts.
-    pub uses: Vec<CapabilityUse>,
     /// Names of defined functions and methods (`name` and `Type::name`).
     pub functions: BTreeSet<String>,
     /// `mod name;` declarations and `include!` invocations, to follow.
     pub modules: Vec<ModRef>,
+    /// Scopes, imports and paths, for [`Resolver`].
+    pub items: FileItems,
 }
 
 /// A reference from one file to another that the compiler would follow.
@@ -227,6 +244,8 @@ pub(crate) enum ModRef {
         paths: Vec<String>,
         /// Where it is declared.
         location: Location,
+        /// The module scope declaring it (an index into the file's scopes).
+        scope: usize,
     },
     /// `include!("path")`; `None` when the path is not a string literal.
     Include {
@@ -234,6 +253,8 @@ pub(crate) enum ModRef {
         path: Option<String>,
         /// Where it is invoked.
         location: Location,
+        /// The module scope the included items belong to.
+        scope: usize,
     },
 }
 
@@ -241,7 +262,7 @@ pub(crate) enum ModRef {
 ///
 /// A file larger than [`depth::MAX_SOURCE_BYTES`] or nested deeper than
 /// [`depth::MAX_NESTING`] is not parsed: it is an `ANRF-S011` finding.
-pub(crate) fn check_rust(file: &str, src: &str, grants: &Grants) -> RustScan {
+pub(crate) fn check_rust(file: &str, src: &str) -> RustScan {
     if src.len() > depth::MAX_SOURCE_BYTES {
         return unchecked(
             Location::file(file),
@@ -268,7 +289,7 @@ pub(crate) fn check_rust(file: &str, src: &str, grants: &Grants) -> RustScan {
         std::thread::Builder::new()
             .name("anrf-verify-parse".to_owned())
             .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, || parse_and_scan(file, src, grants))
+            .spawn_scoped(scope, || parse_and_scan(file, src))
             .map(std::thread::ScopedJoinHandle::join)
     });
     match outcome {
@@ -294,7 +315,7 @@ fn unchecked(location: Location, message: String, help: &str) -> RustScan {
     scan
 }
 
-fn parse_and_scan(file: &str, src: &str, grants: &Grants) -> RustScan {
+fn parse_and_scan(file: &str, src: &str) -> RustScan {
     let ast = match syn::parse_file(src) {
         Ok(ast) => ast,
         Err(err) => {
@@ -316,20 +337,18 @@ fn parse_and_scan(file: &str, src: &str, grants: &Grants) -> RustScan {
             return scan;
         }
     };
-    let mut aliases = Aliases::default();
-    aliases.visit_file(&ast);
     let mut visitor = Visitor {
         file,
-        grants: grants.clone(),
-        aliases: aliases.map,
         functions: Vec::new(),
         impl_types: Vec::new(),
         inline: Vec::new(),
-        scan: RustScan::default(),
+        scope: 0,
+        scan: RustScan {
+            items: FileItems::new(),
+            ..RustScan::default()
+        },
     };
-    for (span, display) in aliases.globs {
-        visitor.glob(span, &display);
-    }
+    visitor.foreign_attributes(&ast.attrs);
     visitor.visit_file(&ast);
     visitor.scan
 }
@@ -338,78 +357,8 @@ fn line_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// `use` declarations: local name -> full path, plus glob imports of capability modules.
-#[derive(Default)]
-struct Aliases {
-    map: BTreeMap<String, Vec<String>>,
-    globs: Vec<(Span, String)>,
-}
-
-impl Aliases {
-    fn walk(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
-        match tree {
-            syn::UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
-                self.walk(prefix, &p.tree);
-                prefix.pop();
-            }
-            syn::UseTree::Name(n) => {
-                let name = n.ident.to_string();
-                if name == "self" {
-                    if let Some(last) = prefix.last() {
-                        self.map.insert(last.clone(), prefix.clone());
-                    }
-                } else {
-                    let mut full = prefix.clone();
-                    full.push(name.clone());
-                    self.map.insert(name, full);
-                }
-            }
-            syn::UseTree::Rename(r) => {
-                let mut full = prefix.clone();
-                if r.ident != "self" {
-                    full.push(r.ident.to_string());
-                }
-                self.map.insert(r.rename.to_string(), full);
-            }
-            syn::UseTree::Glob(g) => {
-                if matches!(prefix.first().map(String::as_str), Some("std"))
-                    && matches!(
-                        prefix.get(1).map(String::as_str),
-                        Some("fs" | "env" | "net" | "process")
-                    )
-                    && prefix.len() == 2
-                {
-                    self.globs.push((g.star_token.span, prefix.join("::")));
-                }
-            }
-            syn::UseTree::Group(g) => {
-                for tree in &g.items {
-                    self.walk(prefix, tree);
-                }
-            }
-        }
-    }
-}
-
-impl<'ast> Visit<'ast> for Aliases {
-    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
-        let mut prefix = Vec::new();
-        self.walk(&mut prefix, &item.tree);
-    }
-
-    /// `extern crate std as s;` makes `s::fs::read` a `std` path.
-    fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
-        if item.ident == "std"
-            && let Some((_, rename)) = &item.rename
-        {
-            self.map.insert(rename.to_string(), vec!["std".to_owned()]);
-        }
-    }
-}
-
 /// What a resolved `std` path is.
-enum Class {
+pub(crate) enum Class {
     /// Not a capability-bearing API.
     Harmless,
     /// An API that reaches a host resource.
@@ -431,7 +380,8 @@ const FS_WRITES: &[&str] = &[
     "OpenOptions",
 ];
 
-fn classify(full: &[String]) -> Class {
+/// What the canonical path `full` (`std::...`) reaches.
+pub(crate) fn classify(full: &[String]) -> Class {
     let segs: Vec<&str> = full.iter().map(String::as_str).collect();
     match segs.as_slice() {
         ["std", "fs", "File", method, ..]
@@ -441,6 +391,11 @@ fn classify(full: &[String]) -> Class {
         }
         ["std", "fs", item, ..] if FS_WRITES.contains(item) => Class::Reaches(Resource::FsWrite),
         ["std", "fs", _, ..] => Class::Reaches(Resource::FsRead),
+        ["std", "path", "Path" | "PathBuf", method, ..]
+            if resolve::PATH_FS_METHODS.contains(method) =>
+        {
+            Class::Reaches(Resource::FsRead)
+        }
         ["std", "env", "consts", ..] => Class::Harmless,
         ["std", "env", item, ..] if matches!(*item, "args" | "args_os" | "Args" | "ArgsOs") => {
             Class::Reaches(Resource::Args)
@@ -453,20 +408,210 @@ fn classify(full: &[String]) -> Class {
             Class::Reaches(Resource::Exit)
         }
         ["std", "process", _, ..] => Class::Reaches(Resource::Process),
+        // Platform extensions: `std::os::wasi::fs`, `std::os::unix::net`, ...
+        ["std", "os", _, "fs", item, ..] => {
+            if item.contains("link") || item.contains("Ext") && item.starts_with("Open") {
+                Class::Reaches(Resource::FsWrite)
+            } else {
+                Class::Reaches(Resource::FsRead)
+            }
+        }
+        ["std", "os", "net" | "fd", _, ..] | ["std", "os", _, "net", _, ..] => {
+            Class::Reaches(Resource::Network)
+        }
+        ["std", "os", _, "process", _, ..] => Class::Reaches(Resource::Process),
         _ => Class::Harmless,
     }
 }
 
+/// Attributes the compiler defines (the first segment): anything else on an
+/// item is a procedural macro whose expansion the verifier cannot see.
+const BUILTIN_ATTRIBUTES: &[&str] = &[
+    "cfg",
+    "cfg_attr",
+    "derive",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "deprecated",
+    "must_use",
+    "inline",
+    "cold",
+    "doc",
+    "test",
+    "ignore",
+    "should_panic",
+    "bench",
+    "path",
+    "macro_export",
+    "macro_use",
+    "repr",
+    "non_exhaustive",
+    "automatically_derived",
+    "track_caller",
+    "no_mangle",
+    "export_name",
+    "link_section",
+    "used",
+    "link",
+    "link_name",
+    "link_ordinal",
+    "no_link",
+    "no_std",
+    "no_main",
+    "no_implicit_prelude",
+    "no_builtins",
+    "recursion_limit",
+    "type_length_limit",
+    "windows_subsystem",
+    "crate_name",
+    "crate_type",
+    "target_feature",
+    "global_allocator",
+    "panic_handler",
+    "unsafe",
+    "feature",
+    "instruction_set",
+    "debugger_visualizer",
+    "collapse_debuginfo",
+    "naked",
+    "coverage",
+    "optimize",
+    "diagnostic",
+    "rustfmt",
+    "clippy",
+    "rustdoc",
+];
+
+/// Derives the compiler provides.
+const BUILTIN_DERIVES: &[&str] = &[
+    "Debug",
+    "Clone",
+    "Copy",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Hash",
+    "Default",
+];
+
+/// The attribute or derive in `meta` that is a procedural macro, if any.
+fn foreign_meta(meta: &syn::Meta) -> Option<String> {
+    let path = meta.path();
+    let first = path.segments.first()?.ident.to_string();
+    let text = path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    let tool = matches!(
+        first.as_str(),
+        "rustfmt" | "clippy" | "diagnostic" | "rustdoc"
+    );
+    if path.segments.len() > 1 && !tool {
+        return Some(format!("#[{text}]"));
+    }
+    if !BUILTIN_ATTRIBUTES.contains(&first.as_str()) {
+        return Some(format!("#[{text}]"));
+    }
+    let syn::Meta::List(list) = meta else {
+        return None;
+    };
+    if first == "derive" {
+        let parser = Punctuated::<syn::Path, syn::Token![,]>::parse_terminated;
+        let Ok(paths) = list.parse_args_with(parser) else {
+            return Some("#[derive(..)] with arguments the verifier cannot read".to_owned());
+        };
+        for p in &paths {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            let builtin = segs
+                .last()
+                .is_some_and(|l| BUILTIN_DERIVES.contains(&l.as_str()))
+                && (segs.len() == 1
+                    || matches!(segs.first().map(String::as_str), Some("std" | "core")));
+            if !builtin {
+                return Some(format!("#[derive({})]", segs.join("::")));
+            }
+        }
+    } else if first == "cfg_attr" {
+        let parser = Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated;
+        let Ok(metas) = list.parse_args_with(parser) else {
+            return Some("#[cfg_attr(..)] with arguments the verifier cannot read".to_owned());
+        };
+        for inner in metas.iter().skip(1) {
+            if let Some(found) = foreign_meta(inner) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// Keywords that never start a path in a macro body.
+const NOT_PATH_STARTS: &[&str] = &[
+    "let",
+    "fn",
+    "if",
+    "else",
+    "match",
+    "for",
+    "while",
+    "loop",
+    "in",
+    "as",
+    "mut",
+    "ref",
+    "return",
+    "pub",
+    "struct",
+    "enum",
+    "impl",
+    "trait",
+    "type",
+    "where",
+    "const",
+    "static",
+    "move",
+    "break",
+    "continue",
+    "unsafe",
+    "mod",
+    "dyn",
+    "async",
+    "await",
+    "true",
+    "false",
+    "macro_rules",
+    "_",
+];
+
+/// `::` at `trees[i..i+2]`.
+fn colons_at(trees: &[TokenTree], i: usize) -> bool {
+    matches!(
+        (trees.get(i), trees.get(i + 1)),
+        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
+            if a.as_char() == ':' && b.as_char() == ':' && a.spacing() == proc_macro2::Spacing::Joint
+    )
+}
+
+fn punct_at(trees: &[TokenTree], i: usize, c: char) -> bool {
+    matches!(trees.get(i), Some(TokenTree::Punct(p)) if p.as_char() == c)
+}
+
 struct Visitor<'a> {
     file: &'a str,
-    grants: Grants,
-    aliases: BTreeMap<String, Vec<String>>,
     /// Enclosing functions, innermost last.
     functions: Vec<String>,
     /// Enclosing impl self types, innermost last.
     impl_types: Vec<Option<String>>,
     /// Enclosing inline modules (or their `#[path]`), outermost first.
     inline: Vec<String>,
+    /// The current module scope in `scan.items.scopes`.
+    scope: usize,
     scan: RustScan,
 }
 
@@ -478,6 +623,120 @@ impl Visitor<'_> {
 
     fn current_function(&self) -> Option<String> {
         self.functions.last().cloned()
+    }
+
+    fn scope_mut(&mut self) -> Option<&mut Scope> {
+        self.scan.items.scopes.get_mut(self.scope)
+    }
+
+    fn declare(&mut self, ident: &syn::Ident) {
+        if ident == "_" {
+            return;
+        }
+        let name = ident.to_string();
+        if let Some(scope) = self.scope_mut() {
+            scope.items.insert(name);
+        }
+    }
+
+    fn import(&mut self, path: Written, name: Option<String>, span: Span) {
+        let location = self.location(span);
+        if let Some(scope) = self.scope_mut() {
+            scope.imports.push(Import {
+                path,
+                name,
+                location,
+                extern_crate: false,
+            });
+        }
+    }
+
+    fn walk_use(&mut self, prefix: &mut Vec<String>, leading: bool, tree: &syn::UseTree) {
+        let written = |segs: Vec<String>| Written { leading, segs };
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.walk_use(prefix, leading, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                if name == "self" {
+                    let local = prefix.last().cloned();
+                    self.import(written(prefix.clone()), local, n.ident.span());
+                } else {
+                    let mut full = prefix.clone();
+                    full.push(name.clone());
+                    self.import(written(full), Some(name), n.ident.span());
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                if r.ident != "self" {
+                    full.push(r.ident.to_string());
+                }
+                self.import(written(full), Some(r.rename.to_string()), r.ident.span());
+            }
+            syn::UseTree::Glob(g) => {
+                self.import(written(prefix.clone()), None, g.star_token.span);
+            }
+            syn::UseTree::Group(g) => {
+                for tree in &g.items {
+                    self.walk_use(prefix, leading, tree);
+                }
+            }
+        }
+    }
+
+    fn reference(&mut self, path: Written, span: Span, literal: Option<(String, Location)>) {
+        let location = self.location(span);
+        let function = self.current_function();
+        if let Some(scope) = self.scope_mut() {
+            scope.refs.push(Ref {
+                path,
+                location,
+                function,
+                literal,
+            });
+        }
+    }
+
+    fn macro_call(&mut self, path: Written, span: Span) {
+        let location = self.location(span);
+        let function = self.current_function();
+        let scope = self.scope;
+        self.scan.items.calls.push(MacroCall {
+            path,
+            scope,
+            location,
+            function,
+        });
+    }
+
+    /// An `ANRF-S013` finding: something whose meaning the verifier cannot see.
+    fn undecided(&mut self, span: Span, why: &str) {
+        let finding = Finding::new(
+            CheckId::S013,
+            format!(
+                "{why}; it cannot be shown not to reach `std::fs`, `std::net`, `std::env` or `std::process`"
+            ),
+        )
+        .at(self.location(span))
+        .help("name what is used by a path the verifier can follow (`use std::...`, a `mod` of the module, a path dependency inside it) instead of generating it with a macro; remove macros from dependencies and procedural macros")
+        .in_function(self.current_function());
+        self.scan.findings.push(finding);
+    }
+
+    /// Procedural-macro attributes and derives on an item.
+    fn foreign_attributes(&mut self, attrs: &[syn::Attribute]) {
+        for attr in attrs {
+            if let Some(what) = foreign_meta(&attr.meta) {
+                self.undecided(
+                    attr.pound_token.span,
+                    &format!("`{what}` is a procedural macro: it rewrites the item in ways the verifier does not see"),
+                );
+            }
+        }
     }
 
     fn memory(&mut self, id: CheckId, span: Span, what: &str) {
@@ -512,73 +771,6 @@ impl Visitor<'_> {
         self.scan.findings.push(finding);
     }
 
-    fn reach(&mut self, resource: Resource, path: String, span: Span) {
-        let covered = resource.covered_by(&self.grants);
-        let location = self.location(span);
-        if !covered {
-            let finding = Finding::new(
-                CheckId::S010,
-                format!(
-                    "`{path}` {} but {}",
-                    resource.describe(),
-                    resource.missing()
-                ),
-            )
-            .at(location.clone())
-            .help(resource.fix())
-            .in_function(self.current_function());
-            self.scan.findings.push(finding);
-        }
-        self.scan.uses.push(CapabilityUse {
-            resource,
-            path,
-            location,
-            covered,
-        });
-    }
-
-    fn glob(&mut self, span: Span, module: &str) {
-        let resource = match module {
-            "std::fs" => Resource::FsRead,
-            "std::env" => Resource::Env,
-            "std::net" => Resource::Network,
-            _ => Resource::Process,
-        };
-        if resource.covered_by(&self.grants) {
-            return;
-        }
-        let finding = Finding::new(
-            CheckId::S010,
-            format!(
-                "`use {module}::*` imports APIs that {} but {}",
-                resource.describe(),
-                resource.missing()
-            ),
-        )
-        .at(self.location(span))
-        .help(format!(
-            "import the items by name so each use can be checked; {}",
-            resource.fix()
-        ));
-        self.scan.findings.push(finding);
-    }
-
-    fn resolve(&self, path: &syn::Path) -> Option<Vec<String>> {
-        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        let first = segs.first()?;
-        if first == "std" {
-            return Some(segs);
-        }
-        if path.leading_colon.is_none()
-            && let Some(full) = self.aliases.get(first)
-        {
-            let mut resolved = full.clone();
-            resolved.extend(segs.into_iter().skip(1));
-            return Some(resolved);
-        }
-        None
-    }
-
     fn check_attrs(&mut self, attrs: &[syn::Attribute]) {
         for attr in attrs {
             let name = symbol_attribute(attr);
@@ -592,22 +784,35 @@ impl Visitor<'_> {
         }
     }
 
-    /// Scans tokens that are not parsed as Rust (macro bodies) for the same constructs.
-    fn scan_tokens(&mut self, tokens: TokenStream) {
+    /// Scans tokens that are not parsed as Rust (macro bodies, macro
+    /// arguments that are not expressions) for the same constructs, and
+    /// records the paths in them. `body` is a `macro_rules!` body, where a
+    /// path built from `$` fragments or an import cannot be followed.
+    fn scan_tokens(&mut self, tokens: TokenStream, body: bool) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut skip_to = 0usize;
         for (i, tree) in trees.iter().enumerate() {
             match tree {
-                TokenTree::Group(group) => self.scan_tokens(group.stream()),
+                TokenTree::Group(group) => self.scan_tokens(group.stream(), body),
+                TokenTree::Punct(p) if p.as_char() == '$' && body => {
+                    let fragment =
+                        matches!(trees.get(i + 1), Some(TokenTree::Ident(id)) if id != "crate");
+                    let joined = (fragment && colons_at(&trees, i + 2))
+                        || (i >= 2 && colons_at(&trees, i - 2));
+                    if joined {
+                        self.undecided(
+                            p.span(),
+                            "a `macro_rules!` body builds a path from its arguments",
+                        );
+                    }
+                }
                 TokenTree::Ident(ident) => {
                     let text = ident.to_string();
                     let next_ident = |k: usize| match trees.get(i + k) {
                         Some(TokenTree::Ident(next)) => Some(next.to_string()),
                         _ => None,
                     };
-                    let bang_follows = matches!(
-                        trees.get(i + 1),
-                        Some(TokenTree::Punct(p)) if p.as_char() == '!'
-                    );
+                    let bang_follows = punct_at(&trees, i + 1, '!');
                     match text.as_str() {
                         "unsafe" => {
                             self.memory(
@@ -627,10 +832,7 @@ impl Visitor<'_> {
                             &format!("`{text}!` inside a macro body"),
                         ),
                         "mod" => {
-                            let semicolon = matches!(
-                                trees.get(i + 2),
-                                Some(TokenTree::Punct(p)) if p.as_char() == ';'
-                            );
+                            let semicolon = punct_at(&trees, i + 2, ';');
                             if let (Some(name), true) = (next_ident(1), semicolon) {
                                 let location = self.location(ident.span());
                                 self.scan.modules.push(ModRef::File {
@@ -638,6 +840,7 @@ impl Visitor<'_> {
                                     inline: self.inline.clone(),
                                     paths: Vec::new(),
                                     location,
+                                    scope: self.scope,
                                 });
                             }
                         }
@@ -649,7 +852,11 @@ impl Visitor<'_> {
                                 _ => None,
                             };
                             let location = self.location(ident.span());
-                            self.scan.modules.push(ModRef::Include { path, location });
+                            self.scan.modules.push(ModRef::Include {
+                                path,
+                                location,
+                                scope: self.scope,
+                            });
                         }
                         "static" if next_ident(1).as_deref() == Some("mut") => {
                             self.memory(
@@ -658,21 +865,71 @@ impl Visitor<'_> {
                                 "`static mut` inside a macro body",
                             );
                         }
-                        "std" => {
-                            // `std :: module :: item` is Ident, Punct, Punct, Ident, Punct, Punct, Ident.
-                            if let (Some(module), Some(item)) = (next_ident(3), next_ident(6)) {
-                                let full = vec!["std".to_owned(), module, item];
-                                if let Class::Reaches(resource) = classify(&full) {
-                                    self.reach(resource, full.join("::"), ident.span());
-                                }
-                            }
-                        }
+                        "use" | "extern" => self.undecided(
+                            ident.span(),
+                            &format!("a macro body declares `{text}` items, which the verifier does not expand"),
+                        ),
                         _ => {}
+                    }
+                    if i >= skip_to {
+                        skip_to = self.token_path(&trees, i);
                     }
                 }
                 TokenTree::Punct(_) | TokenTree::Literal(_) => {}
             }
         }
+    }
+
+    /// Records the path starting at `trees[i]` (an identifier), if it is
+    /// one; returns the index after it.
+    fn token_path(&mut self, trees: &[TokenTree], i: usize) -> usize {
+        let Some(TokenTree::Ident(first)) = trees.get(i) else {
+            return i + 1;
+        };
+        let text = first.to_string();
+        // `$name` is a metavariable; `x.name` a field or method; `$x:frag` a fragment.
+        let after_dollar = i >= 1 && punct_at(trees, i - 1, '$');
+        let after_dot = i >= 1 && punct_at(trees, i - 1, '.');
+        // `$name:ident`: the fragment specifier after a metavariable.
+        let fragment = i >= 3
+            && punct_at(trees, i - 1, ':')
+            && !colons_at(trees, i - 2)
+            && matches!(trees.get(i - 2), Some(TokenTree::Ident(_)))
+            && punct_at(trees, i - 3, '$');
+        if NOT_PATH_STARTS.contains(&text.as_str()) || after_dot || fragment {
+            return i + 1;
+        }
+        if after_dollar && text != "crate" {
+            return i + 1;
+        }
+        let leading = i >= 2
+            && colons_at(trees, i - 2)
+            && !matches!(
+                trees.get(i.wrapping_sub(3)),
+                Some(TokenTree::Ident(_)) | Some(TokenTree::Group(_))
+            );
+        let mut segs = vec![if after_dollar {
+            "$crate".to_owned()
+        } else {
+            text
+        }];
+        let mut j = i + 1;
+        while colons_at(trees, j) {
+            match trees.get(j + 2) {
+                Some(TokenTree::Ident(next)) => {
+                    segs.push(next.to_string());
+                    j += 3;
+                }
+                _ => break,
+            }
+        }
+        let span = first.span();
+        if punct_at(trees, j, '!') {
+            self.macro_call(Written { leading, segs }, span);
+        } else {
+            self.reference(Written { leading, segs }, span, None);
+        }
+        j
     }
 
     fn fn_named<F: FnOnce(&mut Self)>(&mut self, name: String, body: F) {
@@ -683,6 +940,13 @@ impl Visitor<'_> {
         self.functions.push(name);
         body(self);
         self.functions.pop();
+    }
+}
+
+fn written(path: &syn::Path) -> Written {
+    Written {
+        leading: path.leading_colon.is_some(),
+        segs: path.segments.iter().map(|s| s.ident.to_string()).collect(),
     }
 }
 
@@ -757,6 +1021,77 @@ fn type_name(ty: &syn::Type) -> Option<String> {
 }
 
 impl<'ast> Visit<'ast> for Visitor<'_> {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        match item {
+            syn::Item::Const(i) => self.declare(&i.ident),
+            syn::Item::Enum(i) => self.declare(&i.ident),
+            syn::Item::Fn(i) => self.declare(&i.sig.ident),
+            syn::Item::Static(i) => self.declare(&i.ident),
+            syn::Item::Struct(i) => self.declare(&i.ident),
+            syn::Item::Trait(i) => self.declare(&i.ident),
+            syn::Item::TraitAlias(i) => self.declare(&i.ident),
+            syn::Item::Type(i) => self.declare(&i.ident),
+            syn::Item::Union(i) => self.declare(&i.ident),
+            syn::Item::Macro(i) => {
+                if let Some(ident) = &i.ident
+                    && i.mac.path.is_ident("macro_rules")
+                {
+                    self.scan.items.macros.insert(ident.to_string());
+                }
+            }
+            syn::Item::ExternCrate(i) => {
+                let crate_name = i.ident.to_string();
+                let (path, leading) = if crate_name == "self" {
+                    (vec!["crate".to_owned()], false)
+                } else {
+                    (vec![crate_name.clone()], true)
+                };
+                let name = i.rename.as_ref().map_or(crate_name, |(_, r)| r.to_string());
+                let location = self.location(i.ident.span());
+                if let Some(scope) = self.scope_mut() {
+                    scope.imports.push(Import {
+                        path: Written {
+                            leading,
+                            segs: path,
+                        },
+                        name: Some(name),
+                        location,
+                        extern_crate: true,
+                    });
+                }
+            }
+            syn::Item::Use(i) => {
+                let mut prefix = Vec::new();
+                self.walk_use(&mut prefix, i.leading_colon.is_some(), &i.tree);
+            }
+            _ => {}
+        }
+        let attrs = match item {
+            syn::Item::Const(i) => &i.attrs,
+            syn::Item::Enum(i) => &i.attrs,
+            syn::Item::ExternCrate(i) => &i.attrs,
+            syn::Item::Fn(i) => &i.attrs,
+            syn::Item::ForeignMod(i) => &i.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Macro(i) => &i.attrs,
+            syn::Item::Mod(i) => &i.attrs,
+            syn::Item::Static(i) => &i.attrs,
+            syn::Item::Struct(i) => &i.attrs,
+            syn::Item::Trait(i) => &i.attrs,
+            syn::Item::TraitAlias(i) => &i.attrs,
+            syn::Item::Type(i) => &i.attrs,
+            syn::Item::Union(i) => &i.attrs,
+            syn::Item::Use(i) => &i.attrs,
+            _ => return visit::visit_item(self, item),
+        };
+        self.foreign_attributes(attrs);
+        visit::visit_item(self, item);
+    }
+
+    fn visit_attribute(&mut self, _attr: &'ast syn::Attribute) {
+        // Attributes are judged by `foreign_attributes` and `check_attrs`.
+    }
+
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
         let name = item.sig.ident.to_string();
         self.fn_named(name, |v| {
@@ -775,6 +1110,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
         };
         self.fn_named(name, |v| {
             v.check_attrs(&item.attrs);
+            v.foreign_attributes(&item.attrs);
             if let Some(token) = &item.sig.unsafety {
                 v.memory(CheckId::S002, token.span, "`unsafe fn` declared");
             }
@@ -785,6 +1121,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
     fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
         let name = item.sig.ident.to_string();
         self.fn_named(name, |v| {
+            v.foreign_attributes(&item.attrs);
             if let Some(token) = &item.sig.unsafety {
                 v.memory(CheckId::S002, token.span, "`unsafe fn` declared");
             }
@@ -831,6 +1168,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
                 inline: self.inline.clone(),
                 paths,
                 location,
+                scope: self.scope,
             });
             visit::visit_item_mod(self, item);
             return;
@@ -839,8 +1177,16 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
             .first()
             .cloned()
             .unwrap_or_else(|| item.ident.to_string());
+        let parent = self.scope;
+        let child = self.scan.items.scopes.len();
+        self.scan.items.scopes.push(Scope::default());
+        if let Some(scope) = self.scan.items.scopes.get_mut(parent) {
+            scope.children.insert(item.ident.to_string(), child);
+        }
         self.inline.push(dir);
+        self.scope = child;
         visit::visit_item_mod(self, item);
+        self.scope = parent;
         self.inline.pop();
     }
 
@@ -863,78 +1209,59 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         if let syn::Expr::Path(func) = call.func.as_ref()
-            && let Some(full) = self.resolve(&func.path)
-            && let Some(syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(lit),
-                ..
-            })) = call.args.first()
+            && func.qself.is_none()
         {
-            let value = lit.value();
-            let path_text = full.join("::");
-            match classify(&full) {
-                Class::Reaches(Resource::Env)
-                    if self.grants.allows(Resource::Env)
-                        && !self.grants.allows_env_name(&value) =>
-                {
-                    let finding = Finding::new(
-                        CheckId::S010,
-                        format!("`{path_text}(\"{value}\")` reads environment variable `{value}`, which the manifest does not grant"),
-                    )
-                    .at(self.location(lit.span()))
-                    .help(format!("add `\"{value}\"` to `env` under `[security.capabilities]` (`anrf override request MODULE --allow-env {value}`), or do not read it"))
-                    .in_function(self.current_function());
-                    self.scan.findings.push(finding);
-                }
-                Class::Reaches(resource @ (Resource::FsRead | Resource::FsWrite))
-                    if self.grants.allows(resource)
-                        && value.starts_with('/')
-                        && !self
-                            .grants
-                            .allows_path(&value, resource == Resource::FsWrite) =>
-                {
-                    let finding = Finding::new(
-                        CheckId::S010,
-                        format!("`{path_text}(\"{value}\")` {} `{value}`, outside every granted directory", resource.describe()),
-                    )
-                    .at(self.location(lit.span()))
-                    .help("use a path under a directory granted in `[security.capabilities]` (its `guest` path), or grant the directory")
-                    .in_function(self.current_function());
-                    self.scan.findings.push(finding);
-                }
-                _ => {}
+            let literal = match call.args.first() {
+                Some(syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(lit),
+                    ..
+                })) => Some((lit.value(), self.location(lit.span()))),
+                _ => None,
+            };
+            self.path_checks(&func.path);
+            let span = func
+                .path
+                .segments
+                .first()
+                .map_or_else(Span::call_site, |s| s.ident.span());
+            self.reference(written(&func.path), span, literal);
+            for segment in &func.path.segments {
+                self.visit_path_arguments(&segment.arguments);
             }
+            for arg in &call.args {
+                self.visit_expr(arg);
+            }
+            return;
         }
         visit::visit_expr_call(self, call);
     }
 
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let name = call.method.to_string();
+        if resolve::PATH_FS_METHODS.contains(&name.as_str()) {
+            let location = self.location(call.method.span());
+            let function = self.current_function();
+            self.scan.items.methods.push(MethodCall {
+                name,
+                location,
+                function,
+            });
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
-        if let Some(last) = path.segments.last()
-            && (last.ident == "transmute" || last.ident == "transmute_copy")
-        {
-            {
-                self.memory(
-                    CheckId::S008,
-                    last.ident.span(),
-                    &format!("`{}` reinterprets memory", last.ident),
-                );
-            }
-        }
-        if let Some(full) = self.resolve(path)
-            && let Class::Reaches(resource) = classify(&full)
-        {
-            {
-                let span = path
-                    .segments
-                    .first()
-                    .map_or_else(Span::call_site, |s| s.ident.span());
-                self.reach(resource, full.join("::"), span);
-            }
-        }
+        self.path_checks(path);
+        let span = path
+            .segments
+            .first()
+            .map_or_else(Span::call_site, |s| s.ident.span());
+        self.reference(written(path), span, None);
         visit::visit_path(self, path);
     }
 
     fn visit_item_use(&mut self, _item: &'ast syn::ItemUse) {
-        // Imports are resolved in a first pass; a use is judged where it is used.
+        // Imports are recorded by `visit_item` and judged once all files are resolved.
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
@@ -944,28 +1271,28 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
+        let span = mac
+            .path
+            .segments
+            .last()
+            .map_or_else(Span::call_site, |s| s.ident.span());
         if matches!(name.as_str(), "asm" | "global_asm" | "naked_asm") {
-            let span = mac
-                .path
-                .segments
-                .last()
-                .map_or_else(Span::call_site, |s| s.ident.span());
             self.memory(CheckId::S007, span, &format!("`{name}!` inline assembly"));
             return;
         }
         if name == "macro_rules" {
-            self.scan_tokens(mac.tokens.clone());
+            self.scan_tokens(mac.tokens.clone(), true);
             return;
         }
+        self.macro_call(written(&mac.path), span);
         if name == "include" {
             let path = mac.parse_body::<syn::LitStr>().ok().map(|l| l.value());
-            let span = mac
-                .path
-                .segments
-                .last()
-                .map_or_else(Span::call_site, |s| s.ident.span());
             let location = self.location(span);
-            self.scan.modules.push(ModRef::Include { path, location });
+            self.scan.modules.push(ModRef::Include {
+                path,
+                location,
+                scope: self.scope,
+            });
             return;
         }
         let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
@@ -975,15 +1302,54 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
                     self.visit_expr(expr);
                 }
             }
-            Err(_) => self.scan_tokens(mac.tokens.clone()),
+            Err(_) => self.scan_tokens(mac.tokens.clone(), false),
         }
-        visit::visit_macro(self, mac);
+    }
+}
+
+impl Visitor<'_> {
+    /// Checks that depend on a path's last segment alone (`transmute`).
+    fn path_checks(&mut self, path: &syn::Path) {
+        if let Some(last) = path.segments.last()
+            && (last.ident == "transmute" || last.ident == "transmute_copy")
+        {
+            self.memory(
+                CheckId::S008,
+                last.ident.span(),
+                &format!("`{}` reinterprets memory", last.ident),
+            );
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One file scanned and resolved on its own, as the pipeline does for a
+    /// one-file module.
+    struct Judged {
+        findings: Vec<Finding>,
+        uses: Vec<CapabilityUse>,
+        functions: BTreeSet<String>,
+        modules: Vec<ModRef>,
+    }
+
+    fn check_rust(file: &str, src: &str, grants: &Grants) -> Judged {
+        let scan = super::check_rust(file, src);
+        let mut resolver = Resolver::new(grants, Vec::new());
+        resolver.add(&tree::Unit::listed(file), &scan);
+        let (found, uses) = resolver.finish();
+        let mut findings = scan.findings;
+        findings.extend(found);
+        findings.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.location.cmp(&b.location)));
+        Judged {
+            findings,
+            uses,
+            functions: scan.functions,
+            modules: scan.modules,
+        }
+    }
 
     #[expect(
         clippy::needless_pass_by_value,

@@ -15,8 +15,19 @@
 //!
 //! Every input read is recorded ([`SupplyScan::inputs`]) so the result cache
 //! can key on it: fetching a missing dependency changes the key.
+//!
+//! Path dependencies are part of the guest ([`path_dependencies`]): every
+//! `path = ...` in `[dependencies]`, `[build-dependencies]`, their
+//! `[target.*]` forms, `[patch.*]` and `[replace]`, followed transitively
+//! through each dependency's own `Cargo.toml`, must lie inside the module
+//! directory (lexically and after resolving symbolic links); its library root
+//! is then scanned with the module's sources, with the same checks, and its
+//! crate names resolve to it. One outside the module, one that inherits from a
+//! workspace, or one whose manifest cannot be read is `ANRF-S106`, as is a
+//! `.cargo/config.toml` in the module that redirects dependencies (`paths`,
+//! `[patch]`, `[source]`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::budget::CARGO_FILE_BYTES;
@@ -33,6 +44,302 @@ pub(crate) struct SupplyScan {
     pub skipped: Option<String>,
     /// What was read, one line per input (file and digest, or its absence).
     pub inputs: Vec<String>,
+}
+
+/// The most path dependencies followed.
+const MAX_PATH_DEPS: usize = 64;
+/// The largest `Cargo.toml` read.
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// What following the path dependencies found.
+#[derive(Debug, Default)]
+pub(crate) struct PathDeps {
+    /// `ANRF-S106` findings.
+    pub findings: Vec<Finding>,
+    /// Module-relative library roots of the dependencies inside the module.
+    pub roots: Vec<String>,
+    /// Crate names code may use for them (dependency key, package and
+    /// library names, `-` as `_`), with their root files; also the guest's
+    /// own library by its package name.
+    pub crates: Vec<(String, String)>,
+    /// Module-relative directories of the dependencies inside the module.
+    pub dirs: BTreeMap<String, PathBuf>,
+}
+
+/// A `Cargo.toml` read boundedly: a regular file (not a symbolic link) of
+/// at most [`MAX_MANIFEST_BYTES`]. `Err` says why not.
+fn read_manifest(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(format!("it is larger than {MAX_MANIFEST_BYTES} bytes"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+/// `a/./b/../c` -> `a/c`; `None` when it is absolute or climbs above the module.
+fn normalize(path: &str) -> Option<String> {
+    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn rel_join(dir: &str, path: &str) -> String {
+    if dir.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{dir}/{path}")
+    }
+}
+
+/// Every `(key, spec)` that names a `path`, or inherits from a workspace.
+fn path_specs(manifest: &toml::Table) -> Vec<(String, toml::Table)> {
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    for key in ["dependencies", "build-dependencies", "replace"] {
+        if let Some(t) = manifest.get(key).and_then(toml::Value::as_table) {
+            tables.push(t);
+        }
+    }
+    for key in ["target", "patch"] {
+        if let Some(outer) = manifest.get(key).and_then(toml::Value::as_table) {
+            for inner in outer.values().filter_map(toml::Value::as_table) {
+                if key == "patch" {
+                    tables.push(inner);
+                    continue;
+                }
+                for k in ["dependencies", "build-dependencies"] {
+                    if let Some(t) = inner.get(k).and_then(toml::Value::as_table) {
+                        tables.push(t);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for table in tables {
+        for (key, spec) in table {
+            if let Some(spec) = spec.as_table()
+                && (spec.contains_key("path")
+                    || spec.get("workspace").and_then(toml::Value::as_bool) == Some(true))
+            {
+                out.push((key.clone(), spec.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The line declaring `key` in `text` (`key = ...` or `[...key]`), 1-based.
+fn line_of(text: &str, key: &str) -> Option<u32> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .or_else(|| l.strip_prefix(&format!("\"{key}\"")))
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+                || (l.starts_with('[') && l.contains(key))
+        })
+        .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+}
+
+/// Cargo configuration in the module that redirects where dependencies come
+/// from (`paths` overrides, `[patch]`, `[source]` replacement): not followed,
+/// so refused.
+fn cargo_config_redirects(module_dir: &Path) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rel in [".cargo/config.toml", ".cargo/config"] {
+        let path = module_dir.join(rel);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let keys: Vec<&str> = match read_manifest(&path).map(|t| t.parse::<toml::Table>()) {
+            Ok(Ok(table)) => ["paths", "patch", "source"]
+                .into_iter()
+                .filter(|k| table.contains_key(*k))
+                .collect(),
+            _ => vec!["(unreadable)"],
+        };
+        if keys.is_empty() {
+            continue;
+        }
+        findings.push(
+            Finding::new(
+                CheckId::S106,
+                format!(
+                    "`{rel}` redirects where dependencies come from ({}); the verifier does not follow it, so the code compiled into the guest could not be checked",
+                    keys.join(", ")
+                ),
+            )
+            .at(Location::file(rel))
+            .help("remove `paths`, `[patch]` and `[source]` from the cargo configuration; declare path dependencies inside the module in `Cargo.toml`"),
+        );
+    }
+    findings
+}
+
+/// The library root of the package at module-relative `dir` with manifest
+/// `manifest`, and the crate names code may use for it.
+fn library(dir: &str, manifest: &toml::Table) -> Option<(String, Vec<String>)> {
+    let lib = manifest.get("lib").and_then(toml::Value::as_table);
+    let lib_path = lib
+        .and_then(|l| l.get("path"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or("src/lib.rs");
+    let root = normalize(&rel_join(dir, lib_path))?;
+    let names = [
+        manifest
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(toml::Value::as_str),
+        lib.and_then(|l| l.get("name"))
+            .and_then(toml::Value::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|n| n.replace('-', "_"))
+    .collect();
+    Some((root, names))
+}
+
+/// Follows the guest's path dependencies (see the module docs).
+pub(crate) fn path_dependencies(module_dir: &Path) -> PathDeps {
+    let mut deps = PathDeps {
+        findings: cargo_config_redirects(module_dir),
+        ..PathDeps::default()
+    };
+    let Ok(root_real) = std::fs::canonicalize(module_dir) else {
+        return deps;
+    };
+    let Ok(text) = read_manifest(&module_dir.join("Cargo.toml")) else {
+        return deps;
+    };
+    let Ok(manifest) = text.parse::<toml::Table>() else {
+        // ANRF-S103 reports it.
+        return deps;
+    };
+    // The guest's own library, for its binary's `use guest::...`.
+    if let Some((root, names)) = library("", &manifest) {
+        for name in names {
+            deps.crates.push((name, root.clone()));
+        }
+    }
+    // (module-relative package directory, its manifest text, its manifest)
+    let mut queue: Vec<(String, String, toml::Table)> = vec![(String::new(), text, manifest)];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    seen.insert(String::new());
+    while let Some((dir, text, manifest)) = queue.pop() {
+        let manifest_rel = rel_join(&dir, "Cargo.toml");
+        for (key, spec) in path_specs(&manifest) {
+            let at = line_of(&text, &key).map_or_else(
+                || Location::file(manifest_rel.clone()),
+                |line| Location::at(manifest_rel.clone(), line, 1),
+            );
+            let Some(path) = spec.get("path").and_then(toml::Value::as_str) else {
+                deps.findings.push(
+                    Finding::new(
+                        CheckId::S106,
+                        format!("dependency `{key}` in `{manifest_rel}` is inherited from a workspace (`workspace = true`) whose manifest lies outside the module, so where it comes from could not be verified"),
+                    )
+                    .at(at)
+                    .help("declare the dependency in the guest's own `Cargo.toml` (a version, or a `path` inside the module)"),
+                );
+                continue;
+            };
+            let inside = normalize(&rel_join(&dir, path)).filter(|rel| {
+                std::fs::canonicalize(module_dir.join(rel))
+                    .is_ok_and(|real| real.starts_with(&root_real))
+            });
+            let Some(rel) = inside else {
+                deps.findings.push(
+                    Finding::new(
+                        CheckId::S106,
+                        format!("path dependency `{key}` (`path = \"{path}\"` in `{manifest_rel}`) lies outside the module directory or does not exist; the verifier does not read it, so its code (`unsafe`, `std::fs`, `std::net`, ...) could not be checked, yet it is compiled into the guest"),
+                    )
+                    .at(at)
+                    .help(format!("move it into the module directory (e.g. `vendor/{key}`), set `path = \"vendor/{key}\"` and list its sources in `implementation.sources`, or depend on a published version")),
+                );
+                continue;
+            };
+            if seen.len() > MAX_PATH_DEPS {
+                deps.findings.push(
+                    Finding::new(
+                        CheckId::S106,
+                        format!("the guest has more than {MAX_PATH_DEPS} path dependencies; `{key}` and the rest were not verified"),
+                    )
+                    .at(at),
+                );
+                return deps;
+            }
+            let dep_text = match read_manifest(&module_dir.join(&rel).join("Cargo.toml")) {
+                Ok(t) => t,
+                Err(why) => {
+                    deps.findings.push(
+                        Finding::new(
+                            CheckId::S106,
+                            format!("path dependency `{key}` (`{rel}`) has no readable `Cargo.toml` ({why}), so its sources could not be found and verified"),
+                        )
+                        .at(at)
+                        .help(format!("give `{rel}` a `Cargo.toml` (a regular file), or remove the dependency")),
+                    );
+                    continue;
+                }
+            };
+            let Ok(dep_manifest) = dep_text.parse::<toml::Table>() else {
+                deps.findings.push(
+                    Finding::new(
+                        CheckId::S106,
+                        format!("path dependency `{key}` (`{rel}`) has a `Cargo.toml` that is not valid TOML, so its sources could not be found and verified"),
+                    )
+                    .at(at),
+                );
+                continue;
+            };
+            deps.dirs.insert(key.clone(), module_dir.join(&rel));
+            let Some((root, mut names)) = library(&rel, &dep_manifest) else {
+                deps.findings.push(
+                    Finding::new(
+                        CheckId::S106,
+                        format!("path dependency `{key}` (`{rel}`) names a library path outside the module, so its sources could not be verified"),
+                    )
+                    .at(at),
+                );
+                continue;
+            };
+            names.push(key.replace('-', "_"));
+            if let Some(package) = spec.get("package").and_then(toml::Value::as_str) {
+                deps.dirs.insert(package.to_owned(), module_dir.join(&rel));
+            }
+            for name in names {
+                deps.crates.push((name, root.clone()));
+            }
+            if !deps.roots.contains(&root) {
+                deps.roots.push(root);
+            }
+            if seen.insert(rel.clone()) {
+                queue.push((rel, dep_text, dep_manifest));
+            }
+        }
+    }
+    deps
 }
 
 /// Checks the Rust guest in `module_dir`.
@@ -102,14 +409,8 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
     if direct.is_empty() {
         return scan;
     }
-    let path_deps: BTreeMap<String, PathBuf> = direct
-        .iter()
-        .filter_map(|(name, dep)| {
-            dep.path
-                .as_ref()
-                .map(|p| (name.clone(), module_dir.join(p)))
-        })
-        .collect();
+    // Direct and transitive path dependencies, inside the module only.
+    let path_deps: BTreeMap<String, PathBuf> = path_dependencies(module_dir).dirs;
     let lock_text = match read_regular_text(&module_dir.join("Cargo.lock"), CARGO_FILE_BYTES) {
         Ok(text) => Some(text),
         Err(ReadError::NotFound { .. }) => None,
@@ -248,7 +549,6 @@ fn unreadable(file: &str, err: &ReadError) -> Finding {
 
 struct DeclaredDep {
     requirement: String,
-    path: Option<String>,
 }
 
 /// `[dependencies]`, `[build-dependencies]` and their `[target.*]` forms
@@ -272,24 +572,20 @@ fn declared_dependencies(manifest: &toml::Table) -> BTreeMap<String, DeclaredDep
     }
     for table in tables {
         for (name, spec) in table {
-            let (requirement, path) = match spec {
-                toml::Value::String(v) => (v.clone(), None),
-                toml::Value::Table(t) => (
-                    t.get("version")
-                        .and_then(toml::Value::as_str)
-                        .unwrap_or("*")
-                        .to_owned(),
-                    t.get("path")
-                        .and_then(toml::Value::as_str)
-                        .map(str::to_owned),
-                ),
-                _ => ("*".to_owned(), None),
+            let requirement = match spec {
+                toml::Value::String(v) => v.clone(),
+                toml::Value::Table(t) => t
+                    .get("version")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or("*")
+                    .to_owned(),
+                _ => "*".to_owned(),
             };
             let name = spec
                 .get("package")
                 .and_then(toml::Value::as_str)
                 .map_or_else(|| name.clone(), str::to_owned);
-            out.insert(name, DeclaredDep { requirement, path });
+            out.insert(name, DeclaredDep { requirement });
         }
     }
     out

@@ -106,9 +106,7 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
     match Module::load(path) {
         Ok(module) => verify(&module, options),
         Err(FormatError::NoManifest { dir }) => Err(VerifyError::NoModule { path: dir }),
-        Err(FormatError::Read { path: file, source })
-            if source.kind() == std::io::ErrorKind::InvalidData =>
-        {
+        Err(FormatError::Unreadable(anrf_format::fsread::ReadError::NotUtf8 { path: file })) => {
             Ok(not_utf8_manifest(path, &file, options))
         }
         Err(FormatError::Read { path, source }) => Err(VerifyError::Read { path, source }),
@@ -119,7 +117,7 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
 /// A manifest that is not UTF-8 is an invalid manifest (`ANRF-M001`) at the
 /// first byte that is not.
 fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Report {
-    let bytes = fsread::read_regular(file, budget::MANIFEST_BYTES).unwrap_or_default();
+    let bytes = fsread::read_regular(file, anrf_format::MAX_MANIFEST_BYTES).unwrap_or_default();
     let valid = match std::str::from_utf8(&bytes) {
         Ok(_) => bytes.len(),
         Err(e) => e.valid_up_to(),
@@ -220,13 +218,19 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         skipped: BTreeMap::new(),
         not_applicable: BTreeMap::new(),
         facts: Facts::default(),
+        snapshot: None,
     };
-    let digestible = budget::digestible(module);
-    let digest = digestible.then(|| module.content_digest().ok()).flatten();
-    let security_digest = digestible
-        .then(|| module.security_digest().ok())
-        .flatten()
-        .unwrap_or_else(|| ContentDigest::of(b"anrf-verify: module files missing"));
+    // One read of the sources and the artifact: the bytes hashed (digests,
+    // `artifact.sha256`, the approvals' binding) are the bytes checked and run.
+    run.snapshot = module.snapshot().ok();
+    let digest = run
+        .snapshot
+        .as_ref()
+        .map(anrf_format::ModuleSnapshot::content_digest);
+    let security_digest = run.snapshot.as_ref().map_or_else(
+        || ContentDigest::of(b"anrf-verify: module files missing"),
+        anrf_format::ModuleSnapshot::security_digest,
+    );
     let resolution = anrf_policy::resolve(&ResolveInput {
         project: options.policy,
         profile: options.profile,
@@ -322,7 +326,7 @@ fn unreadable_source(file: &str, err: &ReadError, limit: u64) -> Finding {
             format!("it is not a regular file ({err})"),
             "replace it with a regular file".to_owned(),
         ),
-        ReadError::NotFound { .. } | ReadError::Io { .. } => (
+        _ => (
             format!("it could not be read ({err})"),
             "make the file readable".to_owned(),
         ),
@@ -343,6 +347,8 @@ struct Run<'m, 'o> {
     skipped: BTreeMap<CheckId, String>,
     not_applicable: BTreeMap<CheckId, String>,
     facts: Facts,
+    /// The module's sources and artifact as read once, when every one could be.
+    snapshot: Option<anrf_format::ModuleSnapshot>,
 }
 
 /// The suppression an approved override puts on a finding. Granted without a
@@ -441,7 +447,7 @@ impl<'m> Run<'m, '_> {
                     &[CheckId::M013],
                     "the guest is written in C, not built by cargo",
                 );
-                self.not_applicable(&[CheckId::S011], reason);
+                self.not_applicable(&[CheckId::S011, CheckId::S013], reason);
                 self.skip(
                     &[CheckId::S010],
                     "C sources are not parsed for capability use (the sandbox still denies whatever is not granted)",
@@ -469,7 +475,10 @@ impl<'m> Run<'m, '_> {
                 let reason = "the guest is hand-written WebAssembly text; the wasm checks cover it";
                 self.not_applicable(&memory_ids, reason);
                 self.not_applicable(&[CheckId::M013], reason);
-                self.not_applicable(&[CheckId::S010, CheckId::S011, CheckId::S012], reason);
+                self.not_applicable(
+                    &[CheckId::S010, CheckId::S011, CheckId::S012, CheckId::S013],
+                    reason,
+                );
                 None
             }
         }
@@ -498,6 +507,16 @@ impl<'m> Run<'m, '_> {
         let mut visited: BTreeSet<String> = BTreeSet::new();
         // Files reached but not listed, with the reference that reached them.
         let mut reached: BTreeMap<String, Location> = BTreeMap::new();
+        // Path dependencies are part of the guest (ANRF-S106 when outside it).
+        let deps = supply::path_dependencies(self.module.dir());
+        self.findings.extend(deps.findings);
+        for root in deps.roots {
+            if !listed.contains(root.as_str()) {
+                reached.insert(root.clone(), Location::file("Cargo.toml"));
+            }
+            queue.push_back(Unit::listed(&root));
+        }
+        let mut resolver = source::Resolver::new(grants, deps.crates);
         let mut functions = BTreeSet::new();
         let root = std::fs::canonicalize(self.module.dir()).ok();
         let mut total_left = budget::SOURCES_TOTAL_BYTES;
@@ -534,7 +553,18 @@ impl<'m> Run<'m, '_> {
                 continue;
             }
             let limit = budget::SOURCE_BYTES.min(total_left);
-            let text = match fsread::read_regular_text(&path, limit) {
+            let read = match self.snapshot.as_ref().and_then(|s| s.source(&unit.file)) {
+                // A listed source: the bytes the digests hashed.
+                Some(bytes) if bytes.len() as u64 > limit => Err(ReadError::TooLarge {
+                    path: path.clone(),
+                    size: bytes.len() as u64,
+                    limit,
+                }),
+                Some(bytes) => String::from_utf8(bytes.to_vec())
+                    .map_err(|_| ReadError::NotUtf8 { path: path.clone() }),
+                None => fsread::read_regular_text(&path, limit),
+            };
+            let text = match read {
                 Ok(text) => text,
                 // A listed file that is missing, a link or not a regular file is `ANRF-M004`.
                 Err(
@@ -549,9 +579,9 @@ impl<'m> Run<'m, '_> {
                 }
             };
             total_left -= text.len() as u64;
-            let scan = source::check_rust(&unit.file, &text, grants);
+            let scan = source::check_rust(&unit.file, &text);
+            resolver.add(&unit, &scan);
             functions.extend(scan.functions);
-            self.facts.capability_uses.extend(scan.uses);
             self.facts.sources_checked.push(unit.file.clone());
             for mut finding in scan.findings {
                 if memory_ids.contains(&finding.id)
@@ -610,6 +640,9 @@ impl<'m> Run<'m, '_> {
                 }
             }
         }
+        let (found, uses) = resolver.finish();
+        self.findings.extend(found);
+        self.facts.capability_uses.extend(uses);
         // Every Rust file present or reached that the manifest does not list.
         let mut unlisted: BTreeMap<String, Option<Location>> = reached
             .into_iter()
@@ -647,6 +680,7 @@ impl<'m> Run<'m, '_> {
             CheckId::S103,
             CheckId::S104,
             CheckId::S105,
+            CheckId::S106,
         ];
         if self.manifest().implementation.language != Language::Rust {
             self.not_applicable(&ids, "only Rust guests have cargo dependencies");

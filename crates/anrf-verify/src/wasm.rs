@@ -5,6 +5,7 @@
 //! memories and tables against the limits, and threads (shared memory, atomics)
 //! are reported unless a `threads` override covers them.
 
+use anrf_runtime::FeatureError;
 use serde::{Deserialize, Serialize};
 use wasmparser::{Parser, Payload, TypeRef, ValType, Validator, WasmFeatures};
 
@@ -97,16 +98,12 @@ pub const TABLE_ELEMENTS_LIMIT: u64 = 10_000;
 /// Size of a wasm page (custom page sizes are not enabled).
 pub const WASM_PAGE_BYTES: u64 = 65_536;
 
-/// The wasm features the runtime enables: WebAssembly 2.0 plus tail calls,
-/// extended constant expressions and the bulk-memory / call-indirect
-/// refinements that current `rustc` and `clang` emit. Threads, shared memory,
-/// memory64, GC, exceptions and component-model features are off.
+/// The wasm features the runtime enables, from the runtime's one list
+/// ([`anrf_runtime::wasm_features`]): WebAssembly 2.0 plus tail calls and
+/// extended constant expressions. Every other proposal
+/// ([`anrf_runtime::REFUSED_PROPOSALS`]) is refused, with the runtime's words.
 pub fn runtime_features() -> WasmFeatures {
-    WasmFeatures::WASM2
-        | WasmFeatures::TAIL_CALL
-        | WasmFeatures::EXTENDED_CONST
-        | WasmFeatures::BULK_MEMORY_OPT
-        | WasmFeatures::CALL_INDIRECT_OVERLONG
+    anrf_runtime::wasm_features()
 }
 
 /// What the checks need to know from the manifest.
@@ -208,46 +205,36 @@ pub(crate) fn check_wasm(
 ) -> (Vec<Finding>, Option<WasmFacts>) {
     let mut findings = Vec::new();
     let at = || Location::file(file);
-    let uses_threads = match Validator::new_with_features(runtime_features()).validate_all(bytes) {
-        Ok(_) => false,
+    // The runtime's own check, so that both refuse a proposal in the same words.
+    let threads = match anrf_runtime::check_features(bytes) {
+        Ok(()) => None,
+        Err(FeatureError::Refused(refusal))
+            if refusal.proposal().is_threads()
+                && Validator::new_with_features(runtime_features() | WasmFeatures::THREADS)
+                    .validate_all(bytes)
+                    .is_ok() =>
+        {
+            Some(refusal)
+        }
         Err(err) => {
-            let with_threads = runtime_features() | WasmFeatures::THREADS;
-            if Validator::new_with_features(with_threads)
-                .validate_all(bytes)
-                .is_ok()
-            {
-                true
-            } else {
-                findings.push(
-                    Finding::new(
-                        CheckId::W001,
-                        format!(
-                            "`{file}` is not a valid wasm module for the runtime: {} (at byte offset {:#x})",
-                            err.message(),
-                            err.offset()
-                        ),
-                    )
-                    .at(at()),
-                );
-                return (findings, None);
-            }
+            let message = match &err {
+                FeatureError::Refused(refusal) => format!("`{file}` {refusal}"),
+                FeatureError::Invalid { .. } => {
+                    format!("`{file}` is not a valid wasm module for the runtime: {err}")
+                }
+            };
+            findings.push(Finding::new(CheckId::W001, message).at(at()));
+            return (findings, None);
         }
     };
+    let uses_threads = threads.is_some();
     let mut facts = WasmFacts {
         size_bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
         uses_threads,
         ..WasmFacts::default()
     };
-    if uses_threads {
-        findings.push(
-            Finding::new(
-                CheckId::W007,
-                format!(
-                    "`{file}` uses shared memory or atomic instructions (the threads proposal)"
-                ),
-            )
-            .at(at()),
-        );
+    if let Some(refusal) = threads {
+        findings.push(Finding::new(CheckId::W007, format!("`{file}` {refusal}")).at(at()));
     }
     if let Err(err) = collect(bytes, &mut facts) {
         findings.push(
@@ -721,6 +708,51 @@ mod tests {
                 (func (export "_start") (drop (i32.atomic.load (i32.const 0)))))"#,
         );
         assert_eq!(ids, vec![CheckId::W007]);
+    }
+
+    /// The samples the runtime's tests refuse on every engine
+    /// (`tests/hostile/wat/proposals/`): each is a finding here, in the same words.
+    #[test]
+    fn w001_w007_each_refused_proposal_in_the_runtimes_words() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/hostile/wat/proposals");
+        let runtime = anrf_runtime::Runtime::new(
+            anrf_runtime::EngineKind::Jit,
+            anrf_runtime::RuntimeConfig::default(),
+        )
+        .unwrap();
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let bytes = wat::parse_file(&path).unwrap();
+            let (findings, _) = check_wasm("guest.wasm", &bytes, LIMITS);
+            let proposal = anrf_runtime::REFUSED_PROPOSALS
+                .iter()
+                .find(|p| p.name() == name)
+                .unwrap();
+            let expected = if proposal.is_threads() {
+                CheckId::W007
+            } else {
+                CheckId::W001
+            };
+            assert_eq!(findings[0].id, expected, "{name}");
+            let words = format!("`guest.wasm` {}: ", proposal.refusal());
+            assert!(
+                findings[0].message.starts_with(&words),
+                "{name}: {}",
+                findings[0].message
+            );
+            let err = runtime
+                .load(anrf_runtime::ModuleInput::Wasm(bytes))
+                .unwrap_err();
+            assert!(
+                err.to_string().contains(&proposal.refusal()),
+                "{name}: {err}"
+            );
+            seen += 1;
+        }
+        assert!(seen >= 12, "{seen} samples");
     }
 
     #[test]

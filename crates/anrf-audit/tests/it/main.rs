@@ -10,3 +10,4 @@ mod basic;
 mod durability;
 mod support;
 mod tamper;
+mod trust;

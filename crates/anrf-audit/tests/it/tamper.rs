@@ -522,38 +522,71 @@ fn dropped_events_table_is_a_truncation_at_event_1() {
 }
 
 #[test]
-fn deleted_database_recreated_by_the_next_command_is_detected() {
-    // The attacker deletes `audit.db`; the next command starts a fresh log
-    // with the same key, but `checkpoint.sig` still covers event 10.
+fn deleted_database_is_not_recreated_under_the_old_key() {
+    // The attacker deletes `audit.db` and `checkpoint.sig` and keeps
+    // `audit.key`. Before, the next command started a fresh chain under the
+    // same key, which verified (even against the pinned key). Now the next
+    // command refuses to start a log there, and verify says what happened.
     let fx = Fixture::new(10);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(fx.file(&format!("audit.db{suffix}")));
+    let pinned = fx.verify().public_key;
+    for name in ["audit.db", "audit.db-wal", "audit.db-shm", "checkpoint.sig"] {
+        let _ = std::fs::remove_file(fx.file(name));
     }
-    let mut log = anrf_audit::AuditLog::open(&fx.dir).unwrap();
-    for i in 1..=3 {
-        log.append(&crate::support::event(i)).unwrap();
-    }
-    expect(
-        &fx,
-        Some(4),
-        ProblemKind::Truncated {
-            checkpoint: 10,
-            last_event: 3,
-            source: CheckpointSource::File,
-        },
+    let err = anrf_audit::AuditLog::open(&fx.dir).unwrap_err();
+    assert!(
+        matches!(err, anrf_audit::AuditError::LogDeleted { .. }),
+        "{err:?}"
     );
-    // And once the new log grows past it, the old head still disagrees.
-    for i in 4..=10 {
-        log.append(&crate::support::event(i)).unwrap();
+    assert!(err.to_string().contains("mv "), "{err}");
+    let ev = crate::support::event(1);
+    for requirement in [
+        anrf_audit::Requirement::Required,
+        anrf_audit::Requirement::BestEffort,
+    ] {
+        assert!(!matches!(
+            anrf_audit::record(&fx.dir, &ev, requirement),
+            Ok(anrf_audit::Recorded::Appended(_))
+        ));
     }
-    expect(
-        &fx,
-        Some(10),
-        ProblemKind::CheckpointMismatch {
-            checkpoint: 10,
-            source: CheckpointSource::File,
+    assert!(!fx.file("audit.db").exists() || fx.file("audit.key").exists());
+    let report = anrf_audit::verify_dir(
+        &fx.dir,
+        &anrf_audit::VerifyOptions {
+            pinned_key: Some(pinned),
+            witness: None,
         },
+    )
+    .unwrap();
+    assert_eq!(
+        report.problem,
+        Some(Problem {
+            seq: None,
+            kind: ProblemKind::LogDeleted {
+                found: "`audit.key`".to_owned()
+            },
+        })
     );
+    // Keeping `checkpoint.sig` instead of the key is the same refusal.
+    let fx = Fixture::new(10);
+    for name in ["audit.db", "audit.db-wal", "audit.db-shm", "audit.key"] {
+        let _ = std::fs::remove_file(fx.file(name));
+    }
+    let err = anrf_audit::AuditLog::open(&fx.dir).unwrap_err();
+    assert!(err.to_string().contains("covering event 10"), "{err}");
+    // And an empty database put in its place, too.
+    let fx = Fixture::new(3);
+    std::fs::write(fx.file("audit.db"), b"").unwrap();
+    for name in ["audit.db-wal", "audit.db-shm", "checkpoint.sig"] {
+        let _ = std::fs::remove_file(fx.file(name));
+    }
+    assert!(matches!(
+        anrf_audit::AuditLog::open(&fx.dir),
+        Err(anrf_audit::AuditError::LogDeleted { .. })
+    ));
+    assert!(matches!(
+        fx.verify().problem.map(|p| p.kind),
+        Some(ProblemKind::LogDeleted { .. })
+    ));
 }
 
 #[test]

@@ -11,5 +11,6 @@ mod digest;
 mod malformed;
 mod roundtrip;
 mod schema;
+mod snapshot;
 
 pub(crate) const VALID: &str = include_str!("fixtures/valid.toml");

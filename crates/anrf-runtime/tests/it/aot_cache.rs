@@ -13,6 +13,7 @@ fn runtime(dir: &Path) -> Runtime {
         RuntimeConfig {
             cache_dir: Some(dir.to_path_buf()),
             metering: None,
+            cache_max_bytes: None,
         },
     )
     .unwrap()
@@ -197,6 +198,7 @@ fn open_error(dir: &Path) -> String {
     let config = RuntimeConfig {
         cache_dir: Some(dir.to_path_buf()),
         metering: None,
+        cache_max_bytes: None,
     };
     let e = Runtime::new(EngineKind::Aot, config).expect_err("the cache directory was accepted");
     assert!(
@@ -301,4 +303,166 @@ fn new_cache_dir_and_key_are_private_and_reopen() {
         .run(&module, &policy(), Invocation::default())
         .unwrap();
     assert_eq!(outcome.cache, Some(CacheEvent::Hit));
+}
+
+// ---- the cache's bound ---------------------------------------------------
+
+fn bounded(dir: &Path, max_bytes: u64) -> Runtime {
+    Runtime::new(
+        EngineKind::Aot,
+        RuntimeConfig {
+            cache_dir: Some(dir.to_path_buf()),
+            metering: None,
+            cache_max_bytes: Some(max_bytes),
+        },
+    )
+    .unwrap()
+}
+
+/// The cache entry of the module `exit_with(code)`, by the digest its name starts with.
+fn entry_of(dir: &Path, code: i32) -> Option<std::path::PathBuf> {
+    let digest = WasmBinary::new(exit_with(code)).unwrap().digest();
+    let hex = digest.trim_start_matches("sha256:").to_owned();
+    entries(dir).into_iter().find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(&hex))
+    })
+}
+
+fn total_bytes(dir: &Path) -> u64 {
+    entries(dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+/// Sets an entry's modification time (what the cache orders use by) to
+/// `hours` ago, so that the order does not depend on how fast the test runs.
+fn age(path: &Path, hours: u64) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    file.set_modified(then).unwrap();
+}
+
+fn prepare(rt: &Runtime, code: i32) {
+    let module = rt.load(exit_with(code)).unwrap();
+    rt.prepare(&module, &policy()).unwrap();
+}
+
+#[test]
+fn storing_past_the_bound_evicts_the_least_recently_used_and_stays_within_it() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(&runtime(dir.path()), 1);
+    let size = total_bytes(dir.path());
+    // Room for three entries of this size (they differ by a few bytes at most).
+    let bound = size * 3 + size / 2;
+    let rt = bounded(dir.path(), bound);
+    prepare(&rt, 2);
+    prepare(&rt, 3);
+    assert_eq!(entries(dir.path()).len(), 3);
+    age(&entry_of(dir.path(), 1).unwrap(), 3);
+    age(&entry_of(dir.path(), 2).unwrap(), 2);
+    age(&entry_of(dir.path(), 3).unwrap(), 1);
+
+    // A hit makes 1 the most recently used: 2 is now the oldest.
+    let fresh = bounded(dir.path(), bound);
+    let module = fresh.load(exit_with(1)).unwrap();
+    let outcome = fresh
+        .run(&module, &policy(), Invocation::default())
+        .unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (1, Some(CacheEvent::Hit))
+    );
+
+    prepare(&fresh, 4);
+    assert!(total_bytes(dir.path()) <= bound);
+    assert!(
+        entry_of(dir.path(), 2).is_none(),
+        "the least recently used stayed"
+    );
+    for kept in [1, 3, 4] {
+        assert!(entry_of(dir.path(), kept).is_some(), "{kept} was evicted");
+    }
+    for code in 5..9 {
+        prepare(&fresh, code);
+        assert!(
+            total_bytes(dir.path()) <= bound,
+            "over the bound after {code}"
+        );
+        assert!(entry_of(dir.path(), code).is_some(), "{code} was not kept");
+    }
+}
+
+#[test]
+fn an_artifact_larger_than_the_bound_runs_and_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = bounded(dir.path(), 64);
+    let module = rt.load(exit_with(6)).unwrap();
+    let outcome = rt.run(&module, &policy(), Invocation::default()).unwrap();
+    assert_eq!((outcome.status, outcome.exit_code), (Status::Ok, 6));
+    assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn a_run_whose_entry_was_evicted_recompiles() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(&runtime(dir.path()), 11);
+    let entry = entry_of(dir.path(), 11).unwrap();
+    // Taken from the cache at load, then the entry is evicted: the run uses
+    // what was loaded.
+    let rt = runtime(dir.path());
+    let module = rt.load(exit_with(11)).unwrap();
+    std::fs::remove_file(&entry).unwrap();
+    let outcome = rt.run(&module, &policy(), Invocation::default()).unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (11, Some(CacheEvent::Hit))
+    );
+    // Evicted before the load: compiled again and stored again.
+    let rt = runtime(dir.path());
+    let module = rt.load(exit_with(11)).unwrap();
+    let outcome = rt.run(&module, &policy(), Invocation::default()).unwrap();
+    assert_eq!(
+        (outcome.exit_code, outcome.cache),
+        (11, Some(CacheEvent::Miss))
+    );
+    assert!(entry_of(dir.path(), 11).is_some());
+}
+
+/// One thread keeps running module 20 from fresh runtimes while another keeps
+/// storing other modules into a cache with room for about one entry, so
+/// module 20's entry is evicted under the first thread again and again. Every
+/// run succeeds: a hit or a recompile, never an error or a rejected entry.
+#[test]
+fn a_concurrent_reader_of_an_evicted_entry_gets_a_recompile_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(&runtime(dir.path()), 20);
+    let bound = total_bytes(dir.path()) + total_bytes(dir.path()) / 2;
+    let dir_path = dir.path().to_path_buf();
+    let reader = std::thread::spawn({
+        let dir = dir_path.clone();
+        move || {
+            let mut events = Vec::new();
+            for _ in 0..12 {
+                let rt = bounded(&dir, bound);
+                let module = rt.load(exit_with(20)).unwrap();
+                let outcome = rt.run(&module, &policy(), Invocation::default()).unwrap();
+                assert_eq!((outcome.status, outcome.exit_code), (Status::Ok, 20));
+                events.push(outcome.cache);
+            }
+            events
+        }
+    });
+    for code in 21..33 {
+        prepare(&bounded(&dir_path, bound), code);
+    }
+    let events = reader.join().unwrap();
+    for event in &events {
+        assert!(
+            matches!(event, Some(CacheEvent::Hit | CacheEvent::Miss)),
+            "{events:?}"
+        );
+    }
+    assert!(total_bytes(dir.path()) <= bound);
 }

@@ -7,7 +7,9 @@
 )]
 
 mod aot_cache;
+mod budget;
 mod capabilities;
 mod hostile;
+mod proposals;
 mod support;
 mod tripwire;

@@ -80,6 +80,7 @@ fn runs_in_a_planted_tmpdir() {
             RuntimeConfig {
                 cache_dir: None,
                 metering: None,
+                ..RuntimeConfig::default()
             },
         )
         .unwrap();

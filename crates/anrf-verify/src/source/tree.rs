@@ -235,6 +235,7 @@ mod tests {
             inline: inline.iter().map(|s| (*s).to_owned()).collect(),
             paths: paths.iter().map(|s| (*s).to_owned()).collect(),
             location: Location::file("x"),
+            scope: 0,
         }
     }
 
@@ -290,6 +291,7 @@ mod tests {
         let include = ModRef::Include {
             path: Some("gen/code.rs".into()),
             location: Location::file("x"),
+            scope: 0,
         };
         assert_eq!(
             files(&resolve(&root, &include, |_| true)),
@@ -298,6 +300,7 @@ mod tests {
         let computed = ModRef::Include {
             path: None,
             location: Location::file("x"),
+            scope: 0,
         };
         assert_eq!(resolve(&root, &computed, |_| true), Resolved::Computed);
     }

@@ -124,7 +124,15 @@ impl Run<'_, '_> {
             self.skip_family(Family::Wasm, "artifact missing");
             return None;
         }
-        let read = fsread::read_regular(&self.module.resolve(&path), budget::ARTIFACT_BYTES);
+        // The bytes the digests hashed, when the module could be read whole.
+        let read = match self
+            .snapshot
+            .as_ref()
+            .and_then(anrf_format::ModuleSnapshot::artifact)
+        {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => fsread::read_regular(&self.module.resolve(&path), budget::ARTIFACT_BYTES),
+        };
         let bytes = match read {
             Ok(bytes) => bytes,
             Err(err) => {

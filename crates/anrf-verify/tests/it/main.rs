@@ -11,4 +11,5 @@ mod checks;
 mod docs;
 mod explain;
 mod reports;
+mod resolve;
 mod support;

@@ -22,6 +22,9 @@ use miette::{IntoDiagnostic as _, miette};
 
 use crate::exit::{Finish, USAGE};
 
+mod gate;
+use gate::Gate;
+
 /// Exit code when a violation stopped the guest (`anrf_runtime::VIOLATION_EXIT_CODE`).
 const VIOLATION: u8 = 125;
 
@@ -154,11 +157,54 @@ fn run_in<'scope>(
     let opening = spawn(scope, "anrf-audit", || RunAudit::open(request.profile))?;
     // Read (and for a module, check) what will run before deciding: the
     // decision names the content it was about.
-    let (bytes_input, subject, security_digest) = module_input(&request.source)?;
-    let resolution = match resolve(request, security_digest.as_ref(), &subject)? {
+    let (bytes_input, subject, digests) = module_input(&request.source)?;
+    let start = match &request.source {
+        Source::Module(m) => m.dir().to_path_buf(),
+        Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
+    };
+    let project = super::override_::load_project_policy(&start)?;
+    let revocations = super::override_::load_revocations()?;
+    let security_digest = digests.as_ref().map(|d| &d.security);
+    let resolution = match resolve(request, &project, &revocations, security_digest, &subject)? {
         Resolved::Granted(resolution) => resolution,
         Resolved::Refused(refused) => return Err(refused.record(joined(opening)?)),
     };
+    // `prod` runs only what verifies; `test` warns.
+    let gate = match (&request.source, &digests) {
+        (Source::Module(module), Some(d)) => gate::check(
+            module,
+            d.content.as_str(),
+            &project,
+            request.profile,
+            &revocations,
+        )?,
+        _ => Gate::NotChecked,
+    };
+    match &gate {
+        Gate::Blocked { message } => {
+            let refused = Refused {
+                message: message.clone(),
+                event: NewEvent::new(
+                    EventKind::PolicyDecision,
+                    anrf_audit::local_actor(),
+                    subject.clone(),
+                    Decision::Deny,
+                )
+                .with_details(serde_json::json!({
+                    "profile": request.profile.as_str(),
+                    "engine": request.engine.as_str(),
+                    "policy_digest": resolution.policy_digest.as_str(),
+                    "verification": gate.detail(),
+                })),
+            };
+            return Err(refused.record(joined(opening)?));
+        }
+        Gate::Warned { blocking } => eprintln!(
+            "anrf: warning: this module does not verify under the `test` profile (`--profile prod` refuses to run what does not verify)\n{}",
+            blocking.join("\n")
+        ),
+        Gate::NotChecked | Gate::Passed { .. } => {}
+    }
     let policy = to_run_policy(&resolution.effective, request)?;
     let policy = lower_limits(&policy, &request.lower)?;
     // stdin is passed to the guest whole: read it (bounded, and within the
@@ -183,6 +229,7 @@ fn run_in<'scope>(
         "overrides": granted_overrides(&resolution),
         "cli_grants": resolution.cli_grants,
         "justification": request.justification,
+        "verification": gate.detail(),
     }));
     let recording = spawn(scope, "anrf-audit", move || {
         let mut audit = joined(opening)?;
@@ -192,6 +239,7 @@ fn run_in<'scope>(
     let config = RuntimeConfig {
         cache_dir: (request.engine == EngineKind::Aot).then(|| request.cache_dir.clone()),
         metering: Some(request.metering),
+        ..RuntimeConfig::default()
     };
     let loaded = Runtime::new(request.engine, config)
         .map_err(|e| miette!("{e}"))
@@ -325,9 +373,11 @@ impl RunAudit {
         };
         let dir = crate::home::anrf_home()?.join("audit");
         // Each event is committed by its own append; the external head file
-        // is written once, when the run is over.
+        // is written once, when the run is over. In `test`/`prod` every append
+        // first checks that the log it extends is sound (docs/audit.md).
         let log = LogOptions::new()
             .defer_head_file(true)
+            .check_before_append(requirement == Requirement::Required)
             .open(&dir)
             .map_err(|e| e.to_string());
         if let (Err(e), Requirement::Required) = (&log, requirement) {
@@ -509,15 +559,11 @@ impl Refused {
 /// anything it asked for was refused; the caller records the refusal first.
 fn resolve(
     request: &Request,
+    project: &anrf_policy::ProjectPolicy,
+    revocations: &[anrf_policy::RevocationNotice],
     security_digest: Option<&ContentDigest>,
     subject: &str,
 ) -> miette::Result<Resolved> {
-    let start = match &request.source {
-        Source::Module(m) => m.dir().to_path_buf(),
-        Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
-    };
-    let project = super::override_::load_project_policy(&start)?;
-    let revocations = super::override_::load_revocations()?;
     let module = match (&request.source, security_digest) {
         (Source::Module(m), Some(digest)) => Some(anrf_policy::ModuleInput {
             manifest: m.manifest(),
@@ -527,14 +573,14 @@ fn resolve(
     };
     let user = anrf_audit::local_actor();
     let resolution = anrf_policy::resolve(&ResolveInput {
-        project: &project,
+        project,
         profile: request.profile,
         now: OffsetDateTime::now_utc(),
         module,
         cli_grants: &request.grants,
         cli_justification: request.justification.as_deref(),
         user: &user,
-        revocations: &revocations,
+        revocations,
     });
     let refused_grants: Vec<_> = resolution
         .cli_grants
@@ -730,9 +776,21 @@ fn lower_limits(policy: &RunPolicy, flags: &LimitFlags) -> miette::Result<RunPol
         .with_profile(profile))
 }
 
+/// The digests of the one snapshot of a module that runs.
+struct Digests {
+    /// What approvals are bound to.
+    security: ContentDigest,
+    /// What a verification is of.
+    content: ContentDigest,
+}
+
 /// What will run, the audit subject naming its content (`NAME@sha256:...`),
 /// and for a module its security digest (the one approvals are bound to).
-fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<ContentDigest>)> {
+///
+/// Each file is read once: a module's sources and artifact are taken in one
+/// snapshot beneath its directory, and the bytes whose digest the decision names
+/// and whose sha256 is checked against the manifest are the bytes that run.
+fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<Digests>)> {
     match source {
         Source::Module(module) => {
             let Some(artifact) = &module.manifest().implementation.artifact else {
@@ -742,8 +800,9 @@ fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<
                     module.name()
                 ));
             };
-            let bytes = module.artifact_bytes()?.unwrap_or_default();
-            let actual = anrf_format::Sha256Hex::of(&bytes);
+            let snapshot = module.snapshot()?;
+            let bytes = snapshot.artifact().unwrap_or_default();
+            let actual = anrf_format::Sha256Hex::of(bytes);
             if actual.as_str() != artifact.sha256.as_str() {
                 return Err(miette!(
                     help = format!("rebuild it: anrf build {}", module.dir().display()),
@@ -753,23 +812,37 @@ fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<
                     actual.as_str()
                 ));
             }
-            let digest = module.security_digest()?;
-            let subject = anrf_audit::module_subject(module.name(), digest.as_str());
-            Ok((ModuleInput::Wasm(bytes), subject, Some(digest)))
+            let digests = Digests {
+                security: snapshot.security_digest(),
+                content: snapshot.content_digest(),
+            };
+            let subject = anrf_audit::module_subject(module.name(), digests.security.as_str());
+            let bytes = snapshot.into_artifact().unwrap_or_default();
+            Ok((ModuleInput::Wasm(bytes), subject, Some(digests)))
         }
         Source::Wasm(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| miette!("cannot read `{}`: {e}", path.display()))?;
+            let bytes = anrf_format::fsread::read_regular(&link_free(path), MAX_BARE_BYTES)
+                .map_err(|e| miette!("{e}"))?;
             let subject = file_subject(path, &bytes);
             Ok((ModuleInput::Wasm(bytes), subject, None))
         }
         Source::Wat(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| miette!("cannot read `{}`: {e}", path.display()))?;
+            let text = anrf_format::fsread::read_regular_text(&link_free(path), MAX_BARE_BYTES)
+                .map_err(|e| miette!("{e}"))?;
             let subject = file_subject(path, text.as_bytes());
             Ok((ModuleInput::Wat(text), subject, None))
         }
     }
+}
+
+/// The most bytes of a bare `.wasm` or `.wat` that `anrf run` reads.
+const MAX_BARE_BYTES: u64 = anrf_format::MAX_ARTIFACT_BYTES;
+
+/// A bare file named through symbolic links is read at the path they lead to
+/// (resolved once; the read then follows no link), so the bytes hashed for the
+/// audit subject are the bytes that run.
+fn link_free(path: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The audit subject of a bare file: its path and the digest of its bytes.
@@ -887,6 +960,28 @@ fn report(outcome: &Outcome, request: &Request) {
             err,
             "anrf: the guest was stopped (exit code 125) by the sandbox"
         );
+    } else if let Some(note) = guest_exit_note(outcome.exit_code) {
+        let _ = writeln!(err, "anrf: {note}");
+    }
+}
+
+/// Who spoke, when a guest's own exit code is one anrf also uses: `125` (a
+/// violation), `2` (a usage or input error), or a code no process can exit
+/// with. Printed on stderr so the two are never confused; `--json` says it with
+/// `status`.
+fn guest_exit_note(code: i32) -> Option<String> {
+    match code {
+        125 => Some(
+            "the guest exited with 125 by itself (not a sandbox violation: none was recorded)"
+                .to_owned(),
+        ),
+        2 => Some(
+            "the guest exited with 2 by itself (not a usage or input error of anrf)".to_owned(),
+        ),
+        0..=255 => None,
+        other => Some(format!(
+            "the guest exited with {other}, which no process exit status can carry; anrf exits with 1 instead"
+        )),
     }
 }
 
@@ -897,8 +992,13 @@ struct JsonReport<'a> {
     profile: &'a str,
 }
 
+/// The guest's own exit code when it ran to completion (`1` for one outside
+/// `0..=255`, with a note on stderr), `125` when a violation stopped it.
 fn exit_code(outcome: &Outcome) -> u8 {
-    u8::try_from(outcome.exit_code).unwrap_or(VIOLATION)
+    if outcome.stopped_by_violation() {
+        return VIOLATION;
+    }
+    u8::try_from(outcome.exit_code).unwrap_or(1)
 }
 
 /// In `--json` mode an input error still prints one JSON object.

@@ -235,7 +235,8 @@ fn display_prefix(module: &Path) -> String {
         .to_owned()
 }
 
-fn cargo_home() -> Option<PathBuf> {
+/// `$CARGO_HOME`, else `~/.cargo`: where dependency sources are read from.
+pub(crate) fn cargo_home() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(CARGO_HOME).filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(dir));
     }

@@ -7,10 +7,12 @@
 )]
 
 mod audit;
+mod compile_bomb;
 mod foundation;
 mod generate;
 mod intent;
 mod policy;
 mod policy_refusals;
 mod run;
+mod trust;
 mod verify;

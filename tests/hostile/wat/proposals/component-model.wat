@@ -1,0 +1,2 @@
+;; A component, not a core module (the `component-model` proposal).
+(component)
