@@ -51,7 +51,7 @@ pub(crate) fn inside(module: &anrf_format::Module, rel: &str) -> bool {
     // The entry itself is not resolved: a final link is judged where it lies.
     let parent = path.parent().map(std::fs::canonicalize);
     match parent {
-        Some(Ok(real)) => real.starts_with(&root),
+        Some(Ok(canonical)) => canonical.starts_with(&root),
         _ => true,
     }
 }

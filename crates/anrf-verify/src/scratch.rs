@@ -257,7 +257,7 @@ mod tests {
         std::fs::remove_file(data.join("passwd")).unwrap();
         rustix::fs::mkfifoat(
             rustix::fs::CWD,
-            &data.join("pipe"),
+            data.join("pipe"),
             Mode::from_raw_mode(0o600),
         )
         .unwrap();
