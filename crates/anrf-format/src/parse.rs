@@ -107,6 +107,26 @@ fn validate(m: &Manifest) -> Result<(), Problem<'static>> {
             "list the module's source files, e.g. `sources = [\"src/main.rs\"]`".to_owned(),
         ));
     }
+    // A file listed twice (also as `src/./main.rs` or `src//main.rs`) is one
+    // file: refusing the repeat keeps every later pass one step per file.
+    let mut seen = std::collections::HashSet::new();
+    for (i, source) in m.implementation.sources.iter().enumerate() {
+        let normal: Vec<&str> = source
+            .as_str()
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        if !seen.insert(normal) {
+            return Err(problem(
+                vec![Key("implementation"), Key("sources"), Index(i)],
+                format!(
+                    "source `{source}` is listed twice in `implementation.sources` (entry {})",
+                    i + 1
+                ),
+                "keep one entry per file: remove this one".to_owned(),
+            ));
+        }
+    }
     let sec = &m.security;
     // Duplicates in capabilities would make grants ambiguous.
     let mut seen = std::collections::BTreeSet::new();

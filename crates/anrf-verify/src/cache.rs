@@ -28,8 +28,12 @@ use crate::verify::{Examples, VERIFIER, VerifyOptions};
 
 /// The most bytes of module files the key hashes; a larger module is not cached.
 const MAX_HASHED_BYTES: u64 = 256 * 1024 * 1024;
-/// The most files the key hashes; a module with more is not cached.
+/// The most entries (files, links, directories) the key hashes; a module with
+/// more is not cached.
 const MAX_HASHED_FILES: usize = 10_000;
+
+/// The largest cached report read back; a larger entry is a miss.
+const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A cache directory, e.g. `$ANRF_HOME/cache/verify`.
 #[derive(Debug, Clone)]
@@ -69,6 +73,9 @@ impl Cache {
     /// content digest cannot be computed or its directory is too large to hash
     /// (such a module is never cached).
     pub fn key(module: &Module, options: &VerifyOptions<'_>) -> Option<CacheKey> {
+        if !crate::budget::digestible(module) {
+            return None;
+        }
         let digest = module.content_digest().ok()?;
         let files = module_files(module.dir())?;
         let supply = supply::check_dependencies(module.dir(), options.cargo_home.as_deref());
@@ -77,7 +84,7 @@ impl Cache {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
         };
-        part(b"anrf-verify-cache-v2");
+        part(b"anrf-verify-cache-v3");
         part(VERIFIER.as_bytes());
         part(digest.as_str().as_bytes());
         part(options.policy.digest().as_str().as_bytes());
@@ -132,7 +139,7 @@ impl Cache {
     /// whose verifier, module digest, policy digest or profile differ from the
     /// key's, is a miss.
     pub fn get(&self, key: &CacheKey) -> Option<Report> {
-        let text = std::fs::read_to_string(self.path(key)).ok()?;
+        let text = crate::fsread::read_regular_text(&self.path(key), MAX_REPORT_BYTES).ok()?;
         let report: Report = serde_json::from_str(&text).ok()?;
         (report.verifier == VERIFIER
             && report.format == crate::report::REPORT_FORMAT
@@ -163,11 +170,19 @@ impl Cache {
 }
 
 /// Every file under the module directory but `target/` and `.git/` at the top,
-/// as (relative path, SHA-256), sorted; a symbolic link is hashed as its
-/// target's path and content. `None` when the directory is too large to hash.
+/// as (relative path, SHA-256), sorted. Nothing outside the module is read and
+/// nothing is followed: a symbolic link is hashed as the text of its target (a
+/// target inside the module is hashed as itself, where it lies), a FIFO, socket
+/// or device as its kind alone (never opened), and a regular file is read only
+/// when its size fits what is left of the budget. `None` when the directory is
+/// too large to hash ([`MAX_HASHED_FILES`], [`MAX_HASHED_BYTES`]) or a file
+/// changes kind or size while it is read.
 fn module_files(dir: &Path) -> Option<Vec<(String, Vec<u8>)>> {
+    use std::os::unix::fs::FileTypeExt as _;
     let mut out = Vec::new();
-    let mut total = 0u64;
+    let mut left = MAX_HASHED_BYTES;
+    // Every entry counts, directories too.
+    let mut seen = 0usize;
     let mut stack: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, rel)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&path) else {
@@ -180,34 +195,46 @@ fn module_files(dir: &Path) -> Option<Vec<(String, Vec<u8>)>> {
             } else {
                 format!("{rel}/{name}")
             };
+            // The entry's own type: a link is not followed.
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
+            seen += 1;
+            if seen > MAX_HASHED_FILES {
+                return None;
+            }
+            let mut h = Sha256::new();
             if kind.is_dir() {
                 if !(rel.is_empty() && (name == "target" || name == ".git")) {
                     stack.push((entry.path(), child));
                 }
                 continue;
-            }
-            let digest = if kind.is_symlink() {
-                // The link's target and, when it is a readable file, its content.
+            } else if kind.is_symlink() {
                 let target = std::fs::read_link(entry.path()).unwrap_or_default();
-                let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                total += bytes.len() as u64;
-                let mut h = Sha256::new();
-                h.update(target.to_string_lossy().as_bytes());
-                h.update([0]);
+                h.update(b"symlink\0");
+                h.update(target.as_os_str().as_encoded_bytes());
+            } else if kind.is_file() {
+                let size = entry.metadata().ok()?.len();
+                if size > left {
+                    return None;
+                }
+                let bytes = crate::fsread::read_regular(&entry.path(), left).ok()?;
+                left -= bytes.len() as u64;
+                h.update(b"file\0");
                 h.update(&bytes);
-                h.finalize().to_vec()
             } else {
-                let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                total += bytes.len() as u64;
-                Sha256::digest(&bytes).to_vec()
-            };
-            out.push((child, digest));
-            if total > MAX_HASHED_BYTES || out.len() > MAX_HASHED_FILES {
-                return None;
+                let what: &[u8] = if kind.is_fifo() {
+                    b"fifo"
+                } else if kind.is_socket() {
+                    b"socket"
+                } else if kind.is_char_device() {
+                    b"char-device"
+                } else {
+                    b"block-device"
+                };
+                h.update(what);
             }
+            out.push((child, h.finalize().to_vec()));
         }
     }
     out.sort();

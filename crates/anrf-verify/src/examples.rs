@@ -2,6 +2,7 @@
 //! module's effective policy, must print their expected stdout and exit with
 //! their expected code.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anrf_format::{Example, Module, Profile};
@@ -13,6 +14,7 @@ use anrf_runtime::{
 
 use crate::finding::{CheckId, Finding, Location};
 use crate::report::ExampleFact;
+use crate::scratch;
 use crate::verify::VerifyOptions;
 
 /// Runs every example; one finding per mismatch.
@@ -47,16 +49,36 @@ pub(crate) fn run_examples(
     };
     for (i, example) in examples.iter().enumerate() {
         let location = locations.get(i).cloned().unwrap_or_else(manifest_location);
-        let policy = match run_policy(module, effective, example, options) {
-            Ok(policy) => policy,
-            Err(message) => {
+        // Lives until the example has run: its read-write directories' copies.
+        let scratch = match tempfile::Builder::new().prefix("anrf-verify-").tempdir() {
+            Ok(dir) => dir,
+            Err(err) => {
                 findings.push(
                     Finding::new(
                         CheckId::T004,
-                        format!("example `{}` could not be run: {message}", example.name),
+                        format!(
+                            "example `{}` could not be run: cannot create a scratch directory for its writable directories: {err}",
+                            example.name
+                        ),
                     )
-                    .at(location),
+                    .at(location)
+                    .help("make the temporary directory writable (`TMPDIR`)"),
                 );
+                continue;
+            }
+        };
+        let policy = match run_policy(module, effective, example, options, scratch.path()) {
+            Ok(policy) => policy,
+            Err((message, help)) => {
+                let mut finding = Finding::new(
+                    CheckId::T004,
+                    format!("example `{}` could not be run: {message}", example.name),
+                )
+                .at(location);
+                if let Some(help) = help {
+                    finding = finding.help(help);
+                }
+                findings.push(finding);
                 continue;
             }
         };
@@ -170,16 +192,22 @@ fn engine(profile: Profile) -> EngineKind {
     }
 }
 
+/// The fix when a read-write directory cannot be copied for an example.
+const SCRATCH_HELP: &str = "examples run on a copy of each read-write directory: keep it to real directories and regular files (no symbolic links, FIFOs or devices), at most 64 MiB, 10000 entries and 64 levels deep";
+
 /// The runtime policy for one example: the effective policy the policy engine
 /// resolved, with fuel metering (deterministic) in every profile but `prod`.
 /// Examples are hermetic: a granted environment variable is set only when the
 /// example gives its value; nothing of the verifier's environment is passed.
+/// Every read-write directory is a fresh copy in `scratch` (see
+/// [`crate::scratch`]), so nothing an example writes reaches the module.
 fn run_policy(
     module: &Module,
     effective: &EffectivePolicy,
     example: &Example,
     options: &VerifyOptions<'_>,
-) -> Result<RunPolicy, String> {
+    scratch: &Path,
+) -> Result<RunPolicy, (String, Option<&'static str>)> {
     let l = &effective.limits;
     let limits = Limits {
         memory_bytes: l.memory.bytes(),
@@ -197,20 +225,33 @@ fn run_policy(
     };
     let mut caps = Capabilities::none();
     let base = std::path::absolute(module.dir())
-        .map_err(|e| format!("cannot resolve the module directory: {e}"))?;
-    for dir in &effective.dirs {
-        let access = match dir.access {
-            anrf_format::Access::ReadOnly => anrf_runtime::Access::ReadOnly,
-            anrf_format::Access::ReadWrite => anrf_runtime::Access::ReadWrite,
+        .map_err(|e| (format!("cannot resolve the module directory: {e}"), None))?;
+    let mut budget = scratch::Budget::new();
+    for (i, dir) in effective.dirs.iter().enumerate() {
+        let (access, host) = match dir.access {
+            anrf_format::Access::ReadOnly => (anrf_runtime::Access::ReadOnly, base.join(&dir.host)),
+            anrf_format::Access::ReadWrite => {
+                let copy = scratch.join(i.to_string());
+                scratch::copy_dir(&base, &dir.host, &copy, &mut budget).map_err(|e| {
+                    (
+                        format!(
+                            "its read-write directory `{}` (`{}` in the guest) cannot be copied to a scratch directory: {e}",
+                            dir.host, dir.guest
+                        ),
+                        Some(SCRATCH_HELP),
+                    )
+                })?;
+                (anrf_runtime::Access::ReadWrite, copy)
+            }
         };
-        let grant = DirGrant::new(dir.guest.clone(), base.join(&dir.host), access)
-            .map_err(|e| e.to_string())?;
-        caps.grant_dir(grant).map_err(|e| e.to_string())?;
+        let grant =
+            DirGrant::new(dir.guest.clone(), host, access).map_err(|e| (e.to_string(), None))?;
+        caps.grant_dir(grant).map_err(|e| (e.to_string(), None))?;
     }
     for name in &effective.env {
         if let Some(value) = example.env.get(name.as_str()) {
             caps.grant_env(name.as_str(), value.as_str())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| (e.to_string(), None))?;
         }
     }
     if effective.clock {

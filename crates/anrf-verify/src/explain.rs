@@ -452,7 +452,12 @@ pub fn explain(report: &Report) -> Explanation {
                 vec![b.check(CheckId::M008), Builder::fact("facts.granted")],
             ));
         }
-        for g in &grants {
+        // A granted host is not something this runtime provides (ANRF-M014):
+        // `anrf run` refuses it, so it is never stated as what the module may use.
+        for g in grants
+            .iter()
+            .filter(|g| !g.subject.starts_with("network ") || b.passed(&[CheckId::M014]))
+        {
             let mut evidence = vec![b.check(CheckId::M008)];
             evidence.extend(b.line(g.line));
             for via in &g.via {

@@ -161,6 +161,10 @@ checks! {
     M013 = "ANRF-M013", "source-not-listed", Error, Safety,
         "every Rust file in the module, and every file a `mod` or `include!` reaches, is listed in `implementation.sources`",
         "list the file in `implementation.sources` (so it is checked and bound into approvals), or delete it";
+    /// The module asks for what this runtime cannot provide, so `anrf run` refuses it.
+    M014 = "ANRF-M014", "runtime-unsupported", Error, Safety,
+        "the module asks for nothing `anrf run` refuses as beyond this runtime: `isolation = \"process\"`, network hosts, wasm threads",
+        "set `isolation = \"wasm\"`, remove the `network` entries and build without threads; the finding's message is the one `anrf run` gives";
 
     /// The artifact is not a valid module for the runtime's feature set.
     W001 = "ANRF-W001", "invalid-wasm", Error, Safety,

@@ -26,17 +26,21 @@
 //! (no example in the sandbox) while a safety finding is open.
 #![forbid(unsafe_code)]
 
+mod budget;
 pub mod cache;
 mod error;
 mod examples;
 pub mod explain;
 pub mod finding;
+use anrf_format::fsread;
 mod locate;
 pub mod render;
 pub mod report;
 pub mod sarif;
+mod scratch;
 pub mod source;
 mod supply;
+pub mod unsupported;
 mod verify;
 pub mod wasm;
 

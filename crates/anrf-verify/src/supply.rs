@@ -27,10 +27,12 @@
 //! `.cargo/config.toml` in the module that redirects dependencies (`paths`,
 //! `[patch]`, `[source]`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::budget::CARGO_FILE_BYTES;
 use crate::finding::{CheckId, Finding, Location};
+use crate::fsread::{ReadError, read_regular, read_regular_text};
 use crate::report::DependencyFact;
 
 /// What the supply-chain pass found.
@@ -355,9 +357,16 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
             home.join("registry").join("src").display()
         ));
     }
-    let Ok(manifest_text) = std::fs::read_to_string(module_dir.join("Cargo.toml")) else {
-        scan.skipped = Some("the guest has no `Cargo.toml`, so it has no dependencies".into());
-        return scan;
+    let manifest_text = match read_regular_text(&module_dir.join("Cargo.toml"), CARGO_FILE_BYTES) {
+        Ok(text) => text,
+        Err(ReadError::NotFound { .. }) => {
+            scan.skipped = Some("the guest has no `Cargo.toml`, so it has no dependencies".into());
+            return scan;
+        }
+        Err(e) => {
+            scan.findings.push(unreadable("Cargo.toml", &e));
+            return scan;
+        }
     };
     let Ok(manifest) = manifest_text.parse::<toml::Table>() else {
         scan.findings.push(
@@ -402,7 +411,15 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
     }
     // Direct and transitive path dependencies, inside the module only.
     let path_deps: BTreeMap<String, PathBuf> = path_dependencies(module_dir).dirs;
-    let Ok(lock_text) = std::fs::read_to_string(module_dir.join("Cargo.lock")) else {
+    let lock_text = match read_regular_text(&module_dir.join("Cargo.lock"), CARGO_FILE_BYTES) {
+        Ok(text) => Some(text),
+        Err(ReadError::NotFound { .. }) => None,
+        Err(e) => {
+            scan.findings.push(unreadable("Cargo.lock", &e));
+            return scan;
+        }
+    };
+    let Some(lock_text) = lock_text else {
         for (name, dep) in &direct {
             scan.dependencies.push(DependencyFact {
                 name: name.clone(),
@@ -439,6 +456,7 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
         .cloned()
         .unwrap_or_default();
     let registry_dirs = registry_dirs(cargo_home);
+    let lock_lines = lock_lines(&lock_text);
     for package in &packages {
         let name = package
             .get("name")
@@ -460,7 +478,7 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
             Some(_) => None,
             None => path_deps.get(name).cloned(),
         };
-        let location = lock_location(&lock_text, name, version);
+        let location = lock_location(&lock_lines, name, version);
         scan.inputs.push(match &dir {
             Some(dir) => format!(
                 "{name} {version}: {} {}",
@@ -514,6 +532,19 @@ pub(crate) fn check_dependencies(module_dir: &Path, cargo_home: Option<&Path>) -
         }
     }
     scan
+}
+
+/// `ANRF-S103` for a guest cargo file that exists but is not read.
+fn unreadable(file: &str, err: &ReadError) -> Finding {
+    Finding::new(
+        CheckId::S103,
+        format!("the guest's `{file}` could not be read ({err}), so its dependencies could not be checked"),
+    )
+    .at(Location::file(file))
+    .help(format!(
+        "make `{file}` a regular file inside the module (not a link, FIFO or device) of at most {} MiB",
+        CARGO_FILE_BYTES / (1024 * 1024)
+    ))
 }
 
 struct DeclaredDep {
@@ -579,7 +610,7 @@ struct Kind {
 }
 
 fn inspect(dir: &Path) -> Option<Kind> {
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let text = read_regular_text(&dir.join("Cargo.toml"), CARGO_FILE_BYTES).ok()?;
     let manifest: toml::Table = text.parse().ok()?;
     let build = manifest.get("package").and_then(|p| p.get("build"));
     let build_script = match build {
@@ -600,26 +631,47 @@ fn inspect(dir: &Path) -> Option<Kind> {
 /// `label path sha256:...`, or `label path absent`.
 fn input_line(label: &str, path: &Path) -> String {
     use sha2::{Digest as _, Sha256};
-    match std::fs::read(path) {
+    match read_regular(path, CARGO_FILE_BYTES) {
         Ok(bytes) => format!(
             "{label} {} sha256:{}",
             path.display(),
             hex::encode(Sha256::digest(&bytes))
         ),
-        Err(_) => format!("{label} {} absent", path.display()),
+        Err(ReadError::NotFound { .. }) => format!("{label} {} absent", path.display()),
+        // Not read (a link, FIFO, device or a file over the budget): the
+        // report says so whatever it holds.
+        Err(e) => format!("{label} {} unread: {e}", path.display()),
     }
 }
 
-fn lock_location(lock: &str, name: &str, version: &str) -> Location {
-    let name_line = format!("name = \"{name}\"");
-    let version_line = format!("version = \"{version}\"");
-    let lines: Vec<&str> = lock.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim() == name_line && lines.get(i + 1).is_some_and(|l| l.trim() == version_line) {
-            return Location::at("Cargo.lock", u32::try_from(i + 1).unwrap_or(u32::MAX), 1);
+/// The line of every `name = "..."` followed by `version = "..."` in
+/// `Cargo.lock`, found in one pass (a lookup per package stays constant time).
+fn lock_lines(lock: &str) -> HashMap<(String, String), u32> {
+    let quoted = |line: &str, key: &str| {
+        line.trim()
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(" = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .map(str::to_owned)
+    };
+    let mut out = HashMap::new();
+    let mut lines = lock.lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        if let Some(name) = quoted(line, "name")
+            && let Some(version) = lines.peek().and_then(|(_, next)| quoted(next, "version"))
+        {
+            out.entry((name, version))
+                .or_insert_with(|| u32::try_from(i + 1).unwrap_or(u32::MAX));
         }
     }
-    Location::file("Cargo.lock")
+    out
+}
+
+fn lock_location(lines: &HashMap<(String, String), u32>, name: &str, version: &str) -> Location {
+    match lines.get(&(name.to_owned(), version.to_owned())) {
+        Some(line) => Location::at("Cargo.lock", *line, 1),
+        None => Location::file("Cargo.lock"),
+    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@ use anrf_format::{ContentDigest, FormatError, Language, Module, Profile};
 use anrf_policy::{OverrideDecision, ProjectPolicy, Resolution, ResolveInput, RevocationNotice};
 use time::OffsetDateTime;
 
+use crate::budget;
 use crate::error::VerifyError;
 use crate::examples;
 use crate::finding::{CheckId, Family, Finding, Gate, Location, Severity, Suppression};
+use crate::fsread::{self, ReadError};
 use crate::locate::{Key, ManifestText};
 use crate::report::{Facts, REPORT_FORMAT, Report, outcomes};
 use crate::source::tree::{self, Resolved, Unit};
@@ -115,8 +117,7 @@ pub fn verify_path(path: &Path, options: &VerifyOptions<'_>) -> Result<Report, V
 /// A manifest that is not UTF-8 is an invalid manifest (`ANRF-M001`) at the
 /// first byte that is not.
 fn not_utf8_manifest(dir: &Path, file: &Path, options: &VerifyOptions<'_>) -> Report {
-    let bytes = anrf_format::fsread::read_regular(file, anrf_format::MAX_MANIFEST_BYTES)
-        .unwrap_or_default();
+    let bytes = fsread::read_regular(file, anrf_format::MAX_MANIFEST_BYTES).unwrap_or_default();
     let valid = match std::str::from_utf8(&bytes) {
         Ok(_) => bytes.len(),
         Err(e) => e.valid_up_to(),
@@ -204,10 +205,10 @@ fn manifest_report(path: &Path, findings: Vec<Finding>, options: &VerifyOptions<
 /// Verifies a loaded module. Decisions are values: everything found is in the
 /// [`Report`]; `Err` only when the manifest file cannot be read again.
 pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, VerifyError> {
-    let manifest_src =
-        std::fs::read_to_string(module.manifest_path()).map_err(|source| VerifyError::Read {
+    let manifest_src = fsread::read_regular_text(module.manifest_path(), budget::MANIFEST_BYTES)
+        .map_err(|e| VerifyError::Read {
             path: module.manifest_path().to_path_buf(),
-            source,
+            source: std::io::Error::other(e),
         })?;
     let mut run = Run {
         module,
@@ -217,11 +218,19 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         skipped: BTreeMap::new(),
         not_applicable: BTreeMap::new(),
         facts: Facts::default(),
+        snapshot: None,
     };
-    let digest = module.content_digest().ok();
-    let security_digest = module
-        .security_digest()
-        .unwrap_or_else(|_| ContentDigest::of(b"anrf-verify: module files missing"));
+    // One read of the sources and the artifact: the bytes hashed (digests,
+    // `artifact.sha256`, the approvals' binding) are the bytes checked and run.
+    run.snapshot = module.snapshot().ok();
+    let digest = run
+        .snapshot
+        .as_ref()
+        .map(anrf_format::ModuleSnapshot::content_digest);
+    let security_digest = run.snapshot.as_ref().map_or_else(
+        || ContentDigest::of(b"anrf-verify: module files missing"),
+        anrf_format::ModuleSnapshot::security_digest,
+    );
     let resolution = anrf_policy::resolve(&ResolveInput {
         project: options.policy,
         profile: options.profile,
@@ -238,6 +247,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
 
     run.overrides(&resolution);
     run.capabilities_and_limits(&resolution);
+    run.runtime_support(&resolution);
     let artifact = run.artifact();
     run.sources_exist_and_language();
     run.examples_fit_interface();
@@ -287,6 +297,48 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
     })
 }
 
+/// `ANRF-S011` for a Rust file the source checks could not read.
+fn unreadable_source(file: &str, err: &ReadError, limit: u64) -> Finding {
+    let (why, help) = match err {
+        ReadError::NotUtf8 { .. } => (
+            "it is not UTF-8, so it is not Rust source".to_owned(),
+            "save the file as UTF-8".to_owned(),
+        ),
+        ReadError::TooLarge { .. } if limit < budget::SOURCE_BYTES => (
+            format!(
+                "the module's Rust sources exceed {} MiB in total",
+                budget::SOURCES_TOTAL_BYTES / (1024 * 1024)
+            ),
+            "split the module; a guest of this size cannot be reviewed".to_owned(),
+        ),
+        ReadError::TooLarge { .. } => (
+            format!(
+                "it is larger than {} MiB",
+                budget::SOURCE_BYTES / (1024 * 1024)
+            ),
+            "split the file into modules of at most 1 MiB each".to_owned(),
+        ),
+        ReadError::Symlink { .. } => (
+            "it is a symbolic link, which the verifier does not follow".to_owned(),
+            "replace the link with the file itself".to_owned(),
+        ),
+        ReadError::NotRegular { .. } => (
+            format!("it is not a regular file ({err})"),
+            "replace it with a regular file".to_owned(),
+        ),
+        _ => (
+            format!("it could not be read ({err})"),
+            "make the file readable".to_owned(),
+        ),
+    };
+    Finding::new(
+        CheckId::S011,
+        format!("`{file}` was not read: {why}; so its constructs could not be checked"),
+    )
+    .at(Location::file(file.to_owned()))
+    .help(help)
+}
+
 struct Run<'m, 'o> {
     module: &'m Module,
     options: &'o VerifyOptions<'o>,
@@ -295,6 +347,8 @@ struct Run<'m, 'o> {
     skipped: BTreeMap<CheckId, String>,
     not_applicable: BTreeMap<CheckId, String>,
     facts: Facts,
+    /// The module's sources and artifact as read once, when every one could be.
+    snapshot: Option<anrf_format::ModuleSnapshot>,
 }
 
 /// The suppression an approved override puts on a finding. Granted without a
@@ -465,6 +519,7 @@ impl<'m> Run<'m, '_> {
         let mut resolver = source::Resolver::new(grants, deps.crates);
         let mut functions = BTreeSet::new();
         let root = std::fs::canonicalize(self.module.dir()).ok();
+        let mut total_left = budget::SOURCES_TOTAL_BYTES;
         while let Some(unit) = queue.pop_front() {
             if visited.contains(&unit.file) {
                 continue;
@@ -497,35 +552,33 @@ impl<'m> Run<'m, '_> {
                 );
                 continue;
             }
-            let text = match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let Ok(text) = String::from_utf8(bytes) else {
-                        self.findings.push(
-                            Finding::new(
-                                CheckId::S011,
-                                format!("`{}` is not UTF-8, so it is not Rust source and could not be checked", unit.file),
-                            )
-                            .at(Location::file(unit.file.clone()))
-                            .help("save the file as UTF-8"),
-                        );
-                        continue;
-                    };
-                    text
-                }
-                // A listed file that is missing is `ANRF-M004`.
-                Err(_) if listed.contains(unit.file.as_str()) => continue,
+            let limit = budget::SOURCE_BYTES.min(total_left);
+            let read = match self.snapshot.as_ref().and_then(|s| s.source(&unit.file)) {
+                // A listed source: the bytes the digests hashed.
+                Some(bytes) if bytes.len() as u64 > limit => Err(ReadError::TooLarge {
+                    path: path.clone(),
+                    size: bytes.len() as u64,
+                    limit,
+                }),
+                Some(bytes) => String::from_utf8(bytes.to_vec())
+                    .map_err(|_| ReadError::NotUtf8 { path: path.clone() }),
+                None => fsread::read_regular_text(&path, limit),
+            };
+            let text = match read {
+                Ok(text) => text,
+                // A listed file that is missing, a link or not a regular file is `ANRF-M004`.
+                Err(
+                    ReadError::NotFound { .. }
+                    | ReadError::Symlink { .. }
+                    | ReadError::NotRegular { .. },
+                ) if listed.contains(unit.file.as_str()) => continue,
                 Err(err) => {
-                    self.findings.push(
-                        Finding::new(
-                            CheckId::S011,
-                            format!("`{}` could not be read ({err}), so its constructs could not be checked", unit.file),
-                        )
-                        .at(Location::file(unit.file.clone()))
-                        .help("make the file readable"),
-                    );
+                    self.findings
+                        .push(unreadable_source(&unit.file, &err, limit));
                     continue;
                 }
             };
+            total_left -= text.len() as u64;
             let scan = source::check_rust(&unit.file, &text);
             resolver.add(&unit, &scan);
             functions.extend(scan.functions);
@@ -662,10 +715,16 @@ impl<'m> Run<'m, '_> {
             if finding.id == CheckId::W007
                 && let Some(d) = resolution.suppression("threads", None)
             {
-                {
-                    finding.suppression = Some(suppression_of(d));
-                    finding.message.push_str("; note that the v1 runtime does not enable threads, so the module cannot start");
-                }
+                finding.suppression = Some(suppression_of(d));
+                // Allowed by the policy, but not something this runtime runs.
+                self.findings.push(
+                    Finding::new(
+                        CheckId::M014,
+                        "the module uses wasm threads (shared memory or atomics), which this runtime does not enable, so `anrf run` cannot start it",
+                    )
+                    .at(Location::file(file.clone()))
+                    .help("build without the `atomics` target feature; the `threads` override allows threads, but the v1 runtime does not provide them"),
+                );
             }
             self.findings.push(finding);
         }

@@ -144,6 +144,7 @@ malformed! {
     empty_function_name => replace("functions = [\"count_words\"]", "functions = [\"count_words\", \"\"]");
     example_sets_undeclared_env => replace("stdout = \"2\\n\"", "stdout = \"2\\n\"\nenv = { HOME = \"/root\" }");
     empty_sources => replace("sources = [\"src/main.rs\"]", "sources = []");
+    duplicate_source => replace("sources = [\"src/main.rs\"]", "sources = [\"src/main.rs\", \"src/lib.rs\", \"src/./main.rs\"]");
     toml_syntax_error => replace("[logic]", "[logic");
     // Overrides: every entry complete.
     override_missing_id => with_override(|o| o.replacen("id = \"ovr-0123abcd\"\n", "", 1));

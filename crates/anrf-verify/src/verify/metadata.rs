@@ -8,7 +8,9 @@ use anrf_format::{Effect, Language, MemorySafety, Sha256Hex};
 use anrf_policy::{Resolution, Verdict};
 
 use super::Run;
+use crate::budget;
 use crate::finding::{CheckId, Family, Finding};
+use crate::fsread::{self, ReadError};
 use crate::locate::Key;
 use crate::report::GrantFact;
 
@@ -76,6 +78,20 @@ impl Run<'_, '_> {
         }
     }
 
+    /// `ANRF-M014`: what `anrf run` refuses as beyond this runtime, in the words
+    /// `anrf run` uses.
+    pub(super) fn runtime_support(&mut self, resolution: &Resolution) {
+        for refused in crate::unsupported::unsupported(&resolution.effective) {
+            let key: Vec<Key<'_>> = refused.key.iter().map(|k| Key::Name(k)).collect();
+            let location = self.at(&key);
+            self.findings.push(
+                Finding::new(CheckId::M014, refused.message)
+                    .at(location)
+                    .help(refused.help),
+            );
+        }
+    }
+
     /// `ANRF-M002`, `M003`: the artifact is recorded, exists and matches its hash.
     pub(super) fn artifact(&mut self) -> Option<Vec<u8>> {
         let Some(artifact) = &self.manifest().implementation.artifact else {
@@ -90,7 +106,7 @@ impl Run<'_, '_> {
         };
         let path = artifact.path.as_str().to_owned();
         let expected = artifact.sha256.clone();
-        let Ok(bytes) = std::fs::read(self.module.resolve(&path)) else {
+        if !budget::inside(self.module, &path) {
             let location = self.at(&[
                 Key::Name("implementation"),
                 Key::Name("artifact"),
@@ -99,13 +115,51 @@ impl Run<'_, '_> {
             self.findings.push(
                 Finding::new(
                     CheckId::M002,
-                    format!("artifact `{path}` recorded in the manifest does not exist"),
+                    format!("artifact `{path}` lies behind a directory link that leads outside the module directory; the verifier does not read it"),
                 )
-                .at(location),
+                .at(location)
+                .help("replace the link with a real directory inside the module and rebuild with `anrf build MODULE`"),
             );
             self.skip(&[CheckId::M003], "artifact missing");
             self.skip_family(Family::Wasm, "artifact missing");
             return None;
+        }
+        // The bytes the digests hashed, when the module could be read whole.
+        let read = match self
+            .snapshot
+            .as_ref()
+            .and_then(anrf_format::ModuleSnapshot::artifact)
+        {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => fsread::read_regular(&self.module.resolve(&path), budget::ARTIFACT_BYTES),
+        };
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                let location = self.at(&[
+                    Key::Name("implementation"),
+                    Key::Name("artifact"),
+                    Key::Name("path"),
+                ]);
+                let finding = match err {
+                    ReadError::NotFound { .. } => Finding::new(
+                        CheckId::M002,
+                        format!("artifact `{path}` recorded in the manifest does not exist"),
+                    ),
+                    err => Finding::new(
+                        CheckId::M002,
+                        format!("artifact `{path}` recorded in the manifest was not read: {err}"),
+                    )
+                    .help(format!(
+                        "the artifact must be a regular file inside the module (not a link, FIFO or device) of at most {} MiB: rebuild it with `anrf build MODULE`",
+                        budget::ARTIFACT_BYTES / (1024 * 1024)
+                    )),
+                };
+                self.findings.push(finding.at(location));
+                self.skip(&[CheckId::M003], "artifact missing");
+                self.skip_family(Family::Wasm, "artifact missing");
+                return None;
+            }
         };
         let actual = Sha256Hex::of(&bytes);
         if actual == expected {
@@ -147,13 +201,24 @@ impl Run<'_, '_> {
                 Key::Name("sources"),
                 Key::Index(i),
             ]);
-            if !self.module.resolve(source).is_file() {
+            // The entry itself, a link not followed: a source is a regular file.
+            let problem = match std::fs::symlink_metadata(self.module.resolve(source)) {
+                Ok(_) if !budget::inside(self.module, source) => Some(
+                    "lies behind a directory link that leads outside the module directory, which the verifier does not read",
+                ),
+                Ok(meta) if meta.is_file() => None,
+                Ok(meta) if meta.is_symlink() => Some(
+                    "is a symbolic link, which the verifier does not follow (sources are read as regular files only)",
+                ),
+                Ok(meta) if meta.is_dir() => Some("is a directory"),
+                Ok(_) => Some("is not a regular file (a FIFO, socket or device)"),
+                Err(_) => Some("does not exist"),
+            };
+            if let Some(problem) = problem {
                 self.findings.push(
                     Finding::new(
                         CheckId::M004,
-                        format!(
-                            "source `{source}` listed in `implementation.sources` does not exist"
-                        ),
+                        format!("source `{source}` listed in `implementation.sources` {problem}"),
                     )
                     .at(location.clone()),
                 );

@@ -5,6 +5,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod boundaries;
 mod cache;
 mod checks;
 mod docs;

@@ -698,3 +698,70 @@ fn the_nearest_project_policy_is_used_and_a_bad_one_is_an_input_error() {
     let out = ws.anrf().args(["verify", &module]).output().unwrap();
     assert_eq!(code(&out), 2, "{}", text(&out.stdout));
 }
+
+#[test]
+fn verify_and_explain_never_pass_what_run_refuses() {
+    // `isolation = "process"`: `anrf run` refuses it; `verify` reports the
+    // same words as a blocking finding in every profile, `explain` does not
+    // say it may run.
+    let ws = Workspace::new();
+    let name = ws.wat_module("proc", PRINT_TWO, "2\\n");
+    let manifest = ws.tmp.path().join(&name).join("anrf.toml");
+    let text_before = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text_before.replace("isolation = \"wasm\"", "isolation = \"process\""),
+    )
+    .unwrap();
+    let run = ws.anrf().args(["run", &name]).output().unwrap();
+    assert_ne!(code(&run), 0, "{}", text(&run.stderr));
+    let words = "`isolation = \"process\"` is not supported by this runtime yet, and running with less isolation than declared is refused";
+    assert!(
+        text(&run.stderr).contains(words),
+        "run: {}",
+        text(&run.stderr)
+    );
+    for profile in ["dev", "test", "prod"] {
+        let out = ws
+            .anrf()
+            .args(["verify", &name, "--profile", profile, "--no-cache"])
+            .output()
+            .unwrap();
+        let stdout = text(&out.stdout);
+        assert_eq!(code(&out), 1, "{profile}: {stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("error[ANRF-M014]"), "{profile}: {stdout}");
+        assert!(stdout.contains(words), "{profile}: {stdout}");
+        let out = ws
+            .anrf()
+            .args(["explain", &name, "--profile", profile, "--json"])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["may_run"], false, "{profile}: {json}");
+    }
+}
+
+#[test]
+fn a_fifo_or_a_link_to_dev_zero_in_the_module_is_a_finding_not_a_hang() {
+    let ws = Workspace::new();
+    let name = ws.wat_module("pipes", PRINT_TWO, "2\\n");
+    let dir = ws.tmp.path().join(&name);
+    // An unlisted FIFO and a link to a device (both hashed by the cache key,
+    // neither read), and the listed source replaced by a FIFO.
+    mkfifo(&dir.join("pipe"));
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero")).unwrap();
+    let out = ws.anrf().args(["verify", &name]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    std::fs::remove_file(dir.join("guest.wat")).unwrap();
+    mkfifo(&dir.join("guest.wat"));
+    let out = ws.anrf().args(["verify", &name]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 1, "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("error[ANRF-M004]"), "{stdout}");
+    assert!(stdout.contains("not a regular file"), "{stdout}");
+}
+
+fn mkfifo(path: &Path) {
+    let out = Command::new("mkfifo").arg(path).output().unwrap();
+    assert!(out.status.success(), "mkfifo: {}", text(&out.stderr));
+}
