@@ -7,7 +7,7 @@ use std::time::Duration;
 use anrf_format::{Example, Module, Profile};
 use anrf_policy::EffectivePolicy;
 use anrf_runtime::{
-    Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy,
+    Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering, ModuleInput, RunPolicy,
     Runtime, RuntimeConfig, Status,
 };
 
@@ -196,15 +196,19 @@ fn run_policy(
         Metering::Fuel
     };
     let mut caps = Capabilities::none();
-    let base = std::path::absolute(module.dir())
+    // Each granted directory is opened once, beneath the opened module
+    // directory and without following links; the example gets that descriptor.
+    let base = std::fs::canonicalize(module.dir())
         .map_err(|e| format!("cannot resolve the module directory: {e}"))?;
+    let root = HostDir::open(base).map_err(|e| e.to_string())?;
     for dir in &effective.dirs {
         let access = match dir.access {
             anrf_format::Access::ReadOnly => anrf_runtime::Access::ReadOnly,
             anrf_format::Access::ReadWrite => anrf_runtime::Access::ReadWrite,
         };
-        let grant = DirGrant::new(dir.guest.clone(), base.join(&dir.host), access)
-            .map_err(|e| e.to_string())?;
+        let opened = root.open_beneath(&dir.host).map_err(|e| e.to_string())?;
+        let grant =
+            DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| e.to_string())?;
         caps.grant_dir(grant).map_err(|e| e.to_string())?;
     }
     for name in &effective.env {
