@@ -99,7 +99,10 @@ impl HostDir {
 
 /// The normal components of `path`; `..` is refused (it would make "inside"
 /// depend on what the components are), `.` and the root are skipped.
-fn normal_parts<'a>(path: &'a Path, shown: &Path) -> Result<Vec<&'a std::ffi::OsStr>, RuntimeError> {
+fn normal_parts<'a>(
+    path: &'a Path,
+    shown: &Path,
+) -> Result<Vec<&'a std::ffi::OsStr>, RuntimeError> {
     let mut parts = Vec::new();
     for component in path.components() {
         match component {
@@ -183,8 +186,8 @@ mod imp {
             opened = Some(next);
         }
         let fd = opened.ok_or_else(|| refused(path, "nothing was opened".into()))?;
-        let stat = rustix::fs::fstat(&fd)
-            .map_err(|e| refused(path, format!("cannot stat it: {e}")))?;
+        let stat =
+            rustix::fs::fstat(&fd).map_err(|e| refused(path, format!("cannot stat it: {e}")))?;
         if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
             return Err(refused(path, "it is not a directory".into()));
         }
@@ -237,7 +240,9 @@ mod imp {
             let mut current: Option<OwnedFd> = None;
             let mut id = self.id;
             for _ in 0..MAX_DEPTH {
-                let dir = current.as_ref().map_or_else(|| self.fd.as_fd(), |fd| fd.as_fd());
+                let dir = current
+                    .as_ref()
+                    .map_or_else(|| self.fd.as_fd(), |fd| fd.as_fd());
                 let parent = rustix::fs::openat(dir, "..", flags(false), Mode::empty())
                     .map_err(|e| refused(path, format!("cannot open a directory above it: {e}")))?;
                 let stat = rustix::fs::fstat(&parent)
@@ -308,7 +313,10 @@ mod tests {
         for through in ["link", "link/inner"] {
             let err = HostDir::open(base.join(through)).unwrap_err().to_string();
             assert!(err.contains("symbolic link"), "{err}");
-            assert!(err.contains(&base.join("link").display().to_string()), "{err}");
+            assert!(
+                err.contains(&base.join("link").display().to_string()),
+                "{err}"
+            );
         }
         let root = HostDir::open(&base).unwrap();
         assert!(root.open_beneath("real/inner").is_ok());

@@ -407,7 +407,9 @@ mod tests {
         caps.grant_dir(DirGrant::new("/a", out.clone(), Access::ReadOnly).unwrap())
             .unwrap();
         let err = caps
-            .grant_dir(DirGrant::new("/b", out.open_beneath(".").unwrap(), Access::ReadWrite).unwrap())
+            .grant_dir(
+                DirGrant::new("/b", out.open_beneath(".").unwrap(), Access::ReadWrite).unwrap(),
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("is the same directory as"), "{err}");
@@ -417,7 +419,12 @@ mod tests {
         caps.grant_dir(DirGrant::new("/cfg", cfg.clone(), Access::ReadOnly).unwrap())
             .unwrap();
         caps.grant_dir(
-            DirGrant::new("/logs", out.open_beneath("logs").unwrap(), Access::ReadWrite).unwrap(),
+            DirGrant::new(
+                "/logs",
+                out.open_beneath("logs").unwrap(),
+                Access::ReadWrite,
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(caps.dirs().len(), 2);

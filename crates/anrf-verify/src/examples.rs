@@ -7,8 +7,8 @@ use std::time::Duration;
 use anrf_format::{Example, Module, Profile};
 use anrf_policy::EffectivePolicy;
 use anrf_runtime::{
-    Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering, ModuleInput, RunPolicy,
-    Runtime, RuntimeConfig, Status,
+    Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering, ModuleInput,
+    RunPolicy, Runtime, RuntimeConfig, Status,
 };
 
 use crate::finding::{CheckId, Finding, Location};
@@ -207,8 +207,7 @@ fn run_policy(
             anrf_format::Access::ReadWrite => anrf_runtime::Access::ReadWrite,
         };
         let opened = root.open_beneath(&dir.host).map_err(|e| e.to_string())?;
-        let grant =
-            DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| e.to_string())?;
+        let grant = DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| e.to_string())?;
         caps.grant_dir(grant).map_err(|e| e.to_string())?;
     }
     for name in &effective.env {

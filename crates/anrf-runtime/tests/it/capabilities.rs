@@ -124,7 +124,11 @@ fn the_guest_gets_the_directory_that_was_opened_even_after_a_swap() {
         // Swapped while the module compiles, after the grant was opened.
         swap_in_a_link(&base);
         let outcome = run(kind, &load_wat(kind, "cat_hello"), &policy(kind, caps));
-        assert_eq!((outcome.status, outcome.exit_code), (Status::Ok, 0), "{kind}: {outcome:#?}");
+        assert_eq!(
+            (outcome.status, outcome.exit_code),
+            (Status::Ok, 0),
+            "{kind}: {outcome:#?}"
+        );
         assert_eq!(stdout(&outcome), "approved\n", "{kind}");
     }
 }
@@ -156,7 +160,11 @@ fn nested_grants_are_refused() {
     let mut caps = Capabilities::none();
     caps.grant_dir(DirGrant::new("/out", host_dir(dir.path()), Access::ReadWrite).unwrap())
         .unwrap();
-    let inner = DirGrant::new("/out/cfg", host_dir(&dir.path().join("cfg")), Access::ReadOnly);
+    let inner = DirGrant::new(
+        "/out/cfg",
+        host_dir(&dir.path().join("cfg")),
+        Access::ReadOnly,
+    );
     let err = caps.grant_dir(inner.unwrap()).unwrap_err().to_string();
     assert!(err.contains("grants may not nest"), "{err}");
 }

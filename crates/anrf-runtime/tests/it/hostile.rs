@@ -250,16 +250,14 @@ on_all_engines!(symlink_out_of_the_granted_dir_is_denied, |kind| {
     let outcome = run(kind, &load_wat(kind, "symlink_out"), &policy(kind, caps));
     assert_denied_and_survived(&outcome, NOTCAPABLE);
     assert_eq!(outcome.violations.len(), 3, "{outcome:#?}");
-    for (v, target) in outcome
-        .violations
-        .iter()
-        .zip(["../outside/secret.txt", "/etc/passwd", "hello.txt"])
+    for (v, target) in
+        outcome
+            .violations
+            .iter()
+            .zip(["../outside/secret.txt", "/etc/passwd", "hello.txt"])
     {
         assert!(v.message.contains(target), "{v:?}");
-        assert!(
-            v.message.contains("may not create symbolic links"),
-            "{v:?}"
-        );
+        assert!(v.message.contains("may not create symbolic links"), "{v:?}");
     }
     assert_no_symlink_made(dir.path(), &["link", "up"]);
 });
@@ -297,12 +295,18 @@ on_all_engines!(file_timestamps_tell_no_time_without_the_clock, |kind| {
     let mut caps = Capabilities::none();
     caps.grant_dir(DirGrant::new("/out", host_dir(dir.path()), Access::ReadWrite).unwrap())
         .unwrap();
-    let outcome = run(kind, &load_wat(kind, "file_times"), &policy(kind, caps.clone()));
+    let outcome = run(
+        kind,
+        &load_wat(kind, "file_times"),
+        &policy(kind, caps.clone()),
+    );
     // Both filestats masked (no +1, +2), setting "now" refused (no +4).
     assert_denied_and_survived(&outcome, 0);
     assert_eq!(outcome.violations.len(), 1, "{outcome:#?}");
     assert!(
-        outcome.violations[0].message.contains("`fd_filestat_set_times`")
+        outcome.violations[0]
+            .message
+            .contains("`fd_filestat_set_times`")
             && outcome.violations[0].message.contains("clock"),
         "{outcome:#?}"
     );
@@ -317,7 +321,11 @@ on_all_engines!(file_timestamps_tell_no_time_without_the_clock, |kind| {
     caps.grant_clock();
     std::fs::remove_file(dir.path().join("new.txt")).unwrap();
     let outcome = run(kind, &load_wat(kind, "file_times"), &policy(kind, caps));
-    assert_eq!((outcome.status, outcome.exit_code), (Status::Ok, 7), "{outcome:#?}");
+    assert_eq!(
+        (outcome.status, outcome.exit_code),
+        (Status::Ok, 7),
+        "{outcome:#?}"
+    );
 });
 
 on_all_engines!(write_in_read_only_dir_is_denied, |kind| {

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anrf_runtime::{
-    Capabilities, EngineKind, HostDir, Invocation, Limits, LoadedModule, Metering, ModuleInput, Outcome,
-    RunPolicy, Runtime, RuntimeConfig, Status, ViolationKind,
+    Capabilities, EngineKind, HostDir, Invocation, Limits, LoadedModule, Metering, ModuleInput,
+    Outcome, RunPolicy, Runtime, RuntimeConfig, Status, ViolationKind,
 };
 
 pub fn hostile_dir() -> PathBuf {

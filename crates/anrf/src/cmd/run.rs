@@ -623,9 +623,18 @@ fn to_run_policy(
         stderr_bytes: effective.limits.stderr.bytes(),
         ..Limits::DEFAULT
     };
-    let module_dir = match &request.source {
-        Source::Module(m) => Some(m.dir()),
-        Source::Wasm(_) | Source::Wat(_) => None,
+    // The module directory is opened once; its grants are opened beneath it.
+    let module_root = match &request.source {
+        Source::Module(m) if effective.dirs.iter().any(|d| d.base == HostBase::ModuleDir) => {
+            let path = std::fs::canonicalize(m.dir()).map_err(|e| {
+                miette!(
+                    "module directory `{}` cannot be opened: {e}",
+                    m.dir().display()
+                )
+            })?;
+            Some(HostDir::open(path).map_err(|e| miette!("{e}"))?)
+        }
+        _ => None,
     };
     let mut caps = Capabilities::none();
     for dir in &effective.dirs {
@@ -633,9 +642,11 @@ fn to_run_policy(
             anrf_format::Access::ReadOnly => Access::ReadOnly,
             anrf_format::Access::ReadWrite => Access::ReadWrite,
         };
-        let opened = open_granted_dir(dir, module_dir, cli_grants)?;
-        caps.grant_dir(DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| miette!("{e}"))?)
-            .map_err(|e| miette!("{e}"))?;
+        let opened = open_granted_dir(dir, module_root.as_ref(), cli_grants)?;
+        caps.grant_dir(
+            DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| miette!("{e}"))?,
+        )
+        .map_err(|e| miette!("{e}"))?;
     }
     for name in &effective.env {
         // Only the granted names are read from the host; an unset one is absent.
@@ -662,7 +673,7 @@ fn to_run_policy(
 /// maxima, so a link swapped in after that check is refused, not followed.
 fn open_granted_dir(
     dir: &EffectiveDir,
-    module_dir: Option<&Path>,
+    module_root: Option<&HostDir>,
     cli_grants: &[GrantDecision],
 ) -> miette::Result<HostDir> {
     let refused = |e: anrf_runtime::RuntimeError| {
@@ -683,10 +694,8 @@ fn open_granted_dir(
             )
         })
     };
-    match (dir.base, module_dir) {
-        (HostBase::ModuleDir, Some(module_dir)) => HostDir::open(canonical(module_dir)?)
-            .and_then(|root| root.open_beneath(&dir.host))
-            .map_err(refused),
+    match (dir.base, module_root) {
+        (HostBase::ModuleDir, Some(root)) => root.open_beneath(&dir.host).map_err(refused),
         _ => {
             let checked = cli_grants
                 .iter()
