@@ -156,19 +156,18 @@ mod imp {
     }
 
     pub(super) fn walk(
-        start: Option<&Handle>,
+        from: Option<&Handle>,
         path: &Path,
         start_path: &Path,
         parts: &[&OsStr],
     ) -> Result<Handle, RuntimeError> {
         let root;
-        let base = match start {
-            Some(handle) => handle.fd.as_fd(),
-            None => {
-                root = rustix::fs::openat(CWD, "/", flags(false), Mode::empty())
-                    .map_err(|e| refused(path, format!("cannot open `/`: {e}")))?;
-                root.as_fd()
-            }
+        let base = if let Some(handle) = from {
+            handle.fd.as_fd()
+        } else {
+            root = rustix::fs::openat(CWD, "/", flags(false), Mode::empty())
+                .map_err(|e| refused(path, format!("cannot open `/`: {e}")))?;
+            root.as_fd()
         };
         let mut reached = start_path.to_path_buf();
         let mut opened: Option<OwnedFd> = None;
@@ -186,14 +185,14 @@ mod imp {
             opened = Some(next);
         }
         let fd = opened.ok_or_else(|| refused(path, "nothing was opened".into()))?;
-        let stat =
+        let meta =
             rustix::fs::fstat(&fd).map_err(|e| refused(path, format!("cannot stat it: {e}")))?;
-        if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
+        if FileType::from_raw_mode(meta.st_mode) != FileType::Directory {
             return Err(refused(path, "it is not a directory".into()));
         }
         Ok(Handle {
             fd: Arc::new(fd),
-            id: id_of(&stat),
+            id: id_of(&meta),
         })
     }
 
@@ -213,9 +212,8 @@ mod imp {
         }
     }
 
-    #[expect(
+    #[allow(
         clippy::unnecessary_cast,
-        clippy::cast_sign_loss,
         reason = "the types of `st_dev` and `st_ino` differ between platforms"
     )]
     fn id_of(stat: &rustix::fs::Stat) -> FileId {

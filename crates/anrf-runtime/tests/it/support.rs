@@ -195,8 +195,8 @@ pub fn assert_no_symlink_made(dir: &Path, planted: &[&str]) {
             let kind = entry.file_type().expect("file type");
             assert!(
                 !kind.is_symlink() || planted.contains(&entry.path()),
-                "the guest made a link: {:?}",
-                entry.path()
+                "the guest made a link: {}",
+                entry.path().display()
             );
             if kind.is_dir() {
                 pending.push(entry.path());
