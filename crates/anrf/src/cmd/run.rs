@@ -694,9 +694,10 @@ fn open_granted_dir(
             )
         })
     };
-    match (dir.base, module_root) {
-        (HostBase::ModuleDir, Some(root)) => root.open_beneath(&dir.host).map_err(refused),
-        _ => {
+    if let (HostBase::ModuleDir, Some(root)) = (dir.base, module_root) {
+        root.open_beneath(&dir.host).map_err(refused)
+    } else {
+        {
             let checked = cli_grants
                 .iter()
                 .filter(|g| g.verdict == anrf_policy::Verdict::Granted)
