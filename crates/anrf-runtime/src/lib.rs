@@ -33,6 +33,7 @@ mod engine;
 mod error;
 mod features;
 mod guard;
+mod hostdir;
 mod limiter;
 mod outcome;
 mod output;
@@ -46,6 +47,7 @@ pub use features::{
     FeatureError, FeatureRefusal, Proposal, REFUSED_PROPOSALS, check_features, wasm_features,
 };
 pub use guard::P1_FUNCTIONS as WASI_PREVIEW1_FUNCTIONS;
+pub use hostdir::HostDir;
 pub use outcome::{CacheEvent, Outcome, Status, VIOLATION_EXIT_CODE, Violation, ViolationKind};
 pub use policy::{Access, Capabilities, DirGrant, Limits, Metering, RunPolicy};
 pub use sandbox::Invocation;

@@ -6,11 +6,12 @@
 //! at the host's environment, arguments or files on its own; the caller resolves
 //! host paths and chooses environment values.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::budget::CompileBudget;
 use crate::error::RuntimeError;
+use crate::hostdir::{FileId, HostDir};
 
 /// The built-in limits. Each can be lowered by a manifest or a command-line flag;
 /// raising one needs an approved override (resolved before the runtime is called).
@@ -84,39 +85,55 @@ pub enum Access {
     ReadWrite,
 }
 
-/// One directory made visible to the guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One directory made visible to the guest: an opened [`HostDir`] (never
+/// looked up by name again), where the guest sees it, and what it may do there.
+#[derive(Debug, Clone)]
 pub struct DirGrant {
     guest_path: String,
-    host_path: PathBuf,
+    dir: HostDir,
+    /// The directories above `dir`, to refuse nested grants.
+    ancestors: Vec<FileId>,
     access: Access,
 }
 
+impl PartialEq for DirGrant {
+    /// Same guest path, same access, same directory (device and inode).
+    fn eq(&self, other: &DirGrant) -> bool {
+        self.guest_path == other.guest_path
+            && self.access == other.access
+            && self.dir.id() == other.dir.id()
+    }
+}
+
+impl Eq for DirGrant {}
+
 impl DirGrant {
-    /// A grant of `host_path` (absolute, already resolved by the caller) at
-    /// `guest_path` (absolute, normalized, e.g. `/data`).
+    /// A grant of the opened directory `dir` at `guest_path` (absolute,
+    /// normalized, e.g. `/data`). Refused when `dir` is the root of the host's
+    /// filesystem: a grant names the one directory a module needs.
     pub fn new(
         guest_path: impl Into<String>,
-        host_path: impl Into<PathBuf>,
+        dir: HostDir,
         access: Access,
     ) -> Result<DirGrant, RuntimeError> {
         let guest_path = guest_path.into();
-        let host_path = host_path.into();
         if !is_normal_guest_path(&guest_path) {
             return Err(RuntimeError::InvalidGrant {
                 what: guest_path,
                 reason: "a guest path must be absolute and normalized, like `/data`".into(),
             });
         }
-        if !host_path.is_absolute() || has_parent_component(&host_path) {
+        let ancestors = dir.ancestors()?;
+        if ancestors.is_empty() {
             return Err(RuntimeError::InvalidGrant {
-                what: host_path.display().to_string(),
-                reason: "a host path must be absolute and contain no `..`".into(),
+                what: dir.path().display().to_string(),
+                reason: "this is the root of the host's filesystem, which is never granted; grant the one directory the module needs".into(),
             });
         }
         Ok(DirGrant {
             guest_path,
-            host_path,
+            dir,
+            ancestors,
             access,
         })
     }
@@ -126,14 +143,25 @@ impl DirGrant {
         &self.guest_path
     }
 
-    /// The host directory.
+    /// The path the host directory was opened at (for messages: the guest is
+    /// given the opened descriptor, not this name).
     pub fn host_path(&self) -> &Path {
-        &self.host_path
+        self.dir.path()
+    }
+
+    /// The opened host directory.
+    pub fn dir(&self) -> &HostDir {
+        &self.dir
     }
 
     /// What the guest may do in it.
     pub fn access(&self) -> Access {
         self.access
+    }
+
+    /// Whether `self` lies inside `other` (or is the same directory).
+    fn within(&self, other: &DirGrant) -> bool {
+        self.dir.id() == other.dir.id() || self.ancestors.contains(&other.dir.id())
     }
 }
 
@@ -153,13 +181,41 @@ impl Capabilities {
         Capabilities::default()
     }
 
-    /// Makes a directory visible to the guest.
+    /// Makes a directory visible to the guest. Refused when its guest path is
+    /// already granted, or when it lies inside another granted directory or
+    /// contains one (compared by device and inode on the opened descriptors, so
+    /// links, bind mounts and spellings of a path do not hide it): nested
+    /// grants would hand the guest one directory twice, with two accesses, and
+    /// let it replace the inner one through the outer one.
     pub fn grant_dir(&mut self, grant: DirGrant) -> Result<&mut Self, RuntimeError> {
         if self.dirs.iter().any(|d| d.guest_path == grant.guest_path) {
             return Err(RuntimeError::InvalidGrant {
                 what: grant.guest_path,
                 reason: "this guest path is granted twice".into(),
             });
+        }
+        let nested = |inner: &DirGrant, outer: &DirGrant| RuntimeError::InvalidGrant {
+            what: grant.host_path().display().to_string(),
+            reason: format!(
+                "grants may not nest: `{}` (at `{}` in the guest) {} `{}` (at `{}`); grant only one of them (the outer one, with the access the module needs), or directories side by side",
+                inner.host_path().display(),
+                inner.guest_path,
+                if inner.dir.id() == outer.dir.id() {
+                    "is the same directory as"
+                } else {
+                    "lies inside"
+                },
+                outer.host_path().display(),
+                outer.guest_path,
+            ),
+        };
+        for existing in &self.dirs {
+            if grant.within(existing) {
+                return Err(nested(&grant, existing));
+            }
+            if existing.within(&grant) {
+                return Err(nested(existing, &grant));
+            }
         }
         self.dirs.push(grant);
         Ok(self)
@@ -298,10 +354,6 @@ fn is_normal_guest_path(path: &str) -> bool {
                     .all(|part| !part.is_empty() && part != "." && part != "..")))
 }
 
-fn has_parent_component(path: &Path) -> bool {
-    path.components().any(|c| matches!(c, Component::ParentDir))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,26 +369,80 @@ mod tests {
         assert_eq!(limits.stderr_bytes, 1_048_576);
     }
 
+    fn temp() -> (tempfile::TempDir, HostDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = HostDir::open(std::fs::canonicalize(tmp.path()).unwrap()).unwrap();
+        (tmp, dir)
+    }
+
     #[test]
     fn guest_paths_must_be_absolute_and_normal() {
+        let (_tmp, dir) = temp();
         for bad in ["data", "/data/", "/a/../b", "/a//b", "/./a", ""] {
             assert!(
-                DirGrant::new(bad, "/tmp", Access::ReadOnly).is_err(),
+                DirGrant::new(bad, dir.clone(), Access::ReadOnly).is_err(),
                 "{bad}"
             );
         }
         for good in ["/", "/data", "/a/b"] {
             assert!(
-                DirGrant::new(good, "/tmp", Access::ReadOnly).is_ok(),
+                DirGrant::new(good, dir.clone(), Access::ReadOnly).is_ok(),
                 "{good}"
             );
         }
     }
 
     #[test]
-    fn host_paths_must_be_absolute_without_parent() {
-        assert!(DirGrant::new("/d", "rel", Access::ReadOnly).is_err());
-        assert!(DirGrant::new("/d", "/tmp/../etc", Access::ReadOnly).is_err());
+    fn the_host_root_is_never_granted() {
+        let err = DirGrant::new("/data", HostDir::open("/").unwrap(), Access::ReadOnly)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("root of the host's filesystem"), "{err}");
+    }
+
+    #[test]
+    fn nested_grants_are_refused_in_either_order() {
+        let (_tmp, out) = temp();
+        std::fs::create_dir(out.path().join("cfg")).unwrap();
+        let cfg = out.open_beneath("cfg").unwrap();
+        for (first, second) in [(&out, &cfg), (&cfg, &out)] {
+            let mut caps = Capabilities::none();
+            caps.grant_dir(DirGrant::new("/first", first.clone(), Access::ReadWrite).unwrap())
+                .unwrap();
+            let err = caps
+                .grant_dir(DirGrant::new("/second", second.clone(), Access::ReadOnly).unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("grants may not nest"), "{err}");
+            assert!(err.contains("lies inside"), "{err}");
+            assert_eq!(caps.dirs().len(), 1);
+        }
+        // The same directory under two guest paths (here with two accesses).
+        let mut caps = Capabilities::none();
+        caps.grant_dir(DirGrant::new("/a", out.clone(), Access::ReadOnly).unwrap())
+            .unwrap();
+        let err = caps
+            .grant_dir(
+                DirGrant::new("/b", out.open_beneath(".").unwrap(), Access::ReadWrite).unwrap(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is the same directory as"), "{err}");
+        // Side by side is fine.
+        std::fs::create_dir(out.path().join("logs")).unwrap();
+        let mut caps = Capabilities::none();
+        caps.grant_dir(DirGrant::new("/cfg", cfg.clone(), Access::ReadOnly).unwrap())
+            .unwrap();
+        caps.grant_dir(
+            DirGrant::new(
+                "/logs",
+                out.open_beneath("logs").unwrap(),
+                Access::ReadWrite,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(caps.dirs().len(), 2);
     }
 
     #[test]

@@ -236,11 +236,13 @@ fn wasi_context(
             Access::ReadOnly => FsPerms::ReadOnly,
             Access::ReadWrite => FsPerms::ReadWrite,
         };
+        // The directory opened (and checked) when the grant was made, through
+        // its descriptor: the name is never looked up again.
         builder
-            .preopened_dir(grant.host_path(), grant.guest_path(), perms)
+            .preopened_dir(grant.dir().descriptor_path(), grant.guest_path(), perms)
             .map_err(|e| RuntimeError::GrantedDir {
                 path: grant.host_path().to_path_buf(),
-                message: format!("{e:#}"),
+                message: format!("cannot reopen its descriptor: {e:#}"),
             })?;
         dirs.push(GuestDir {
             fd,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anrf_format::{Example, Module, Profile};
 use anrf_policy::EffectivePolicy;
 use anrf_runtime::{
-    Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering, ModuleInput, RunPolicy,
-    Runtime, RuntimeConfig, Status,
+    Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering, ModuleInput,
+    RunPolicy, Runtime, RuntimeConfig, Status,
 };
 
 use crate::finding::{CheckId, Finding, Location};
@@ -224,12 +224,19 @@ fn run_policy(
         Metering::Fuel
     };
     let mut caps = Capabilities::none();
-    let base = std::path::absolute(module.dir())
+    // Each read-only directory is opened once, beneath the opened module
+    // directory and without following links; a read-write one is copied to a
+    // scratch directory first. The example gets the opened descriptor.
+    let base = std::fs::canonicalize(module.dir())
         .map_err(|e| (format!("cannot resolve the module directory: {e}"), None))?;
+    let root = HostDir::open(&base).map_err(|e| (e.to_string(), None))?;
     let mut budget = scratch::Budget::new();
     for (i, dir) in effective.dirs.iter().enumerate() {
-        let (access, host) = match dir.access {
-            anrf_format::Access::ReadOnly => (anrf_runtime::Access::ReadOnly, base.join(&dir.host)),
+        let (access, opened) = match dir.access {
+            anrf_format::Access::ReadOnly => (
+                anrf_runtime::Access::ReadOnly,
+                root.open_beneath(&dir.host).map_err(|e| (e.to_string(), None))?,
+            ),
             anrf_format::Access::ReadWrite => {
                 let copy = scratch.join(i.to_string());
                 scratch::copy_dir(&base, &dir.host, &copy, &mut budget).map_err(|e| {
@@ -241,11 +248,16 @@ fn run_policy(
                         Some(SCRATCH_HELP),
                     )
                 })?;
-                (anrf_runtime::Access::ReadWrite, copy)
+                let copy = std::fs::canonicalize(&copy)
+                    .map_err(|e| (format!("cannot resolve the scratch directory: {e}"), None))?;
+                (
+                    anrf_runtime::Access::ReadWrite,
+                    HostDir::open(&copy).map_err(|e| (e.to_string(), None))?,
+                )
             }
         };
         let grant =
-            DirGrant::new(dir.guest.clone(), host, access).map_err(|e| (e.to_string(), None))?;
+            DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| (e.to_string(), None))?;
         caps.grant_dir(grant).map_err(|e| (e.to_string(), None))?;
     }
     for name in &effective.env {

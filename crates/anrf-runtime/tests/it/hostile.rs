@@ -10,8 +10,9 @@ use anrf_runtime::{
 };
 
 use crate::support::{
-    assert_denied_and_survived, assert_stopped, assert_stopped_after, data_dir, load_wat, policy,
-    run, run_with, runtime, rust_guest, stdout, test_limits, wat,
+    assert_denied_and_survived, assert_no_symlink_made, assert_stopped, assert_stopped_after,
+    data_dir, host_dir, load_wat, policy, run, run_with, runtime, rust_guest, stdout, test_limits,
+    wat,
 };
 
 /// Generates one test per engine; after the check, the same runtime must still
@@ -64,7 +65,7 @@ fn budget_kind(kind: EngineKind) -> ViolationKind {
 fn grant_data(access: Access) -> (tempfile::TempDir, Capabilities) {
     let dir = data_dir();
     let mut caps = Capabilities::none();
-    caps.grant_dir(DirGrant::new("/data", dir.path(), access).unwrap())
+    caps.grant_dir(DirGrant::new("/data", host_dir(dir.path()), access).unwrap())
         .unwrap();
     (dir, caps)
 }
@@ -248,19 +249,83 @@ on_all_engines!(symlink_out_of_the_granted_dir_is_denied, |kind| {
     let (dir, caps) = grant_data(Access::ReadWrite);
     let outcome = run(kind, &load_wat(kind, "symlink_out"), &policy(kind, caps));
     assert_denied_and_survived(&outcome, NOTCAPABLE);
-    assert_eq!(outcome.violations.len(), 2, "{outcome:#?}");
-    for (v, target) in outcome
-        .violations
-        .iter()
-        .zip(["../outside/secret.txt", "/etc/passwd"])
+    assert_eq!(outcome.violations.len(), 3, "{outcome:#?}");
+    for (v, target) in
+        outcome
+            .violations
+            .iter()
+            .zip(["../outside/secret.txt", "/etc/passwd", "hello.txt"])
     {
         assert!(v.message.contains(target), "{v:?}");
-        assert!(v.message.contains("outside the granted directory"), "{v:?}");
+        assert!(v.message.contains("may not create symbolic links"), "{v:?}");
     }
-    assert!(std::fs::symlink_metadata(dir.path().join("evil2")).is_err());
-    assert!(std::fs::symlink_metadata(dir.path().join("evil3")).is_err());
-    let fine = std::fs::read_link(dir.path().join("fine")).unwrap();
-    assert_eq!(fine, std::path::Path::new("hello.txt"));
+    assert_no_symlink_made(dir.path(), &["link", "up"]);
+});
+
+/// Each route a lexical check of a link's text can be walked around: the
+/// guest gets `NOTCAPABLE` and no link is left in the granted directory.
+fn symlink_route_is_denied(kind: EngineKind, guest: &str, refusals: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut caps = Capabilities::none();
+    caps.grant_dir(DirGrant::new("/out", host_dir(dir.path()), Access::ReadWrite).unwrap())
+        .unwrap();
+    let outcome = run(kind, &load_wat(kind, guest), &policy(kind, caps));
+    assert_denied_and_survived(&outcome, NOTCAPABLE);
+    assert_eq!(outcome.violations.len(), refusals, "{outcome:#?}");
+    for v in &outcome.violations {
+        assert!(v.message.contains("`path_symlink`"), "{v:?}");
+    }
+    assert_no_symlink_made(dir.path(), &[]);
+}
+
+on_all_engines!(symlink_made_deep_and_renamed_up_is_denied, |kind| {
+    symlink_route_is_denied(kind, "symlink_rename_up", 1);
+});
+
+on_all_engines!(symlink_made_through_a_link_to_dot_is_denied, |kind| {
+    symlink_route_is_denied(kind, "symlink_through_link", 2);
+});
+
+on_all_engines!(symlink_with_a_target_past_any_buffer_is_denied, |kind| {
+    symlink_route_is_denied(kind, "symlink_long_target", 1);
+});
+
+on_all_engines!(file_timestamps_tell_no_time_without_the_clock, |kind| {
+    let dir = tempfile::tempdir().unwrap();
+    let mut caps = Capabilities::none();
+    caps.grant_dir(DirGrant::new("/out", host_dir(dir.path()), Access::ReadWrite).unwrap())
+        .unwrap();
+    let outcome = run(
+        kind,
+        &load_wat(kind, "file_times"),
+        &policy(kind, caps.clone()),
+    );
+    // Both filestats masked (no +1, +2), setting "now" refused (no +4).
+    assert_denied_and_survived(&outcome, 0);
+    assert_eq!(outcome.violations.len(), 1, "{outcome:#?}");
+    assert!(
+        outcome.violations[0]
+            .message
+            .contains("`fd_filestat_set_times`")
+            && outcome.violations[0].message.contains("clock"),
+        "{outcome:#?}"
+    );
+    // The file exists, with its real times, on the host.
+    let modified = std::fs::metadata(dir.path().join("new.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(modified > std::time::UNIX_EPOCH);
+
+    // With the clock granted, the same guest sees times and may set them.
+    caps.grant_clock();
+    std::fs::remove_file(dir.path().join("new.txt")).unwrap();
+    let outcome = run(kind, &load_wat(kind, "file_times"), &policy(kind, caps));
+    assert_eq!(
+        (outcome.status, outcome.exit_code),
+        (Status::Ok, 7),
+        "{outcome:#?}"
+    );
 });
 
 on_all_engines!(write_in_read_only_dir_is_denied, |kind| {
@@ -324,7 +389,7 @@ on_all_engines!(rust_hard_link_out_is_denied, |kind| {
 on_all_engines!(rust_write_outside_is_denied, |kind| {
     let out = tempfile::tempdir().unwrap();
     let mut caps = Capabilities::none();
-    caps.grant_dir(DirGrant::new("/out", out.path(), Access::ReadWrite).unwrap())
+    caps.grant_dir(DirGrant::new("/out", host_dir(out.path()), Access::ReadWrite).unwrap())
         .unwrap();
     let outcome = run(
         kind,

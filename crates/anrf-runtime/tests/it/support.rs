@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anrf_runtime::{
-    Capabilities, EngineKind, Invocation, Limits, LoadedModule, Metering, ModuleInput, Outcome,
-    RunPolicy, Runtime, RuntimeConfig, Status, ViolationKind,
+    Capabilities, EngineKind, HostDir, Invocation, Limits, LoadedModule, Metering, ModuleInput,
+    Outcome, RunPolicy, Runtime, RuntimeConfig, Status, ViolationKind,
 };
 
 pub fn hostile_dir() -> PathBuf {
@@ -184,6 +184,32 @@ pub fn data_dir() -> tempfile::TempDir {
         std::os::unix::fs::symlink("..", dir.path().join("up")).expect("symlink");
     }
     dir
+}
+
+/// `path` opened as a grantable directory (by its canonical path).
+pub fn host_dir(path: &Path) -> HostDir {
+    HostDir::open(std::fs::canonicalize(path).expect("canonical path")).expect("open directory")
+}
+
+/// No entry under `dir` (at any depth) is a symbolic link, except the ones the
+/// host planted there (`planted`, names directly in `dir`).
+pub fn assert_no_symlink_made(dir: &Path, planted: &[&str]) {
+    let planted: Vec<PathBuf> = planted.iter().map(|name| dir.join(name)).collect();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let kind = entry.file_type().expect("file type");
+            assert!(
+                !kind.is_symlink() || planted.contains(&entry.path()),
+                "the guest made a link: {}",
+                entry.path().display()
+            );
+            if kind.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
 }
 
 /// Resident set size of this process, from `/proc/self/status`.

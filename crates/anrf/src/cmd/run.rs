@@ -12,9 +12,12 @@ use std::time::Duration;
 
 use anrf_audit::{AuditLog, Decision, EventKind, LogOptions, NewEvent, Requirement};
 use anrf_format::{ContentDigest, EnvName, Module, Profile, parse_duration, parse_size};
-use anrf_policy::{CliGrant, EffectivePolicy, HostBase, OffsetDateTime, Resolution, ResolveInput};
+use anrf_policy::{
+    CliGrant, EffectiveDir, EffectivePolicy, GrantDecision, HostBase, OffsetDateTime, Resolution,
+    ResolveInput,
+};
 use anrf_runtime::{
-    Access, CacheEvent, Capabilities, DirGrant, EngineKind, Invocation, Limits, Metering,
+    Access, CacheEvent, Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering,
     ModuleInput, Outcome, RunPolicy, Runtime, RuntimeConfig, WasmBinary,
 };
 use clap::{Args, ValueEnum};
@@ -205,7 +208,7 @@ fn run_in<'scope>(
         ),
         Gate::NotChecked | Gate::Passed { .. } => {}
     }
-    let policy = to_run_policy(&resolution.effective, request)?;
+    let policy = to_run_policy(&resolution.effective, &resolution.cli_grants, request)?;
     let policy = lower_limits(&policy, &request.lower)?;
     // stdin is passed to the guest whole: read it (bounded, and within the
     // run's timeout) before anything is decided or compiled.
@@ -637,9 +640,14 @@ fn resolve(
 }
 
 /// The one conversion from the effective policy to the runtime's policy:
-/// host paths resolved to absolute directories, environment values read for
-/// the granted names only, what the v1 runtime cannot provide refused.
-fn to_run_policy(effective: &EffectivePolicy, request: &Request) -> miette::Result<RunPolicy> {
+/// granted directories opened once (see [`open_granted_dir`]), environment
+/// values read for the granted names only, what the v1 runtime cannot provide
+/// refused.
+fn to_run_policy(
+    effective: &EffectivePolicy,
+    cli_grants: &[GrantDecision],
+    request: &Request,
+) -> miette::Result<RunPolicy> {
     if effective.isolation == anrf_format::Isolation::Process {
         return Err(miette!(
             help = "set `isolation = \"wasm\"` in `[security]`; the in-process wasm sandbox is what this runtime provides",
@@ -661,37 +669,30 @@ fn to_run_policy(effective: &EffectivePolicy, request: &Request) -> miette::Resu
         stderr_bytes: effective.limits.stderr.bytes(),
         ..Limits::DEFAULT
     };
-    let module_dir = match &request.source {
-        Source::Module(m) => Some(m.dir().to_path_buf()),
-        Source::Wasm(_) | Source::Wat(_) => None,
+    // The module directory is opened once; its grants are opened beneath it.
+    let module_root = match &request.source {
+        Source::Module(m) if effective.dirs.iter().any(|d| d.base == HostBase::ModuleDir) => {
+            let path = std::fs::canonicalize(m.dir()).map_err(|e| {
+                miette!(
+                    "module directory `{}` cannot be opened: {e}",
+                    m.dir().display()
+                )
+            })?;
+            Some(HostDir::open(path).map_err(|e| miette!("{e}"))?)
+        }
+        _ => None,
     };
-    let cwd = std::env::current_dir().into_diagnostic()?;
     let mut caps = Capabilities::none();
     for dir in &effective.dirs {
-        let base = match (dir.base, &module_dir) {
-            (HostBase::ModuleDir, Some(module_dir)) => module_dir.as_path(),
-            _ => cwd.as_path(),
-        };
-        let host = base.join(&dir.host);
-        let host = std::fs::canonicalize(&host).map_err(|e| {
-            miette!(
-                "granted directory `{}` (at `{}` in the guest) cannot be opened: {e}",
-                host.display(),
-                dir.guest
-            )
-        })?;
-        if !host.is_dir() {
-            return Err(miette!(
-                "granted directory `{}` is not a directory",
-                host.display()
-            ));
-        }
         let access = match dir.access {
             anrf_format::Access::ReadOnly => Access::ReadOnly,
             anrf_format::Access::ReadWrite => Access::ReadWrite,
         };
-        caps.grant_dir(DirGrant::new(dir.guest.clone(), host, access).map_err(|e| miette!("{e}"))?)
-            .map_err(|e| miette!("{e}"))?;
+        let opened = open_granted_dir(dir, module_root.as_ref(), cli_grants)?;
+        caps.grant_dir(
+            DirGrant::new(dir.guest.clone(), opened, access).map_err(|e| miette!("{e}"))?,
+        )
+        .map_err(|e| miette!("{e}"))?;
     }
     for name in &effective.env {
         // Only the granted names are read from the host; an unset one is absent.
@@ -709,6 +710,53 @@ fn to_run_policy(effective: &EffectivePolicy, request: &Request) -> miette::Resu
     Ok(RunPolicy::new(limits, request.metering)
         .with_capabilities(caps)
         .with_profile(request.profile.as_str()))
+}
+
+/// Opens a granted directory once, without following a symbolic link in any
+/// component; the runtime hands the guest this descriptor, never the name. A
+/// directory of the manifest is opened beneath the opened module directory; a
+/// command-line one at the canonical path `anrf-policy` compared with the
+/// maxima, so a link swapped in after that check is refused, not followed.
+fn open_granted_dir(
+    dir: &EffectiveDir,
+    module_root: Option<&HostDir>,
+    cli_grants: &[GrantDecision],
+) -> miette::Result<HostDir> {
+    let refused = |e: anrf_runtime::RuntimeError| {
+        miette!(
+            help = "a granted directory must be a real directory where it was approved, with no symbolic link in its path; put the directory itself back, or grant the directory a link points to by its own path",
+            "refusing to grant `{}` (at `{}` in the guest): {e}",
+            dir.host,
+            dir.guest
+        )
+    };
+    let cwd = || std::env::current_dir().into_diagnostic();
+    let canonical = |path: &Path| {
+        std::fs::canonicalize(path).map_err(|e| {
+            miette!(
+                "granted directory `{}` (at `{}` in the guest) cannot be opened: {e}",
+                path.display(),
+                dir.guest
+            )
+        })
+    };
+    if let (HostBase::ModuleDir, Some(root)) = (dir.base, module_root) {
+        root.open_beneath(&dir.host).map_err(refused)
+    } else {
+        {
+            let checked = cli_grants
+                .iter()
+                .filter(|g| g.verdict == anrf_policy::Verdict::Granted)
+                .find(|g| g.dir.as_ref() == Some(dir))
+                .and_then(|g| g.host_path.as_ref())
+                .map(PathBuf::from);
+            let path = match checked {
+                Some(path) => path,
+                None => canonical(&cwd()?.join(&dir.host))?,
+            };
+            HostDir::open(path).map_err(refused)
+        }
+    }
 }
 
 /// Applies `--max-memory`, `--timeout`, `--max-output` and `--fuel`, which may

@@ -577,3 +577,34 @@ fn run_help() {
     assert_eq!(code(&out), 0);
     insta::assert_snapshot!(text(&out.stdout));
 }
+
+#[test]
+fn a_granted_dir_replaced_by_a_link_after_approval_is_refused() {
+    use crate::policy::{Project, code as exit_code, request_read, text as lossy};
+    let p = Project::new();
+    p.policy(&[("bob", "security")]);
+    p.ok(&["build", "hello"]);
+    let id = request_read(&p);
+    p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/bob.key",
+        "--profile",
+        "test",
+    ]);
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
+
+    // After approval, `data` becomes a link to `/etc`: the run is refused,
+    // naming the directory and why, and never reaches `/etc`.
+    let data = p.module().join("data");
+    std::fs::rename(&data, p.module().join("data.approved")).unwrap();
+    std::os::unix::fs::symlink("/etc", &data).unwrap();
+    let out = p.anrf(&["run", "hello", "--profile", "test"]);
+    let stderr = lossy(&out.stderr);
+    assert_eq!(exit_code(&out), 2, "{stderr}");
+    assert!(out.stdout.is_empty(), "{}", lossy(&out.stdout));
+    assert!(stderr.contains("refusing to grant `data`"), "{stderr}");
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+}
