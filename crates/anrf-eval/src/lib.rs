@@ -25,7 +25,7 @@ pub mod intent;
 pub enum EvalError {
     /// The detector or its data could not be loaded.
     #[error(transparent)]
-    Gen(#[from] anrf_gen::GenError),
+    Gen(Box<anrf_gen::GenError>),
 
     /// A file could not be read or written.
     #[error("cannot {action} `{}`: {source}", path.display())]
@@ -41,4 +41,10 @@ pub enum EvalError {
         path: std::path::PathBuf,
         marker: &'static str,
     },
+}
+
+impl From<anrf_gen::GenError> for EvalError {
+    fn from(e: anrf_gen::GenError) -> Self {
+        EvalError::Gen(Box::new(e))
+    }
 }

@@ -101,9 +101,11 @@ pub enum GenError {
 
     /// The guest could not be built for a reason the model cannot fix (no toolchain).
     #[error("the generated guest could not be built: {source}")]
-    Build { source: anrf_build::BuildError },
+    Build { source: Box<anrf_build::BuildError> },
 
     /// The verifier could not run at all.
     #[error("the generated module could not be verified: {source}")]
-    Verify { source: anrf_verify::VerifyError },
+    Verify {
+        source: Box<anrf_verify::VerifyError>,
+    },
 }

@@ -52,6 +52,20 @@ impl HostDir {
         })
     }
 
+    /// The directory `dir`, already opened by the caller (e.g. the module
+    /// directory as `anrf_format::Module::load` opened it), known as `path` in
+    /// messages: a second descriptor of that very directory, so grants opened
+    /// beneath it are beneath what was loaded, not beneath whatever now has
+    /// its name.
+    pub fn from_opened(
+        dir: &std::fs::File,
+        path: impl Into<PathBuf>,
+    ) -> Result<HostDir, RuntimeError> {
+        let path = path.into();
+        let inner = imp::from_opened(dir, &path)?;
+        Ok(HostDir { inner, path })
+    }
+
     /// Opens `rel` below this directory: a relative path without `..`, no
     /// component of which may be a symbolic link. What it opens lies inside
     /// this directory (e.g. a grant declared in a module's manifest, opened
@@ -196,6 +210,22 @@ mod imp {
         })
     }
 
+    pub(super) fn from_opened(dir: &std::fs::File, path: &Path) -> Result<Handle, RuntimeError> {
+        let fd: OwnedFd = dir
+            .try_clone()
+            .map_err(|e| refused(path, format!("cannot duplicate its descriptor: {e}")))?
+            .into();
+        let meta =
+            rustix::fs::fstat(&fd).map_err(|e| refused(path, format!("cannot stat it: {e}")))?;
+        if FileType::from_raw_mode(meta.st_mode) != FileType::Directory {
+            return Err(refused(path, "it is not a directory".into()));
+        }
+        Ok(Handle {
+            fd: Arc::new(fd),
+            id: id_of(&meta),
+        })
+    }
+
     /// Why one step failed, in words: a link, not a directory, missing.
     fn explain(dir: std::os::fd::BorrowedFd<'_>, part: &OsStr, at: &Path, error: Errno) -> String {
         let kind = rustix::fs::statat(dir, part, AtFlags::SYMLINK_NOFOLLOW)
@@ -284,6 +314,10 @@ mod imp {
             path,
             "granting directories needs a unix host (directories are opened by descriptor, without following links)".into(),
         ))
+    }
+
+    pub(super) fn from_opened(_dir: &std::fs::File, path: &Path) -> Result<Handle, RuntimeError> {
+        walk(None, path, path, &[])
     }
 
     impl Handle {

@@ -229,13 +229,15 @@ fn run_policy(
     // scratch directory first. The example gets the opened descriptor.
     let base = std::fs::canonicalize(module.dir())
         .map_err(|e| (format!("cannot resolve the module directory: {e}"), None))?;
-    let root = HostDir::open(&base).map_err(|e| (e.to_string(), None))?;
+    let root =
+        HostDir::from_opened(module.dir_handle(), &base).map_err(|e| (e.to_string(), None))?;
     let mut budget = scratch::Budget::new();
     for (i, dir) in effective.dirs.iter().enumerate() {
         let (access, opened) = match dir.access {
             anrf_format::Access::ReadOnly => (
                 anrf_runtime::Access::ReadOnly,
-                root.open_beneath(&dir.host).map_err(|e| (e.to_string(), None))?,
+                root.open_beneath(&dir.host)
+                    .map_err(|e| (e.to_string(), None))?,
             ),
             anrf_format::Access::ReadWrite => {
                 let copy = scratch.join(i.to_string());

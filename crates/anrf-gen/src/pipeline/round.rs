@@ -228,7 +228,11 @@ impl<'r, 'b> Run<'r, 'b> {
                         .to_owned(),
                 });
             }
-            Err(source) => return Err(GenError::Build { source }),
+            Err(source) => {
+                return Err(GenError::Build {
+                    source: Box::new(source),
+                });
+            }
         }
 
         emit(
@@ -375,7 +379,9 @@ impl<'r, 'b> Run<'r, 'b> {
     pub(super) fn verify(&self, dir: &Path) -> Result<Report, GenError> {
         let module = load(dir)?;
         let options = VerifyOptions::new(self.request.policy, self.request.profile);
-        anrf_verify::verify(&module, &options).map_err(|source| GenError::Verify { source })
+        anrf_verify::verify(&module, &options).map_err(|source| GenError::Verify {
+            source: Box::new(source),
+        })
     }
 
     pub(super) fn confidence(

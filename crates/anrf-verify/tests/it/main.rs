@@ -1,7 +1,8 @@
 //! Integration tests of `anrf-verify`: the pipeline on real modules (manifest,
 //! sources, wasm compiled from WAT), the reports and the cache.
-#![expect(
+#![allow(
     clippy::unwrap_used,
+    clippy::panic,
     reason = "a test fails loudly on the first surprise"
 )]
 

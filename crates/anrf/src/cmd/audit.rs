@@ -31,7 +31,7 @@ enum AuditCommand {
     Log(LogArgs),
     /// Check the hash chain, signatures and checkpoints; exit 1 naming the first bad event
     Verify(VerifyArgs),
-    /// Export the verified signed head, to keep outside the log (commit it, or store it elsewhere)
+    /// Export the verified signed head, to keep outside the log (e.g. committed)
     Witness(WitnessArgs),
     /// Write every event, one JSON object per line
     Export(ExportArgs),

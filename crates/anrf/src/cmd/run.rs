@@ -168,7 +168,7 @@ fn run_in<'scope>(
     let project = super::override_::load_project_policy(&start)?;
     let revocations = super::override_::load_revocations()?;
     let security_digest = digests.as_ref().map(|d| &d.security);
-    let resolution = match resolve(request, &project, &revocations, security_digest, &subject)? {
+    let resolution = match resolve(request, &project, &revocations, security_digest, &subject) {
         Resolved::Granted(resolution) => resolution,
         Resolved::Refused(refused) => return Err(refused.record(joined(opening)?)),
     };
@@ -566,7 +566,7 @@ fn resolve(
     revocations: &[anrf_policy::RevocationNotice],
     security_digest: Option<&ContentDigest>,
     subject: &str,
-) -> miette::Result<Resolved> {
+) -> Resolved {
     let module = match (&request.source, security_digest) {
         (Source::Module(m), Some(digest)) => Some(anrf_policy::ModuleInput {
             manifest: m.manifest(),
@@ -592,7 +592,7 @@ fn resolve(
         .collect();
     let refused_items: Vec<_> = resolution.refused().collect();
     if refused_grants.is_empty() && refused_items.is_empty() {
-        return Ok(Resolved::Granted(resolution));
+        return Resolved::Granted(resolution);
     }
 
     let mut lines = Vec::new();
@@ -636,7 +636,7 @@ fn resolve(
         "refused_cli_grants": refused_grants,
         "justification": request.justification,
     }));
-    Ok(Resolved::Refused(Refused { message, event }))
+    Resolved::Refused(Refused { message, event })
 }
 
 /// The one conversion from the effective policy to the runtime's policy:
@@ -669,16 +669,12 @@ fn to_run_policy(
         stderr_bytes: effective.limits.stderr.bytes(),
         ..Limits::DEFAULT
     };
-    // The module directory is opened once; its grants are opened beneath it.
+    // The module directory was opened once, when it was loaded; its grants are
+    // opened beneath that descriptor, never through its name again.
     let module_root = match &request.source {
         Source::Module(m) if effective.dirs.iter().any(|d| d.base == HostBase::ModuleDir) => {
-            let path = std::fs::canonicalize(m.dir()).map_err(|e| {
-                miette!(
-                    "module directory `{}` cannot be opened: {e}",
-                    m.dir().display()
-                )
-            })?;
-            Some(HostDir::open(path).map_err(|e| miette!("{e}"))?)
+            let shown = std::fs::canonicalize(m.dir()).unwrap_or_else(|_| m.dir().to_path_buf());
+            Some(HostDir::from_opened(m.dir_handle(), shown).map_err(|e| miette!("{e}"))?)
         }
         _ => None,
     };

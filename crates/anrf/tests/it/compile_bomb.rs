@@ -77,13 +77,11 @@ fn a_compile_bomb_is_refused_before_compiling_whatever_the_limits() {
         );
         assert!(message.contains("refused before compiling"), "{message}");
         let cache = dir.path().join("home/cache/aot");
-        let entries = std::fs::read_dir(&cache)
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-                    .count()
-            })
-            .unwrap_or(0);
+        let entries = std::fs::read_dir(&cache).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+                .count()
+        });
         assert_eq!(entries, 0, "{engine}: an artifact was compiled");
     }
 }

@@ -53,7 +53,7 @@ impl Workspace {
         child.stdin.take().unwrap().write_all(stdin).unwrap();
         let start = Instant::now();
         while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > Duration::from_secs(60) {
+            if start.elapsed() > Duration::from_mins(1) {
                 child.kill().unwrap();
                 panic!("`anrf {}` hung", args.join(" "));
             }
