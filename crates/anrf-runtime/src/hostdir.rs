@@ -199,6 +199,11 @@ mod imp {
             opened = Some(next);
         }
         let fd = opened.ok_or_else(|| refused(path, "nothing was opened".into()))?;
+        directory(fd, path)
+    }
+
+    /// The handle of `fd`, which must be a directory.
+    fn directory(fd: OwnedFd, path: &Path) -> Result<Handle, RuntimeError> {
         let meta =
             rustix::fs::fstat(&fd).map_err(|e| refused(path, format!("cannot stat it: {e}")))?;
         if FileType::from_raw_mode(meta.st_mode) != FileType::Directory {
@@ -215,15 +220,7 @@ mod imp {
             .try_clone()
             .map_err(|e| refused(path, format!("cannot duplicate its descriptor: {e}")))?
             .into();
-        let meta =
-            rustix::fs::fstat(&fd).map_err(|e| refused(path, format!("cannot stat it: {e}")))?;
-        if FileType::from_raw_mode(meta.st_mode) != FileType::Directory {
-            return Err(refused(path, "it is not a directory".into()));
-        }
-        Ok(Handle {
-            fd: Arc::new(fd),
-            id: id_of(&meta),
-        })
+        directory(fd, path)
     }
 
     /// Why one step failed, in words: a link, not a directory, missing.
