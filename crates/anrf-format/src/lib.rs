@@ -63,9 +63,10 @@ use std::path::Path;
 
 pub use error::{FormatError, ManifestError};
 pub use manifest::{
-    Access, Approval, Artifact, Capabilities, DirGrant, Effect, Example, Fuel, Implementation,
-    Intent, Interface, Isolation, Language, LimitName, Limits, Logic, Manifest, MemorySafety,
-    ModuleInfo, Override, Profile, Provenance, Relaxation, Revocation, Scope, Security,
+    Access, Approval, Artifact, BudgetName, Capabilities, DirGrant, Effect, Example, Fuel,
+    Implementation, Intent, Interface, Isolation, Language, LimitName, Limits, Logic, Manifest,
+    MemorySafety, ModuleInfo, Override, Profile, Provenance, Relaxation, Revocation, Scope,
+    Security,
 };
 pub use module::{
     MANIFEST_FILE, MAX_ARTIFACT_BYTES, MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES,

@@ -9,7 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use overrides::{
-    Approval, LimitName, Override, Relaxation, RelaxationError, Revocation, Scope, parse_date,
+    Approval, BudgetName, LimitName, Override, Relaxation, RelaxationError, Revocation, Scope,
+    parse_date,
 };
 
 use crate::names::{EnvName, GuestPath, ModuleName, RelPath, Sha256Hex};

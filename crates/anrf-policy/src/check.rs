@@ -451,6 +451,16 @@ pub fn beyond_maxima(relaxation: &Relaxation, project: &ProjectPolicy) -> Option
             "network host `{h}` is wider than the project maxima: `maxima.network` in `{origin}` allows {}",
             list(&m.network)
         )),
+        Relaxation::RaiseBudget(budget, value)
+            if m.budgets.get(budget).is_none_or(|max| value > max) =>
+        {
+            let max = m.budgets.get(budget).copied().unwrap_or(0);
+            Some(format!(
+                "raising the compile budget `{budget}` to {} is wider than the project maxima: `maxima.compile.{budget}` in `{origin}` is {}",
+                budget.format_value(*value),
+                budget.format_value(max)
+            ))
+        }
         Relaxation::Raise(limit, value) if *value > m.limits.get(*limit) => Some(format!(
             "raising `{limit}` to {} is wider than the project maxima: `maxima.{limit}` in `{origin}` is {}",
             show_limit(*limit, *value),
@@ -655,6 +665,7 @@ pub(crate) fn request_flag(relaxation: &Relaxation) -> String {
         Relaxation::AllowEnv(n) => format!("--allow-env {n}"),
         Relaxation::AllowNetwork(h) => format!("--allow-network {h}"),
         Relaxation::Raise(l, v) => format!("--raise {l}={}", show_limit(*l, *v)),
+        Relaxation::RaiseBudget(b, v) => format!("--raise {b}={}", b.format_value(*v)),
     }
 }
 
@@ -693,5 +704,6 @@ pub(crate) fn target_of(r: &Relaxation) -> String {
         Relaxation::AllowEnv(n) => n.as_str().to_owned(),
         Relaxation::AllowNetwork(h) => h.clone(),
         Relaxation::Raise(l, v) => format!("{l}={v}"),
+        Relaxation::RaiseBudget(b, v) => format!("{b}={v}"),
     }
 }

@@ -268,7 +268,9 @@ pub fn declare(
             limits.insert(limit.as_str(), value(i64::try_from(*v).unwrap_or(i64::MAX)));
             ManifestEdit::Declared(format!("`{limit} = {v}` in `[security.limits]`"))
         }
-        Relaxation::Threads => ManifestEdit::AlreadyDeclared,
+        // Neither is written in the manifest: the threads proposal is in the
+        // artifact, and compile budgets exist only as overrides.
+        Relaxation::Threads | Relaxation::RaiseBudget(..) => ManifestEdit::AlreadyDeclared,
     };
     Ok((doc.to_string(), edit))
 }

@@ -10,7 +10,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use anrf_format::{Access, EnvName, Justification, LimitName, Profile, RelPath, Relaxation};
+use anrf_format::{
+    Access, BudgetName, EnvName, Justification, LimitName, Profile, RelPath, Relaxation,
+};
 use serde::Serialize;
 
 use crate::check::{Verdict, beyond_maxima, request_flag};
@@ -29,13 +31,18 @@ pub enum CliGrant {
     Env { name: EnvName },
     /// `--raise LIMIT=VALUE`.
     Raise { limit: LimitName, value: u64 },
+    /// `--raise BUDGET=VALUE`: a compile budget.
+    RaiseBudget { budget: BudgetName, value: u64 },
 }
 
 impl CliGrant {
-    /// Parses `--raise LIMIT=VALUE`.
+    /// Parses `--raise LIMIT=VALUE` (a limit or a compile budget).
     pub fn raise(spec: &str) -> Result<Self, String> {
         match format!("raise:{spec}").parse::<Relaxation>() {
             Ok(Relaxation::Raise(limit, value)) => Ok(CliGrant::Raise { limit, value }),
+            Ok(Relaxation::RaiseBudget(budget, value)) => {
+                Ok(CliGrant::RaiseBudget { budget, value })
+            }
             Ok(_) => Err(format!("`{spec}` is not `LIMIT=VALUE`")),
             Err(e) => Err(e.to_string()),
         }
@@ -55,6 +62,9 @@ impl CliGrant {
                 .map(Relaxation::AllowWrite),
             CliGrant::Env { name } => Some(Relaxation::AllowEnv(name.clone())),
             CliGrant::Raise { limit, value } => Some(Relaxation::Raise(*limit, *value)),
+            CliGrant::RaiseBudget { budget, value } => {
+                Some(Relaxation::RaiseBudget(*budget, *value))
+            }
         }
     }
 
@@ -89,7 +99,7 @@ impl CliGrant {
             CliGrant::Read { .. } => "allow-read",
             CliGrant::Write { .. } => "allow-write",
             CliGrant::Env { .. } => "allow-env",
-            CliGrant::Raise { .. } => "raise",
+            CliGrant::Raise { .. } | CliGrant::RaiseBudget { .. } => "raise",
         }
     }
 
@@ -100,6 +110,7 @@ impl CliGrant {
             CliGrant::Write { host, .. } => format!("--allow-write {host}"),
             CliGrant::Env { name } => format!("--allow-env {name}"),
             CliGrant::Raise { limit, value } => format!("--raise {limit}={value}"),
+            CliGrant::RaiseBudget { budget, value } => format!("--raise {budget}={value}"),
         }
     }
 }

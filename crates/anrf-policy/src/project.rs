@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use anrf_format::{ByteSize, ContentDigest, Fuel, Limits, Millis, Override, Profile, Scope};
+use anrf_format::{
+    BudgetName, ByteSize, ContentDigest, Fuel, Limits, Millis, Override, Profile, Scope,
+};
 use serde::Deserialize;
 
 use crate::authz::CedarRules;
@@ -71,6 +73,9 @@ pub struct HostAnchor {
 pub struct Maxima {
     /// The highest value of each limit.
     pub limits: Limits,
+    /// The highest value a `raise:BUDGET=VALUE` override may raise each compile
+    /// budget to (`[maxima.compile]`; every budget has one).
+    pub budgets: BTreeMap<BudgetName, u64>,
     /// Whether a `memory-unsafe` override may be granted at all.
     pub memory_unsafe: bool,
     /// Whether a `threads` override may be granted at all.
@@ -132,6 +137,23 @@ pub const RELAXATION_KINDS: [&str; 7] = [
     "raise",
 ];
 
+/// The built-in maxima of the compile budgets are this many times their
+/// defaults, so even the widest approved raise stays bounded (docs/runtime.md,
+/// "Compile budgets", has what compiling that much costs).
+pub const BUILTIN_BUDGET_FACTOR: u64 = 4;
+
+/// The built-in maximum of one compile budget: [`BUILTIN_BUDGET_FACTOR`]
+/// times its default, except where nothing larger could run anyway: a module
+/// file is read up to `anrf_format::MAX_ARTIFACT_BYTES`, and the sandbox
+/// instantiates at most 16 tables.
+fn builtin_budget_maximum(b: BudgetName) -> u64 {
+    match b {
+        BudgetName::ModuleBytes => anrf_format::MAX_ARTIFACT_BYTES,
+        BudgetName::Tables => 16,
+        _ => b.default_value().saturating_mul(BUILTIN_BUDGET_FACTOR),
+    }
+}
+
 impl Maxima {
     /// The built-in maxima: generous enough for `dev` self-approvals, bounded
     /// everywhere (see `docs/policy.md`). Without trusted approvers nothing past the
@@ -146,6 +168,10 @@ impl Maxima {
                 stdout: size(64 << 20),
                 stderr: size(64 << 20),
             },
+            budgets: BudgetName::ALL
+                .into_iter()
+                .map(|b| (b, builtin_budget_maximum(b)))
+                .collect(),
             memory_unsafe: true,
             threads: false,
             read: vec!["*".into()],
@@ -358,6 +384,17 @@ struct RawMaxima {
     network: Option<Vec<String>>,
     clock: Option<bool>,
     random: Option<bool>,
+    /// `[maxima.compile]`: budget name -> the most it may be raised to.
+    compile: Option<BTreeMap<String, RawBudgetValue>>,
+}
+
+/// A compile budget's maximum: a count, or for a `-bytes` budget a size
+/// (`"64MiB"`) or a plain number of bytes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawBudgetValue {
+    Number(u64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -423,7 +460,8 @@ impl PolicyFile {
             message,
         };
         let raw = self.raw;
-        let maxima = compile_maxima(raw.maxima);
+        let maxima =
+            compile_maxima(raw.maxima).map_err(|(field, message)| value_err(&field, message))?;
         for (field, list) in [
             ("maxima.read", &maxima.read),
             ("maxima.write", &maxima.write),
@@ -618,9 +656,31 @@ fn normal_form(text: &str, origin: &str) -> Result<String, PolicyError> {
     Ok(value.to_string())
 }
 
-fn compile_maxima(raw: RawMaxima) -> Maxima {
+fn compile_maxima(raw: RawMaxima) -> Result<Maxima, (String, String)> {
     let b = Maxima::builtin();
-    Maxima {
+    let mut budgets = b.budgets;
+    for (key, value) in raw.compile.unwrap_or_default() {
+        let field = format!("maxima.compile.{key}");
+        let name: BudgetName = key.parse().map_err(|_| {
+            (
+                field.clone(),
+                format!(
+                    "`{key}` is not a compile budget; use one of {}",
+                    BudgetName::ALL.map(BudgetName::as_str).join(", ")
+                ),
+            )
+        })?;
+        let text = match value {
+            RawBudgetValue::Number(n) => n.to_string(),
+            RawBudgetValue::Text(t) => t,
+        };
+        let max = name
+            .parse_value(&text)
+            .map_err(|e| (field.clone(), e.to_string()))?;
+        budgets.insert(name, max);
+    }
+    Ok(Maxima {
+        budgets,
         limits: Limits {
             memory: raw.memory.unwrap_or(b.limits.memory),
             fuel: raw.fuel.unwrap_or(b.limits.fuel),
@@ -637,7 +697,7 @@ fn compile_maxima(raw: RawMaxima) -> Maxima {
         network: raw.network.unwrap_or(b.network),
         clock: raw.clock.unwrap_or(b.clock),
         random: raw.random.unwrap_or(b.random),
-    }
+    })
 }
 
 /// `[audit] public_key`: 64 hex digits of an ed25519 public key, lowercased.

@@ -4,9 +4,10 @@
 //! same [`Resolution`], and every granted or refused item says why.
 
 use anrf_format::{
-    Access, ContentDigest, EnvName, Isolation, LimitName, Limits, Manifest, MemorySafety, Profile,
-    Relaxation,
+    Access, BudgetName, ContentDigest, EnvName, Isolation, LimitName, Limits, Manifest,
+    MemorySafety, Profile, Relaxation,
 };
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -83,6 +84,10 @@ pub struct EffectivePolicy {
     /// Granted hosts (the v1 runtime provides no sockets and refuses them).
     pub network: Vec<String>,
     pub threads: bool,
+    /// Compile budgets raised by a granted `raise:BUDGET=VALUE` override, each
+    /// to its value; every other budget keeps the runtime's default.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<BudgetName, u64>,
 }
 
 /// One thing the run asked for, granted or refused, with the chain of reasons.
@@ -312,6 +317,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         random: false,
         network: Vec::new(),
         threads: false,
+        budgets: BTreeMap::new(),
     };
     let request_cmd = |flag: &str| {
         format!(
@@ -398,6 +404,87 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         items.push(item);
     }
     effective.limits = limits;
+
+    // 3b. Compile budgets: not in the manifest at all, so each raise override
+    // is its own request, granted when module-wide (the budget is a property
+    // of the whole module, which is compiled as one).
+    let mut asked: Vec<BudgetName> = sources
+        .iter()
+        .filter_map(|s| match s.relaxation {
+            Relaxation::RaiseBudget(b, _) => Some(b),
+            _ => None,
+        })
+        .collect();
+    asked.extend(
+        overrides
+            .iter()
+            .filter_map(|d| match d.relaxes.parse::<Relaxation>() {
+                Ok(Relaxation::RaiseBudget(b, _)) => Some(b),
+                _ => None,
+            }),
+    );
+    asked.sort();
+    asked.dedup();
+    // A bare file carries no overrides of its own and gets the defaults.
+    if input.module.is_none() {
+        asked.clear();
+    }
+    for name in asked {
+        let is_this = |r: &Relaxation| matches!(r, Relaxation::RaiseBudget(b, _) if *b == name);
+        let covering: Vec<&Source<'_>> =
+            sources.iter().filter(|s| is_this(&s.relaxation)).collect();
+        let widest = covering
+            .iter()
+            .filter(|s| s.module_wide)
+            .filter_map(|s| match s.relaxation {
+                Relaxation::RaiseBudget(_, v) => Some((v, *s)),
+                _ => None,
+            })
+            .max_by_key(|(v, _)| *v);
+        let default = name.default_value();
+        match widest {
+            Some((value, s)) if value > default => {
+                let value = value.min(maxima.budgets.get(&name).copied().unwrap_or(default));
+                let subject = format!("compile budget {name} = {}", name.format_value(value));
+                effective.budgets.insert(name, value);
+                items.push(granted(
+                    &subject,
+                    vec![s.label.clone()],
+                    vec![
+                        format!(
+                            "above the runtime's default of {} (docs/runtime.md, \"Compile budgets\")",
+                            name.format_value(default)
+                        ),
+                        s.reason.clone(),
+                    ],
+                ));
+            }
+            // An override that does not count, or raises nothing, refuses
+            // nothing either: the module gets the default budget, and only a
+            // module over it is refused (at load, and as ANRF-W009).
+            _ => {
+                let subject = format!(
+                    "compile budget {name} = {} (the default)",
+                    name.format_value(default)
+                );
+                let mut reasons = Vec::new();
+                if let Some((value, s)) = widest {
+                    reasons.push(format!(
+                        "`{}` raises `{name}` to {}, which is not above the default",
+                        s.label,
+                        name.format_value(value)
+                    ));
+                } else {
+                    reasons.push(format!(
+                        "raising a compile budget needs a granted, module-wide `raise:{name}=VALUE` override"
+                    ));
+                }
+                reasons.extend(function_scoped_note(&covering));
+                reasons.extend(refused_note(&overrides, is_this));
+                items.push(granted(&subject, Vec::new(), reasons));
+            }
+        }
+    }
 
     // 4. Memory safety and isolation.
     if let Some(m) = input.module {

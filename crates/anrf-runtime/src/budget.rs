@@ -13,27 +13,30 @@ use crate::error::RuntimeError;
 
 /// The sizes and counts a module must fit before it is validated or compiled.
 /// Every field is a maximum; [`CompileBudget::DEFAULT`] states the defaults.
+/// Each budget has a name (the field's, in kebab case, in the table below):
+/// [`CompileBudget::get`] and [`CompileBudget::set`] take it, and an embedder
+/// that grants raises by name (`raise:functions=50000`) uses them.
 /// Compile time and host memory grow with the code size, the number of
 /// functions and the size of the largest function, so these budgets bound
 /// them (docs/runtime.md, "Compile budgets", has the measured bound).
 ///
 /// | budget | default | what is counted |
 /// |---|---|---|
-/// | `module_bytes` | 64 MiB | the whole binary, custom sections included |
-/// | `code_bytes` | 16 MiB | the function bodies together |
+/// | `module-bytes` | 64 MiB | the whole binary, custom sections included |
+/// | `code-bytes` | 16 MiB | the function bodies together |
 /// | `functions` | 20 000 | functions the module defines (imports not counted) |
-/// | `function_bytes` | 1 MiB | the largest function body |
-/// | `function_locals` | 10 000 | locals one function declares |
+/// | `function-bytes` | 1 MiB | the largest function body |
+/// | `function-locals` | 10 000 | locals one function declares |
 /// | `locals` | 1 000 000 | locals all functions declare together |
 /// | `types` | 10 000 | type definitions |
 /// | `imports` | 1 000 | imports |
 /// | `exports` | 10 000 | exports |
 /// | `globals` | 10 000 | globals the module defines |
 /// | `tables` | 16 | tables the module defines |
-/// | `element_segments` | 10 000 | element segments |
+/// | `element-segments` | 10 000 | element segments |
 /// | `elements` | 100 000 | entries of all element segments together |
-/// | `data_segments` | 10 000 | data segments |
-/// | `data_bytes` | 32 MiB | bytes of all data segments together |
+/// | `data-segments` | 10 000 | data segments |
+/// | `data-bytes` | 32 MiB | bytes of all data segments together |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompileBudget {
     /// Size of the binary, in bytes.
@@ -90,6 +93,47 @@ impl CompileBudget {
         data_segments: 10_000,
         data_bytes: 32 << 20,
     };
+
+    /// The name of every budget, in the order of the table above.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        ITEMS.iter().map(|(name, _)| *name)
+    }
+
+    /// The budget called `name` (e.g. `functions`, `code-bytes`), if there is
+    /// one.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        let at = ITEMS.iter().position(|(n, _)| *n == name)?;
+        Some(self.values()[at])
+    }
+
+    /// Sets the budget called `name` to `value`; `false` (and nothing
+    /// changed) when no budget has that name.
+    pub fn set(&mut self, name: &str, value: u64) -> bool {
+        let Some(at) = ITEMS.iter().position(|(n, _)| *n == name) else {
+            return false;
+        };
+        let fields = [
+            &mut self.module_bytes,
+            &mut self.code_bytes,
+            &mut self.functions,
+            &mut self.function_bytes,
+            &mut self.function_locals,
+            &mut self.locals,
+            &mut self.types,
+            &mut self.imports,
+            &mut self.exports,
+            &mut self.globals,
+            &mut self.tables,
+            &mut self.element_segments,
+            &mut self.elements,
+            &mut self.data_segments,
+            &mut self.data_bytes,
+        ];
+        if let Some(field) = fields.into_iter().nth(at) {
+            *field = value;
+        }
+        true
+    }
 
     /// Measures `bytes` (one parsing pass) and refuses them if they exceed
     /// any budget, naming every budget exceeded: what `Runtime::load` does
@@ -156,30 +200,31 @@ impl Default for CompileBudget {
     }
 }
 
-/// Each budget's field name and what it counts, in the order of
+/// Each budget's name (the one a `raise:NAME=VALUE` override uses: the field
+/// name in kebab case) and what it counts, in the order of
 /// [`CompileBudget::values`].
 const ITEMS: [(&str, &str); 15] = [
-    ("module_bytes", "bytes in the module"),
-    ("code_bytes", "bytes of function bodies"),
+    ("module-bytes", "bytes in the module"),
+    ("code-bytes", "bytes of function bodies"),
     ("functions", "defined functions"),
-    ("function_bytes", "bytes in its largest function body"),
-    ("function_locals", "locals in one function"),
+    ("function-bytes", "bytes in its largest function body"),
+    ("function-locals", "locals in one function"),
     ("locals", "locals in all functions"),
     ("types", "types"),
     ("imports", "imports"),
     ("exports", "exports"),
     ("globals", "globals"),
     ("tables", "tables"),
-    ("element_segments", "element segments"),
+    ("element-segments", "element segments"),
     ("elements", "element segment entries"),
-    ("data_segments", "data segments"),
-    ("data_bytes", "bytes in data segments"),
+    ("data-segments", "data segments"),
+    ("data-bytes", "bytes in data segments"),
 ];
 
 /// One budget a module exceeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetExcess {
-    /// The [`CompileBudget`] field, e.g. `functions`.
+    /// The budget's name, e.g. `functions` or `code-bytes`.
     pub budget: &'static str,
     /// What it counts, e.g. `defined functions`.
     pub what: &'static str,
@@ -192,6 +237,18 @@ pub struct BudgetExcess {
 /// Every budget a module exceeds (never empty in an error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetExcesses(pub Vec<BudgetExcess>);
+
+impl BudgetExcesses {
+    /// The raises that would admit the module, as an override writes them:
+    /// `` `raise:functions=30000` ``, comma-separated.
+    pub fn raises(&self) -> String {
+        self.0
+            .iter()
+            .map(|e| format!("`raise:{}={}`", e.budget, e.value))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 impl std::fmt::Display for BudgetExcesses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -352,7 +409,7 @@ mod tests {
             panic!("{err:?}");
         };
         let names: Vec<&str> = exceeded.0.iter().map(|e| e.budget).collect();
-        assert_eq!(names, ["functions", "function_locals"]);
+        assert_eq!(names, ["functions", "function-locals"]);
         let text = err.to_string();
         assert!(
             text.contains("it has 3 defined functions, above the budget of 2 (`functions`)"),
@@ -360,10 +417,29 @@ mod tests {
         );
         assert!(
             text.contains(
-                "it has 3 locals in one function, above the budget of 2 (`function_locals`)"
+                "it has 3 locals in one function, above the budget of 2 (`function-locals`)"
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_budget_is_reachable_by_its_name() {
+        let names: Vec<&str> = CompileBudget::names().collect();
+        assert_eq!(names.len(), 15);
+        let mut budget = CompileBudget::DEFAULT;
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(budget.get(name), Some(CompileBudget::DEFAULT.values()[i]));
+            let raised = 1_000_000_000 + u64::try_from(i).unwrap();
+            assert!(budget.set(name, raised), "{name}");
+            assert_eq!(budget.get(name), Some(raised), "{name}");
+        }
+        // Each name set its own field: all fifteen values differ now.
+        let mut values = budget.values().to_vec();
+        values.dedup();
+        assert_eq!(values.len(), 15);
+        assert!(!budget.set("memory", 1));
+        assert_eq!(budget.get("function_bytes"), None);
     }
 
     #[test]

@@ -150,9 +150,54 @@ pub(crate) struct EngineSettings {
 pub(crate) struct EngineSlot {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    modules: Mutex<KeptModules>,
     pub(crate) jobs: Jobs,
     fingerprint: String,
+}
+
+/// The most compiled modules one engine keeps in memory for later runs; past
+/// it the least recently used is dropped (a run holding it keeps its own
+/// handle). Each is within its compile budget, so this bounds the memory one
+/// engine of a long-lived runtime spends on modules it ran once (a runtime
+/// has one engine per metering and stack size its policies use).
+pub const MAX_KEPT_MODULES: usize = 64;
+
+/// Compiled modules by the digest of their bytes, least recently used first
+/// to go.
+#[derive(Default)]
+pub(crate) struct KeptModules {
+    modules: HashMap<[u8; 32], (Module, u64)>,
+    clock: u64,
+}
+
+impl KeptModules {
+    fn get(&mut self, digest: &[u8; 32]) -> Option<Module> {
+        self.clock += 1;
+        let now = self.clock;
+        self.modules.get_mut(digest).map(|(module, used)| {
+            *used = now;
+            module.clone()
+        })
+    }
+
+    fn insert(&mut self, digest: [u8; 32], module: Module) {
+        self.clock += 1;
+        if !self.modules.contains_key(&digest) && self.modules.len() >= MAX_KEPT_MODULES {
+            let oldest = self
+                .modules
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(d, _)| *d);
+            if let Some(oldest) = oldest {
+                self.modules.remove(&oldest);
+            }
+        }
+        self.modules.insert(digest, (module, self.clock));
+    }
+
+    fn len(&self) -> usize {
+        self.modules.len()
+    }
 }
 
 impl EngineSlot {
@@ -162,10 +207,10 @@ impl EngineSlot {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
-            .cloned()
     }
 
-    /// Keeps the module compiled from `digest` for later runs.
+    /// Keeps the module compiled from `digest` for later runs (at most
+    /// [`MAX_KEPT_MODULES`], the least recently used dropped first).
     pub(crate) fn keep(&self, digest: [u8; 32], module: Module) {
         self.modules
             .lock()
@@ -322,7 +367,8 @@ impl Runtime {
     }
 
     /// How many compiled modules this runtime holds in memory, over all its
-    /// engines (each compiled once, then reused by later runs).
+    /// engines (each compiled once, then reused by later runs; at most
+    /// [`MAX_KEPT_MODULES`] per engine).
     pub fn compiled_modules(&self) -> usize {
         self.slots
             .lock()

@@ -32,7 +32,8 @@ pub enum RuntimeError {
     /// The module exceeds its compile budget: it was refused before it was
     /// validated or compiled.
     #[error(
-        "the module is over its compile budget, so it was refused before compiling: {exceeded}; the budgets bound the time and host memory compiling takes (docs/runtime.md, \"Compile budgets\"), and no manifest override raises them yet: make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info); a program embedding the runtime raises one with `RunPolicy::with_compile_budget`"
+        "the module is over its compile budget, so it was refused before compiling: {exceeded}; the budgets bound the time and host memory compiling takes (docs/runtime.md, \"Compile budgets\"): make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or raise the budget through an approved override ({})",
+        exceeded.raises()
     )]
     OverBudget {
         /// Every budget exceeded, with the module's value and the budget's.

@@ -41,7 +41,9 @@ mod policy;
 mod sandbox;
 
 pub use budget::{BudgetExcess, BudgetExcesses, CompileBudget};
-pub use engine::{EngineKind, LoadedModule, ModuleInput, Runtime, RuntimeConfig, WasmBinary};
+pub use engine::{
+    EngineKind, LoadedModule, MAX_KEPT_MODULES, ModuleInput, Runtime, RuntimeConfig, WasmBinary,
+};
 pub use error::RuntimeError;
 pub use features::{
     FeatureError, FeatureRefusal, Proposal, REFUSED_PROPOSALS, check_features, wasm_features,

@@ -3,15 +3,15 @@
 //! their expected code.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anrf_format::{Example, Module, Profile};
 use anrf_policy::EffectivePolicy;
 use anrf_runtime::{
-    Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering, ModuleInput,
-    RunPolicy, Runtime, RuntimeConfig, Status,
+    Capabilities, DirGrant, EngineKind, HostDir, Invocation, Metering, ModuleInput, RunPolicy,
+    Runtime, RuntimeConfig, Status, WasmBinary,
 };
 
+use crate::effective::compile_budget;
 use crate::finding::{CheckId, Finding, Location};
 use crate::report::ExampleFact;
 use crate::scratch;
@@ -31,7 +31,8 @@ pub(crate) fn run_examples(
     let manifest_location = || Location::file(anrf_format::MANIFEST_FILE);
     let prepared =
         Runtime::new(engine(options.profile), RuntimeConfig::default()).and_then(|runtime| {
-            let loaded = runtime.load(ModuleInput::Wasm(bytes.to_vec()))?;
+            let binary = WasmBinary::new(ModuleInput::Wasm(bytes.to_vec()))?;
+            let loaded = runtime.load_binary_within(binary, &compile_budget(effective))?;
             Ok((runtime, loaded))
         });
     let (runtime, loaded) = match prepared {
@@ -208,16 +209,7 @@ fn run_policy(
     options: &VerifyOptions<'_>,
     scratch: &Path,
 ) -> Result<RunPolicy, (String, Option<&'static str>)> {
-    let l = &effective.limits;
-    let limits = Limits {
-        memory_bytes: l.memory.bytes(),
-        fuel: l.fuel.units(),
-        timeout: Duration::from_millis(l.timeout.ms()),
-        stack_bytes: l.stack.bytes(),
-        stdout_bytes: l.stdout.bytes(),
-        stderr_bytes: l.stderr.bytes(),
-        ..Limits::DEFAULT
-    };
+    let limits = crate::effective::runtime_limits(effective);
     let metering = if options.profile == Profile::Prod {
         Metering::Epoch
     } else {
@@ -276,7 +268,8 @@ fn run_policy(
     }
     Ok(RunPolicy::new(limits, metering)
         .with_capabilities(caps)
-        .with_profile(options.profile.as_str()))
+        .with_profile(options.profile.as_str())
+        .with_compile_budget(compile_budget(effective)))
 }
 
 fn shorten(text: &str) -> String {

@@ -443,7 +443,11 @@ pub fn explain(report: &Report) -> Explanation {
     let grants: Vec<_> = facts
         .granted
         .iter()
-        .filter(|g| !g.subject.starts_with("limit ") && !g.subject.starts_with("memory safety"))
+        .filter(|g| {
+            !g.subject.starts_with("limit ")
+                && !g.subject.starts_with("compile budget ")
+                && !g.subject.starts_with("memory safety")
+        })
         .collect();
     if b.passed(&[CheckId::M008]) {
         if grants.is_empty() {
@@ -602,6 +606,21 @@ pub fn explain(report: &Report) -> Explanation {
             let why = g.reasons.join("; ");
             limits.push(Builder::statement(
                 format!("`{}` ({why}).", g.subject),
+                evidence,
+            ));
+        }
+    }
+    if b.passed(&[CheckId::W009]) {
+        for g in facts
+            .granted
+            .iter()
+            .filter(|g| g.subject.starts_with("compile budget "))
+        {
+            let mut evidence = vec![b.check(CheckId::W009)];
+            evidence.extend(b.line(g.line));
+            let why = g.reasons.join("; ");
+            limits.push(Builder::statement(
+                format!("`{}`, and the artifact fits it ({why}).", g.subject),
                 evidence,
             ));
         }

@@ -198,6 +198,10 @@ checks! {
     W008 = "ANRF-W008", "missing-start-export", Error, Correctness,
         "a `command` module exports `_start` as a function taking and returning nothing",
         "build a binary (`src/main.rs`) for `wasm32-wasip1`, not a library";
+    /// The artifact is over a compile budget: `anrf run` refuses it before compiling.
+    W009 = "ANRF-W009", "over-compile-budget", Error, Safety,
+        "the artifact fits its compile budgets (sizes and counts the runtime checks before compiling), raised only by approved `raise:BUDGET=VALUE` overrides",
+        "make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or request `anrf override request MODULE --raise BUDGET=VALUE`";
 
     /// An `unsafe` block.
     S001 = "ANRF-S001", "unsafe-block", Error, Safety,

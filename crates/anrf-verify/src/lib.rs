@@ -28,6 +28,7 @@
 
 mod budget;
 pub mod cache;
+pub mod effective;
 mod error;
 mod examples;
 pub mod explain;

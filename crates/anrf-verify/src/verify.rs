@@ -695,7 +695,7 @@ impl<'m> Run<'m, '_> {
         self.facts.dependencies = scan.dependencies;
     }
 
-    /// `ANRF-W001`..`W008`. Returns whether the module uses threads.
+    /// `ANRF-W001`..`W009`. Returns whether the module uses threads.
     fn wasm(&mut self, artifact: Option<&[u8]>, resolution: &Resolution) -> bool {
         let Some(bytes) = artifact else {
             return false;
@@ -727,6 +727,24 @@ impl<'m> Run<'m, '_> {
                 );
             }
             self.findings.push(finding);
+        }
+        // W009: the runtime's own measure, under the budgets the policy grants,
+        // so `verify` refuses exactly what `anrf run` refuses before compiling.
+        let budget = crate::effective::compile_budget(&resolution.effective);
+        if let Err(anrf_runtime::RuntimeError::OverBudget { exceeded }) = budget.check_module(bytes)
+        {
+            let flags = crate::effective::raise_flags(&exceeded).join(" ");
+            self.findings.push(
+                Finding::new(
+                    CheckId::W009,
+                    format!("`{file}` is over its compile budget, so `anrf run` refuses it before compiling: {exceeded}"),
+                )
+                .at(Location::file(file.clone()))
+                .help(format!(
+                    "make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or ask for the budget: `anrf override request {} {flags} --justification \"...\"` (then `anrf override approve ID --key KEY`)",
+                    self.module.name()
+                )),
+            );
         }
         let threads = facts.as_ref().is_some_and(|f| f.uses_threads);
         self.facts.wasm = facts;

@@ -104,6 +104,10 @@ pub enum Relaxation {
     /// `raise:LIMIT=VALUE`: raise a limit above its default (value in bytes, fuel
     /// units or milliseconds).
     Raise(LimitName, u64),
+    /// `raise:BUDGET=VALUE`: raise a compile budget (a size or count a module
+    /// must fit before it is compiled) to `VALUE`. Budgets are not written in
+    /// `[security.limits]`: only an override raises one.
+    RaiseBudget(BudgetName, u64),
 }
 
 /// The name of one limit, as written in `[security.limits]`.
@@ -131,6 +135,143 @@ pub enum LimitName {
     Stderr,
 }
 
+/// The name of one compile budget: a size or count a module must fit before
+/// anything compiles it (`docs/runtime.md`, "Compile budgets"). The runtime's
+/// `CompileBudget` has one field per name, with the default; only an approved
+/// `raise:NAME=VALUE` override raises one.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetName {
+    ModuleBytes,
+    CodeBytes,
+    Functions,
+    FunctionBytes,
+    FunctionLocals,
+    Locals,
+    Types,
+    Imports,
+    Exports,
+    Globals,
+    Tables,
+    ElementSegments,
+    Elements,
+    DataSegments,
+    DataBytes,
+}
+
+impl BudgetName {
+    pub const ALL: [BudgetName; 15] = [
+        BudgetName::ModuleBytes,
+        BudgetName::CodeBytes,
+        BudgetName::Functions,
+        BudgetName::FunctionBytes,
+        BudgetName::FunctionLocals,
+        BudgetName::Locals,
+        BudgetName::Types,
+        BudgetName::Imports,
+        BudgetName::Exports,
+        BudgetName::Globals,
+        BudgetName::Tables,
+        BudgetName::ElementSegments,
+        BudgetName::Elements,
+        BudgetName::DataSegments,
+        BudgetName::DataBytes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetName::ModuleBytes => "module-bytes",
+            BudgetName::CodeBytes => "code-bytes",
+            BudgetName::Functions => "functions",
+            BudgetName::FunctionBytes => "function-bytes",
+            BudgetName::FunctionLocals => "function-locals",
+            BudgetName::Locals => "locals",
+            BudgetName::Types => "types",
+            BudgetName::Imports => "imports",
+            BudgetName::Exports => "exports",
+            BudgetName::Globals => "globals",
+            BudgetName::Tables => "tables",
+            BudgetName::ElementSegments => "element-segments",
+            BudgetName::Elements => "elements",
+            BudgetName::DataSegments => "data-segments",
+            BudgetName::DataBytes => "data-bytes",
+        }
+    }
+
+    /// The runtime's default for this budget (`anrf_runtime::CompileBudget::DEFAULT`,
+    /// which a test compares with this table): what a module gets without an
+    /// override.
+    pub fn default_value(self) -> u64 {
+        match self {
+            BudgetName::ModuleBytes => 64 << 20,
+            BudgetName::CodeBytes => 16 << 20,
+            BudgetName::Functions => 20_000,
+            BudgetName::FunctionBytes => 1 << 20,
+            BudgetName::Locals => 1_000_000,
+            BudgetName::FunctionLocals
+            | BudgetName::Types
+            | BudgetName::Exports
+            | BudgetName::Globals
+            | BudgetName::ElementSegments
+            | BudgetName::DataSegments => 10_000,
+            BudgetName::Imports => 1_000,
+            BudgetName::Tables => 16,
+            BudgetName::Elements => 100_000,
+            BudgetName::DataBytes => 32 << 20,
+        }
+    }
+
+    /// Whether the budget counts bytes (its value takes size units).
+    pub fn is_bytes(self) -> bool {
+        self.as_str().ends_with("-bytes")
+    }
+
+    /// Parses a value: sizes for the `-bytes` budgets, a positive count else.
+    pub fn parse_value(self, value: &str) -> Result<u64, RelaxationError> {
+        let invalid = |reason: String| RelaxationError::Value {
+            input: value.to_owned(),
+            reason,
+        };
+        if self.is_bytes() {
+            parse_size(value)
+                .map(u64::from)
+                .map_err(|e| invalid(e.to_string()))
+        } else {
+            match value.trim().replace('_', "").parse::<u64>() {
+                Ok(0) | Err(_) => Err(invalid(format!("`{self}` must be a positive integer"))),
+                Ok(n) => Ok(n),
+            }
+        }
+    }
+
+    /// A value of this budget as people write it: `32MiB`, `50000`.
+    pub fn format_value(self, value: u64) -> String {
+        if self.is_bytes() {
+            crate::units::ByteSize::new(value).map_or_else(|| value.to_string(), |b| b.to_string())
+        } else {
+            value.to_string()
+        }
+    }
+}
+
+impl FromStr for BudgetName {
+    type Err = RelaxationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BudgetName::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| RelaxationError::Limit(s.to_owned()))
+    }
+}
+
+impl fmt::Display for BudgetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a scope or relaxation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -141,7 +282,9 @@ pub enum RelaxationError {
         "`{0}` is not a relaxation: use `memory-unsafe`, `threads`, `allow-read:PATH`, `allow-write:PATH`, `allow-env:NAME`, `allow-network:HOST` or `raise:LIMIT=VALUE`"
     )]
     Unknown(String),
-    #[error("unknown limit `{0}` (use memory, fuel, timeout, stack, stdout or stderr)")]
+    #[error(
+        "unknown limit `{0}` (use memory, fuel, timeout, stack, stdout or stderr, or a compile budget: module-bytes, code-bytes, functions, function-bytes, function-locals, locals, types, imports, exports, globals, tables, element-segments, elements, data-segments, data-bytes)"
+    )]
     Limit(String),
     #[error("in `{input}`: {reason}")]
     Value { input: String, reason: String },
@@ -228,7 +371,7 @@ impl Relaxation {
             Relaxation::AllowEnv(_) => "allow-env",
             Relaxation::AllowNetwork(_) => "allow-network",
             Relaxation::Threads => "threads",
-            Relaxation::Raise(..) => "raise",
+            Relaxation::Raise(..) | Relaxation::RaiseBudget(..) => "raise",
         }
     }
 }
@@ -265,6 +408,9 @@ impl FromStr for Relaxation {
                 let (limit, value) = rest
                     .split_once('=')
                     .ok_or_else(|| RelaxationError::Unknown(s.to_owned()))?;
+                if let Ok(budget) = limit.parse::<BudgetName>() {
+                    return Ok(Relaxation::RaiseBudget(budget, budget.parse_value(value)?));
+                }
                 let limit: LimitName = limit.parse()?;
                 Ok(Relaxation::Raise(limit, limit.parse_value(value)?))
             }
@@ -283,6 +429,7 @@ impl fmt::Display for Relaxation {
             Relaxation::AllowEnv(n) => write!(f, "allow-env:{n}"),
             Relaxation::AllowNetwork(h) => write!(f, "allow-network:{h}"),
             Relaxation::Raise(l, v) => write!(f, "raise:{l}={}", l.format_value(*v)),
+            Relaxation::RaiseBudget(b, v) => write!(f, "raise:{b}={}", b.format_value(*v)),
         }
     }
 }
@@ -371,8 +518,8 @@ pattern_schema!(
 pattern_schema!(
     Relaxation,
     "Relaxation",
-    "memory-unsafe | threads | allow-read:PATH | allow-write:PATH | allow-env:NAME | allow-network:HOST | raise:LIMIT=VALUE",
-    r"^(memory-unsafe|threads|allow-read:.+|allow-write:.+|allow-env:.+|allow-network:.+|raise:(memory|fuel|timeout|stack|stdout|stderr)=.+)$"
+    "memory-unsafe | threads | allow-read:PATH | allow-write:PATH | allow-env:NAME | allow-network:HOST | raise:LIMIT=VALUE | raise:BUDGET=VALUE",
+    r"^(memory-unsafe|threads|allow-read:.+|allow-write:.+|allow-env:.+|allow-network:.+|raise:(memory|fuel|timeout|stack|stdout|stderr|module-bytes|code-bytes|functions|function-bytes|function-locals|locals|types|imports|exports|globals|tables|element-segments|elements|data-segments|data-bytes)=.+)$"
 );
 
 fn date_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -444,6 +591,9 @@ mod tests {
             "raise:memory=256MiB",
             "raise:timeout=30s",
             "raise:fuel=5000000000",
+            "raise:functions=50000",
+            "raise:code-bytes=32MiB",
+            "raise:data-segments=20000",
         ] {
             let parsed: Relaxation = text.parse().unwrap();
             assert_eq!(parsed.to_string(), text);
@@ -468,6 +618,34 @@ mod tests {
             "raise:fuel=0".parse::<Relaxation>(),
             Err(RelaxationError::Value { .. })
         ));
+        assert!(matches!(
+            "raise:functions=0".parse::<Relaxation>(),
+            Err(RelaxationError::Value { .. })
+        ));
+        assert!(matches!(
+            "raise:functions=1MiB".parse::<Relaxation>(),
+            Err(RelaxationError::Value { .. })
+        ));
+    }
+
+    #[test]
+    fn budgets_are_raises_with_their_own_units() {
+        assert_eq!(
+            "raise:code-bytes=32MiB".parse::<Relaxation>().unwrap(),
+            Relaxation::RaiseBudget(BudgetName::CodeBytes, 32 << 20)
+        );
+        assert_eq!(
+            "raise:functions=50_000".parse::<Relaxation>().unwrap(),
+            Relaxation::RaiseBudget(BudgetName::Functions, 50_000)
+        );
+        assert_eq!(
+            Relaxation::RaiseBudget(BudgetName::Tables, 2).kind(),
+            "raise"
+        );
+        for budget in BudgetName::ALL {
+            assert_eq!(budget.as_str().parse::<BudgetName>().unwrap(), budget);
+            assert!(budget.as_str().parse::<LimitName>().is_err(), "{budget}");
+        }
     }
 
     #[test]

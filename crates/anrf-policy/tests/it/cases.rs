@@ -1046,3 +1046,48 @@ fn a_bare_wasm_gets_defaults_and_dev_grants_only() {
             .starts_with("make it a module (`anrf init`)")
     );
 }
+
+#[test]
+fn a_granted_budget_raise_reaches_the_effective_policy_and_nothing_else_does() {
+    use anrf_format::BudgetName;
+    let mut ovr = request("raise:functions=30000", Scope::Module, "alice");
+    sign(&mut ovr, "carol", Profile::Test, &policy());
+    let m = with_overrides(manifest(&security("enforced", "64MiB", NO_CAPS)), vec![ovr]);
+    let r = run(&m, Profile::Test, &policy());
+    assert!(r.is_complete(), "{}", r.explain());
+    assert_eq!(
+        r.effective.budgets.get(&BudgetName::Functions),
+        Some(&30_000)
+    );
+
+    // Unsigned in test: not granted, and it refuses nothing (a module within
+    // the default budget still runs; one over it is refused at load).
+    let unsigned = request("raise:functions=30000", Scope::Module, "alice");
+    let m = with_overrides(
+        manifest(&security("enforced", "64MiB", NO_CAPS)),
+        vec![unsigned],
+    );
+    let r = run(&m, Profile::Test, &policy());
+    assert!(r.effective.budgets.is_empty());
+    let item = r
+        .items
+        .iter()
+        .find(|i| i.subject.starts_with("compile budget functions"))
+        .unwrap();
+    assert_eq!(item.verdict, Verdict::Granted, "{}", r.explain());
+    assert!(item.subject.ends_with("(the default)"), "{}", item.subject);
+
+    // Function-scoped (a module compiles as one) and below the default: no
+    // effect.
+    for (relaxes, scope) in [
+        ("raise:functions=30000", Scope::Function("load_list".into())),
+        ("raise:tables=2", Scope::Module),
+    ] {
+        let m = with_overrides(
+            manifest(&security("enforced", "64MiB", NO_CAPS)),
+            vec![request(relaxes, scope, "alice")],
+        );
+        let r = run(&m, Profile::Dev, &policy());
+        assert!(r.effective.budgets.is_empty(), "{relaxes}: {}", r.explain());
+    }
+}

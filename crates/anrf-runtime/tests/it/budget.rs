@@ -96,8 +96,8 @@ fn a_module_over_the_function_budget_is_refused_before_compiling_on_every_engine
                 functions + 1,
                 CompileBudget::DEFAULT.functions
             ),
-            "no manifest override raises them yet",
-            "RunPolicy::with_compile_budget",
+            "raise the budget through an approved override",
+            &format!("`raise:functions={}`", functions + 1),
         ] {
             assert!(text.contains(part), "{kind}: `{part}` not in: {text}");
         }
@@ -171,9 +171,9 @@ type SetBudget = fn(&mut CompileBudget, u64);
 fn each_budget_is_enforced() {
     // One small module per budget, and a budget one below its value.
     let cases: [(&str, String, SetBudget); 8] = [
-        ("module_bytes", "(module)".into(), |b, v| b.module_bytes = v),
+        ("module-bytes", "(module)".into(), |b, v| b.module_bytes = v),
         (
-            "function_bytes",
+            "function-bytes",
             "(module (func i32.const 1 drop i32.const 2 drop))".into(),
             |b, v| b.function_bytes = v,
         ),
@@ -183,12 +183,12 @@ fn each_budget_is_enforced() {
             |b, v| b.locals = v,
         ),
         (
-            "data_segments",
+            "data-segments",
             r#"(module (memory 1) (data (i32.const 0) "a") (data (i32.const 1) "b"))"#.into(),
             |b, v| b.data_segments = v,
         ),
         (
-            "data_bytes",
+            "data-bytes",
             r#"(module (memory 1) (data (i32.const 0) "abcdef"))"#.into(),
             |b, v| b.data_bytes = v,
         ),
@@ -213,7 +213,7 @@ fn each_budget_is_enforced() {
         let bytes = wat::parse_str(&wat).unwrap();
         let binary = || WasmBinary::new(ModuleInput::Wasm(bytes.clone())).unwrap();
         let value = match rt.load_binary_within(binary(), &zero_budget()) {
-            _ if name == "module_bytes" => u64::try_from(bytes.len()).unwrap(),
+            _ if name == "module-bytes" => u64::try_from(bytes.len()).unwrap(),
             Err(RuntimeError::OverBudget { exceeded }) => {
                 exceeded
                     .0
@@ -313,4 +313,30 @@ fn cache_entries(dir: &std::path::Path) -> usize {
             .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
             .count()
     })
+}
+
+/// A long-lived runtime keeps at most `MAX_KEPT_MODULES` compiled modules per
+/// engine: running more distinct modules drops the least recently used.
+#[test]
+fn compiled_modules_kept_in_memory_are_bounded() {
+    // A runtime of its own: the shared one compiles other tests' modules.
+    let rt = Runtime::new(EngineKind::Jit, RuntimeConfig::default()).unwrap();
+    let usual = policy(EngineKind::Jit, anrf_runtime::Capabilities::none());
+    let first = generated(1, 0, 0);
+    let first = rt.load(ModuleInput::Wasm(first)).unwrap();
+    rt.prepare(&first, &usual).unwrap();
+    for i in 0..anrf_runtime::MAX_KEPT_MODULES + 5 {
+        // Distinct modules: each exits with a code of its own.
+        let module = generated(1, 0, i32::try_from(i + 1).unwrap());
+        let loaded = rt.load(ModuleInput::Wasm(module)).unwrap();
+        rt.prepare(&loaded, &usual).unwrap();
+        if i == 0 {
+            // Used again, so it is not the least recently used one.
+            rt.prepare(&first, &usual).unwrap();
+        }
+    }
+    assert_eq!(rt.compiled_modules(), anrf_runtime::MAX_KEPT_MODULES);
+    // The bound evicted, and the evicted module still runs (compiled anew).
+    let outcome = rt.run(&first, &usual, Invocation::default()).unwrap();
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
 }

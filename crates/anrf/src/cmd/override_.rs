@@ -74,7 +74,8 @@ struct RequestArgs {
     /// Read an environment variable.
     #[arg(long = "allow-env", value_name = "NAME")]
     allow_env: Vec<String>,
-    /// Raise a limit above its default, e.g. `memory=256MiB`, `timeout=30s`.
+    /// Raise a limit above its default (`memory=256MiB`, `timeout=30s`) or a
+    /// compile budget (`functions=30000`, `code-bytes=32MiB`; docs/runtime.md).
     #[arg(long = "raise", value_name = "LIMIT=VALUE")]
     raise: Vec<String>,
     /// Reach a network host (the v1 runtime has no sockets yet).

@@ -17,7 +17,7 @@ use anrf_policy::{
     ResolveInput,
 };
 use anrf_runtime::{
-    Access, CacheEvent, Capabilities, DirGrant, EngineKind, HostDir, Invocation, Limits, Metering,
+    Access, CacheEvent, Capabilities, DirGrant, EngineKind, HostDir, Invocation, Metering,
     ModuleInput, Outcome, RunPolicy, Runtime, RuntimeConfig, WasmBinary,
 };
 use clap::{Args, ValueEnum};
@@ -248,7 +248,7 @@ fn run_in<'scope>(
         .map_err(|e| miette!("{e}"))
         .and_then(|runtime| {
             let loaded = runtime
-                .load_binary(binary)
+                .load_binary_within(binary, policy.compile_budget())
                 .map_err(|e| load_error(request, &e))?;
             Ok((runtime, loaded))
         });
@@ -349,6 +349,28 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, miette::Result<T>>) -> mi
 
 /// Why a module could not be loaded, with what to check.
 fn load_error(request: &Request, e: &anrf_runtime::RuntimeError) -> miette::Report {
+    if let anrf_runtime::RuntimeError::OverBudget { exceeded } = e {
+        let flags = anrf_verify::effective::raise_flags(exceeded);
+        let ask = match &request.source {
+            Source::Module(m) => format!(
+                "`anrf override request {} {} --justification \"...\"` (then `anrf override approve ID --key KEY`)",
+                m.name(),
+                flags.join(" ")
+            ),
+            // A bare module has no manifest to carry an override.
+            _ => format!(
+                "a bare file carries no overrides, so it always runs within the default budgets; put it in a module (a directory with an `anrf.toml` naming it as `implementation.artifact`) and ask `anrf override request DIR {} --justification \"...\"`",
+                flags.join(" ")
+            ),
+        };
+        return miette!(
+            help = format!(
+                "make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or ask for a larger budget: {ask}"
+            ),
+            "cannot load `{}`: {e}",
+            request.source.display()
+        );
+    }
     miette!(
         help = "check that the file is a WebAssembly module (`.wasm`) or text (`.wat`) built for wasm32-wasip1",
         "cannot load `{}`: {e}",
@@ -660,15 +682,7 @@ fn to_run_policy(
             "network access (`{host}`) is not supported by the v1 runtime: no socket is ever granted"
         ));
     }
-    let limits = Limits {
-        memory_bytes: effective.limits.memory.bytes(),
-        fuel: effective.limits.fuel.units(),
-        timeout: effective.limits.timeout.as_duration(),
-        stack_bytes: effective.limits.stack.bytes(),
-        stdout_bytes: effective.limits.stdout.bytes(),
-        stderr_bytes: effective.limits.stderr.bytes(),
-        ..Limits::DEFAULT
-    };
+    let limits = anrf_verify::effective::runtime_limits(effective);
     // The module directory was opened once, when it was loaded; its grants are
     // opened beneath that descriptor, never through its name again.
     let module_root = match &request.source {
@@ -705,7 +719,8 @@ fn to_run_policy(
     }
     Ok(RunPolicy::new(limits, request.metering)
         .with_capabilities(caps)
-        .with_profile(request.profile.as_str()))
+        .with_profile(request.profile.as_str())
+        .with_compile_budget(anrf_verify::effective::compile_budget(effective)))
 }
 
 /// Opens a granted directory once, without following a symbolic link in any
@@ -817,7 +832,8 @@ fn lower_limits(policy: &RunPolicy, flags: &LimitFlags) -> miette::Result<RunPol
     let profile = policy.profile().to_owned();
     Ok(RunPolicy::new(limits, policy.metering())
         .with_capabilities(policy.capabilities().clone())
-        .with_profile(profile))
+        .with_profile(profile)
+        .with_compile_budget(*policy.compile_budget()))
 }
 
 /// The digests of the one snapshot of a module that runs.

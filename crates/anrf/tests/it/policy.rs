@@ -640,3 +640,91 @@ fn override_help_carries_examples() {
         assert!(out.contains("Example"), "{args:?}: {out}");
     }
 }
+
+/// A module one data segment over the default `data-segments` compile budget
+/// (cheap to compile, unlike 20 001 functions, so the run stays within its
+/// timeout under load; `compile_bomb.rs` has the functions): `run`
+/// and `verify` refuse it before compiling and name the command that asks for
+/// the budget; that command, approved, lets it run; a raise past the project
+/// maxima is refused at request.
+#[test]
+fn a_compile_budget_is_raised_only_by_an_approved_override_within_the_maxima() {
+    let p = Project::new();
+    p.policy(&[("alice", "security")]);
+    let extra = "(data (i32.const 64) \"\")\n".repeat(10_001);
+    let wat = std::fs::read_to_string(p.module().join("hello.wat")).unwrap();
+    let wat = format!("{}\n{extra})\n", wat.trim_end().strip_suffix(')').unwrap());
+    std::fs::write(p.module().join("hello.wat"), wat).unwrap();
+    p.ok(&["build", "hello"]);
+
+    let fix = "anrf override request hello --raise data-segments=10002";
+    let refused = p.anrf(&["run", "hello"]);
+    assert_eq!(code(&refused), 2, "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("refused before compiling"), "{stderr}");
+    assert!(
+        stderr.contains("it has 10002 data segments, above the budget of 10000 (`data-segments`)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(fix), "{stderr}");
+    let verified = p.anrf(&["verify", "hello", "--no-tests"]);
+    assert_ne!(code(&verified), 0);
+    let report = text(&verified.stdout) + &text(&verified.stderr);
+    assert!(report.contains("ANRF-W009"), "{report}");
+    assert!(report.contains(fix), "{report}");
+
+    // Past the built-in maxima (4x the default): refused at request.
+    let wide = p.anrf(&[
+        "override",
+        "request",
+        "hello",
+        "--raise",
+        "data-segments=40001",
+        "--justification",
+        WHY,
+    ]);
+    assert_ne!(code(&wide), 0);
+    assert!(
+        text(&wide.stderr).contains("`maxima.compile.data-segments`"),
+        "{}",
+        text(&wide.stderr)
+    );
+
+    // The fix, applied and approved, runs the module.
+    let out = p.ok(&[
+        "override",
+        "request",
+        "hello",
+        "--raise",
+        "data-segments=10002",
+        "--justification",
+        WHY,
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = json[0]["id"].as_str().unwrap().to_owned();
+    p.ok(&[
+        "override",
+        "approve",
+        &id,
+        "--key",
+        "keys/alice.key",
+        "--profile",
+        "dev",
+    ]);
+    assert_eq!(p.ok(&["run", "hello"]), "hello\n");
+    let verified = p.anrf(&["verify", "hello", "--no-tests", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&"ANRF-W009"), "{report}");
+    let explained = p.ok(&["explain", "hello", "--json"]);
+    assert!(
+        explained.contains("compile budget data-segments = 10002`, and the artifact fits it"),
+        "{explained}"
+    );
+}
