@@ -213,6 +213,16 @@ pub(crate) enum KeyState {
 }
 
 impl AuditLog {
+    /// Pins the log's public key after it was opened (the caller learns it
+    /// later, e.g. from the project policy): from now on every checked append
+    /// ([`LogOptions::check_before_append`]) refuses a log under another key.
+    /// `None` leaves the pin as it is.
+    pub fn pin_key(&mut self, public_key_hex: Option<&str>) {
+        if let Some(key) = public_key_hex {
+            self.pinned_key = Some(key.to_owned());
+        }
+    }
+
     /// Opens the log in `dir` (`$ANRF_HOME/audit`), creating the directory,
     /// `audit.db` (WAL, `synchronous=FULL`) and the signing key `audit.key`
     /// (mode 0600) when absent.

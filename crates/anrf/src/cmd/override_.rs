@@ -225,15 +225,22 @@ pub(crate) fn resolve_module(
     }))
 }
 
-/// Records a policy event, best effort in `dev`, required otherwise.
-pub(crate) fn audit(event: &NewEvent, profile: Profile) -> miette::Result<()> {
+/// Records a policy event, best effort in `dev`, required otherwise; a
+/// checked append refuses a log under another key than the one `pinned`
+/// (the project policy's `[audit] public_key`) names.
+pub(crate) fn audit(
+    event: &NewEvent,
+    profile: Profile,
+    pinned: Option<&str>,
+) -> miette::Result<()> {
     let dir = crate::home::anrf_home()?.join("audit");
     let requirement = if profile == Profile::Dev {
         Requirement::BestEffort
     } else {
         Requirement::Required
     };
-    match anrf_audit::record(&dir, event, requirement) {
+    let options = anrf_audit::LogOptions::new().pinned_key(pinned).clone();
+    match anrf_audit::record_with(&options, &dir, event, requirement) {
         Ok(anrf_audit::Recorded::Appended(_)) => Ok(()),
         Ok(anrf_audit::Recorded::Skipped(e)) => {
             eprintln!("warning: not recorded in the audit log: {e}");
@@ -564,7 +571,7 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
                     "module": module.name(), "relaxes": relaxes.to_string(), "scope": scope.to_string(),
                     "refusal": refused.refusal.code(), "reason": refused.message,
                 }));
-                audit(&event, Profile::Dev)?;
+                audit(&event, Profile::Dev, project.audit_public_key())?;
                 eprintln!(
                     "refused ({}): `{relaxes}` for module `{}`: {}",
                     refused.refusal.code(),
@@ -633,7 +640,7 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
             "justification": o.justification.as_str(), "expires": o.expires.to_string(),
             "file": holder_origin,
         }));
-        audit(&event, Profile::Dev)?;
+        audit(&event, Profile::Dev, project.audit_public_key())?;
     }
 
     if args.json {
@@ -711,7 +718,7 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
                 "module": holder.name(), "relaxes": ovr.relaxes.to_string(), "profile": args.profile.as_str(),
                 "refusal": refused.refusal.code(), "reason": refused.message, "policy": project.origin(),
             }));
-            audit(&event, args.profile)?;
+            audit(&event, args.profile, project.audit_public_key())?;
             eprintln!("refused ({}): {}", refused.refusal.code(), refused.message);
             return Ok(Finish::Code(REFUSED));
         }
@@ -729,7 +736,7 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
         "subject_digest": approval.subject_digest.as_str(), "policy_digest": approval.policy_digest.as_str(),
         "public_key": approval.public_key, "signed_at": approval.signed_at,
     }));
-    audit(&event, args.profile)?;
+    audit(&event, args.profile, project.audit_public_key())?;
     let origin = holder.file().display().to_string();
     let text = anrf_policy::add_approval(&holder.text()?, ovr.id.as_str(), &approval, &origin)
         .map_err(edit_err)?;
@@ -795,7 +802,13 @@ fn revoke(args: &RevokeArgs) -> miette::Result<Finish> {
     .with_details(serde_json::json!({
         "module": holder.name(), "relaxes": ovr.relaxes.to_string(), "reason": args.reason,
     }));
-    audit(&event, Profile::Prod)?;
+    // A revocation is never stopped by the policy file: a pin is used when
+    // the policy reads, and without it the append is still checked.
+    let pinned = holder
+        .policy()
+        .ok()
+        .and_then(|p| p.audit_public_key().map(str::to_owned));
+    audit(&event, Profile::Prod, pinned.as_deref())?;
     let (from, record) = record.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     let mut record = record.unwrap_or_else(|| IndexRecord {
         id: ovr.id.as_str().to_owned(),
@@ -865,21 +878,24 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
     let mut rows = Vec::new();
     for holder in &holders {
         let policy = holder.policy()?;
+        let pinned = policy.audit_public_key().map(str::to_owned);
         for ovr in holder.overrides()? {
-            rows.push((holder.name(), holder.decide(&ovr, args.profile, &policy)?));
+            let decision = holder.decide(&ovr, args.profile, &policy)?;
+            rows.push((holder.name(), decision, pinned.clone()));
         }
     }
     // `list` decides validity now: each decision is recorded.
-    for (module, d) in &rows {
+    for (module, d, pinned) in &rows {
         audit(
             &decision_event("override list", module, d, args.profile),
             args.profile,
+            pinned.as_deref(),
         )?;
     }
     if args.json {
         let out: Vec<_> = rows
             .iter()
-            .map(|(m, d)| serde_json::json!({ "module": m, "profile": args.profile.as_str(), "override": d }))
+            .map(|(m, d, _)| serde_json::json!({ "module": m, "profile": args.profile.as_str(), "override": d }))
             .collect();
         out::outln!("{}", serde_json::Value::Array(out))?;
         return Ok(Finish::Code(0));
@@ -898,7 +914,7 @@ fn list(args: &ListArgs) -> miette::Result<Finish> {
         "approvals",
         args.profile
     )?;
-    for (m, d) in &rows {
+    for (m, d, _) in &rows {
         let status = match (d.verdict, d.refusal) {
             (Verdict::Granted, _) => "granted".to_owned(),
             (Verdict::Refused, Some(r)) => format!("refused: {}", r.code()),
@@ -947,6 +963,7 @@ fn show(args: &ShowArgs) -> miette::Result<Finish> {
     audit(
         &decision_event("override show", &holder.name(), &decision, args.profile),
         args.profile,
+        project.audit_public_key(),
     )?;
     if args.json {
         let out = serde_json::json!({

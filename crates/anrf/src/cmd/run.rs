@@ -166,11 +166,16 @@ fn run_in<'scope>(
         Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
     };
     let project = super::override_::load_project_policy(&start)?;
+    // The log's key the project pins (`[audit] public_key`): a checked append
+    // refuses a log under another key (docs/audit.md).
+    let pinned = project.audit_public_key().map(str::to_owned);
     let revocations = super::override_::load_revocations()?;
     let security_digest = digests.as_ref().map(|d| &d.security);
     let resolution = match resolve(request, &project, &revocations, security_digest, &subject) {
         Resolved::Granted(resolution) => resolution,
-        Resolved::Refused(refused) => return Err(refused.record(joined(opening)?)),
+        Resolved::Refused(refused) => {
+            return Err(refused.record(joined(opening)?.pinned(pinned.as_deref())));
+        }
     };
     // `prod` runs only what verifies; `test` warns.
     let gate = match (&request.source, &digests) {
@@ -200,7 +205,7 @@ fn run_in<'scope>(
                     "verification": gate.detail(),
                 })),
             };
-            return Err(refused.record(joined(opening)?));
+            return Err(refused.record(joined(opening)?.pinned(pinned.as_deref())));
         }
         Gate::Warned { blocking } => eprintln!(
             "anrf: warning: this module does not verify under the `test` profile (`--profile prod` refuses to run what does not verify)\n{}",
@@ -235,7 +240,7 @@ fn run_in<'scope>(
         "verification": gate.detail(),
     }));
     let recording = spawn(scope, "anrf-audit", move || {
-        let mut audit = joined(opening)?;
+        let mut audit = joined(opening)?.pinned(pinned.as_deref());
         let recorded = audit.record(&decision);
         Ok((audit, recorded))
     })?;
@@ -412,6 +417,14 @@ impl RunAudit {
             ));
         }
         Ok(RunAudit { log, requirement })
+    }
+
+    /// Pins the log's key, when the project pins one.
+    fn pinned(mut self, key: Option<&str>) -> RunAudit {
+        if let Ok(log) = &mut self.log {
+            log.pin_key(key);
+        }
+        self
     }
 
     /// Appends `event`. `Err` only when the profile requires the record.

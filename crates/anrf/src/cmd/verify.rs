@@ -173,7 +173,7 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
         _ => None,
     };
     if let Some(report) = key.as_ref().and_then(|k| cache.get(k)) {
-        audit(&report, true)?;
+        audit(&report, true, policy.audit_public_key())?;
         return Ok(Verified {
             report,
             cached: true,
@@ -189,7 +189,7 @@ pub(crate) fn verify(request: &Request) -> miette::Result<Verified> {
     {
         eprintln!("warning: {e}; the result is not cached");
     }
-    audit(&report, false)?;
+    audit(&report, false, policy.audit_public_key())?;
     Ok(Verified {
         report,
         cached: false,
@@ -254,7 +254,7 @@ pub(crate) fn load_policy(module: &Path, explicit: Option<&Path>) -> miette::Res
 
 /// Appends the verification decision to the audit log: required under `test`
 /// and `prod` (no unrecorded verdict), best effort under `dev`.
-fn audit(report: &Report, cached: bool) -> miette::Result<()> {
+fn audit(report: &Report, cached: bool, pinned: Option<&str>) -> miette::Result<()> {
     use anrf_audit::{Decision, EventKind, NewEvent, Recorded, Requirement};
     let dir = crate::home::anrf_home()?.join("audit");
     let summary = report.summary();
@@ -291,7 +291,9 @@ fn audit(report: &Report, cached: bool) -> miette::Result<()> {
     } else {
         Requirement::Required
     };
-    match anrf_audit::record(&dir, &event, requirement) {
+    // A checked append refuses a log under another key than the pinned one.
+    let options = anrf_audit::LogOptions::new().pinned_key(pinned).clone();
+    match anrf_audit::record_with(&options, &dir, &event, requirement) {
         Ok(Recorded::Appended(_)) => Ok(()),
         Ok(Recorded::Skipped(e)) => {
             eprintln!("warning: the verification was not recorded in the audit log: {e}");

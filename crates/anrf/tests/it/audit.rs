@@ -660,3 +660,57 @@ fn log_escapes_control_characters_in_every_field() {
     assert_eq!(events[0].actor, actor);
     assert_eq!(events[0].subject, subject);
 }
+
+/// A run in `test` appends to the log only if the log is under the key the
+/// project pins: a re-keyed or replaced log is not extended.
+#[test]
+fn a_checked_run_refuses_to_append_to_a_log_under_another_key_than_the_pinned_one() {
+    let (tmp, home) = home_with_log();
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("guest.wat"),
+        "(module (func (export \"_start\")))",
+    )
+    .unwrap();
+    let own = AuditLog::open_existing(&home.join("audit"))
+        .unwrap()
+        .public_key_hex();
+    let other = AuditLog::open(&tmp.path().join("other"))
+        .unwrap()
+        .public_key_hex();
+    let policy = |key: &str| {
+        std::fs::write(
+            project.join("anrf-policy.toml"),
+            format!("version = 1\n[audit]\npublic_key = \"{key}\"\n"),
+        )
+        .unwrap();
+    };
+    let events = || {
+        AuditLog::open_existing(&home.join("audit"))
+            .unwrap()
+            .events(&anrf_audit::EventFilter::default())
+            .unwrap()
+            .len()
+    };
+    policy(&other);
+    let before = events();
+    let out = anrf_in(&home, &project)
+        .args(["run", "guest.wat", "--profile", "test"])
+        .output()
+        .unwrap();
+    assert_ne!(code(&out), 0);
+    assert!(
+        text(&out.stderr).contains("is not the pinned key"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(events(), before, "appended to a log under another key");
+    policy(&own);
+    let out = anrf_in(&home, &project)
+        .args(["run", "guest.wat", "--profile", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(events() > before);
+}
