@@ -35,14 +35,28 @@ pub fn compile_budget(effective: &EffectivePolicy) -> CompileBudget {
     budget
 }
 
-/// The `anrf override request` flags that would raise each budget exceeded
-/// to what the module needs, e.g. `--raise functions=30000`.
-pub fn raise_flags(exceeded: &anrf_runtime::BudgetExcesses) -> Vec<String> {
-    exceeded
+/// What to do about a module over its budgets, as `anrf run` and `ANRF-W009`
+/// both say it: make it smaller, or ask for exactly the budgets it needs
+/// (`--raise functions=30000`) with the command for `module` (`None`: a bare
+/// file, which carries no overrides).
+pub fn over_budget_help(exceeded: &anrf_runtime::BudgetExcesses, module: Option<&str>) -> String {
+    let flags: Vec<String> = exceeded
         .0
         .iter()
         .map(|e| format!("--raise {}={}", e.budget, e.value))
-        .collect()
+        .collect();
+    let flags = flags.join(" ");
+    let ask = match module {
+        Some(name) => format!(
+            "`anrf override request {name} {flags} --justification \"...\"` (then `anrf override approve ID --key KEY`)"
+        ),
+        None => format!(
+            "a bare file carries no overrides, so it always runs within the default budgets; put it in a module (a directory with an `anrf.toml` naming it as `implementation.artifact`) and ask `anrf override request DIR {flags} --justification \"...\"`"
+        ),
+    };
+    format!(
+        "make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or ask for a larger budget: {ask}"
+    )
 }
 
 #[cfg(test)]

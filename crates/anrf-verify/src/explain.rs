@@ -593,34 +593,29 @@ pub fn explain(report: &Report) -> Explanation {
         });
     }
 
-    // Limits.
+    // Limits, and the compile budgets the artifact is measured against.
     let mut limits = Vec::new();
-    if b.passed(&[CheckId::M010]) {
-        for g in facts
-            .granted
-            .iter()
-            .filter(|g| g.subject.starts_with("limit "))
-        {
-            let mut evidence = vec![b.check(CheckId::M010)];
-            evidence.extend(b.line(g.line));
-            let why = g.reasons.join("; ");
-            limits.push(Builder::statement(
-                format!("`{}` ({why}).", g.subject),
-                evidence,
-            ));
+    for (prefix, check, fits) in [
+        ("limit ", CheckId::M010, ""),
+        (
+            "compile budget ",
+            CheckId::W009,
+            ", and the artifact fits it",
+        ),
+    ] {
+        if !b.passed(&[check]) {
+            continue;
         }
-    }
-    if b.passed(&[CheckId::W009]) {
         for g in facts
             .granted
             .iter()
-            .filter(|g| g.subject.starts_with("compile budget "))
+            .filter(|g| g.subject.starts_with(prefix))
         {
-            let mut evidence = vec![b.check(CheckId::W009)];
+            let mut evidence = vec![b.check(check)];
             evidence.extend(b.line(g.line));
             let why = g.reasons.join("; ");
             limits.push(Builder::statement(
-                format!("`{}`, and the artifact fits it ({why}).", g.subject),
+                format!("`{}`{fits} ({why}).", g.subject),
                 evidence,
             ));
         }

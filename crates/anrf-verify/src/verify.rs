@@ -733,17 +733,14 @@ impl<'m> Run<'m, '_> {
         let budget = crate::effective::compile_budget(&resolution.effective);
         if let Err(anrf_runtime::RuntimeError::OverBudget { exceeded }) = budget.check_module(bytes)
         {
-            let flags = crate::effective::raise_flags(&exceeded).join(" ");
+            let help = crate::effective::over_budget_help(&exceeded, Some(self.module.name()));
             self.findings.push(
                 Finding::new(
                     CheckId::W009,
                     format!("`{file}` is over its compile budget, so `anrf run` refuses it before compiling: {exceeded}"),
                 )
                 .at(Location::file(file.clone()))
-                .help(format!(
-                    "make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or ask for the budget: `anrf override request {} {flags} --justification \"...\"` (then `anrf override approve ID --key KEY`)",
-                    self.module.name()
-                )),
+                .help(help),
             );
         }
         let threads = facts.as_ref().is_some_and(|f| f.uses_threads);

@@ -169,12 +169,13 @@ fn run_in<'scope>(
     // The log's key the project pins (`[audit] public_key`): a checked append
     // refuses a log under another key (docs/audit.md).
     let pinned = project.audit_public_key().map(str::to_owned);
+    let audit = move || joined(opening).map(|a| a.pinned(pinned.as_deref()));
     let revocations = super::override_::load_revocations()?;
     let security_digest = digests.as_ref().map(|d| &d.security);
     let resolution = match resolve(request, &project, &revocations, security_digest, &subject) {
         Resolved::Granted(resolution) => resolution,
         Resolved::Refused(refused) => {
-            return Err(refused.record(joined(opening)?.pinned(pinned.as_deref())));
+            return Err(refused.record(audit()?));
         }
     };
     // `prod` runs only what verifies; `test` warns.
@@ -205,7 +206,7 @@ fn run_in<'scope>(
                     "verification": gate.detail(),
                 })),
             };
-            return Err(refused.record(joined(opening)?.pinned(pinned.as_deref())));
+            return Err(refused.record(audit()?));
         }
         Gate::Warned { blocking } => eprintln!(
             "anrf: warning: this module does not verify under the `test` profile (`--profile prod` refuses to run what does not verify)\n{}",
@@ -240,7 +241,7 @@ fn run_in<'scope>(
         "verification": gate.detail(),
     }));
     let recording = spawn(scope, "anrf-audit", move || {
-        let mut audit = joined(opening)?.pinned(pinned.as_deref());
+        let mut audit = audit()?;
         let recorded = audit.record(&decision);
         Ok((audit, recorded))
     })?;
@@ -355,23 +356,12 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, miette::Result<T>>) -> mi
 /// Why a module could not be loaded, with what to check.
 fn load_error(request: &Request, e: &anrf_runtime::RuntimeError) -> miette::Report {
     if let anrf_runtime::RuntimeError::OverBudget { exceeded } = e {
-        let flags = anrf_verify::effective::raise_flags(exceeded);
-        let ask = match &request.source {
-            Source::Module(m) => format!(
-                "`anrf override request {} {} --justification \"...\"` (then `anrf override approve ID --key KEY`)",
-                m.name(),
-                flags.join(" ")
-            ),
-            // A bare module has no manifest to carry an override.
-            _ => format!(
-                "a bare file carries no overrides, so it always runs within the default budgets; put it in a module (a directory with an `anrf.toml` naming it as `implementation.artifact`) and ask `anrf override request DIR {} --justification \"...\"`",
-                flags.join(" ")
-            ),
+        let module = match &request.source {
+            Source::Module(m) => Some(m.name()),
+            Source::Wasm(_) | Source::Wat(_) => None,
         };
         return miette!(
-            help = format!(
-                "make the module smaller (fewer dependencies and functions, `opt-level = \"s\"`, `lto = true`, no debug info), or ask for a larger budget: {ask}"
-            ),
+            help = anrf_verify::effective::over_budget_help(exceeded, module),
             "cannot load `{}`: {e}",
             request.source.display()
         );

@@ -573,6 +573,15 @@ fn hostile_witness_file_is_a_usage_error() {
     );
 }
 
+/// Writes the project policy of `project`, pinning the audit log's `key`.
+fn pin_in_policy(project: &std::path::Path, key: &str) {
+    std::fs::write(
+        project.join("anrf-policy.toml"),
+        format!("version = 1\n[audit]\npublic_key = \"{key}\"\n"),
+    )
+    .unwrap();
+}
+
 #[test]
 fn verify_requires_the_key_pinned_in_the_project_policy() {
     let (tmp, home) = home_with_log();
@@ -585,13 +594,7 @@ fn verify_requires_the_key_pinned_in_the_project_policy() {
     let other = AuditLog::open(&tmp.path().join("other"))
         .unwrap()
         .public_key_hex();
-    let policy = |key: &str| {
-        std::fs::write(
-            project.join("anrf-policy.toml"),
-            format!("version = 1\n[audit]\npublic_key = \"{key}\"\n"),
-        )
-        .unwrap();
-    };
+    let policy = |key: &str| pin_in_policy(&project, key);
     policy(&other);
     let out = anrf_in(&home, &project)
         .args(["audit", "verify", "--json"])
@@ -679,13 +682,7 @@ fn a_checked_run_refuses_to_append_to_a_log_under_another_key_than_the_pinned_on
     let other = AuditLog::open(&tmp.path().join("other"))
         .unwrap()
         .public_key_hex();
-    let policy = |key: &str| {
-        std::fs::write(
-            project.join("anrf-policy.toml"),
-            format!("version = 1\n[audit]\npublic_key = \"{key}\"\n"),
-        )
-        .unwrap();
-    };
+    let policy = |key: &str| pin_in_policy(&project, key);
     let events = || {
         AuditLog::open_existing(&home.join("audit"))
             .unwrap()
