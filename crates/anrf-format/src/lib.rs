@@ -70,7 +70,7 @@ pub use manifest::{
 };
 pub use module::{
     MANIFEST_FILE, MAX_ARTIFACT_BYTES, MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES,
-    MAX_SOURCES_TOTAL_BYTES, Module, ModuleSnapshot,
+    MAX_SOURCES_TOTAL_BYTES, Module, ModuleSnapshot, approval_binding, path_within,
 };
 pub use names::{
     ContentDigest, EnvName, GuestPath, Justification, ModuleName, NameError, OverrideId, RelPath,

@@ -173,9 +173,9 @@ impl Module {
         Ok(self.snapshot()?.content_digest())
     }
 
-    /// [`ModuleSnapshot::security_digest`] of a fresh snapshot.
-    pub fn security_digest(&self) -> Result<ContentDigest, FormatError> {
-        Ok(self.snapshot()?.security_digest())
+    /// [`ModuleSnapshot::code_digest`] of a fresh snapshot.
+    pub fn code_digest(&self) -> Result<ContentDigest, FormatError> {
+        Ok(self.snapshot()?.code_digest())
     }
 }
 
@@ -234,21 +234,19 @@ impl ModuleSnapshot {
         self.digest("anrf-content-v1", &normal)
     }
 
-    /// The digest that override approvals bind to: the module's name and language,
-    /// the security section without its overrides, every source and the artifact.
-    /// Approving (which edits `security.overrides`) does not change it; editing the
-    /// code, the artifact or any other security field does.
-    pub fn security_digest(&self) -> ContentDigest {
-        let mut security = serde_json::to_value(&self.manifest.security).unwrap_or_default();
-        if let Some(map) = security.as_object_mut() {
-            map.remove("overrides");
-        }
+    /// What every approval of one of the module's overrides binds to: the
+    /// module's name, language and isolation, every source and the artifact. The
+    /// rest of the security section is bound per override, by
+    /// [`approval_binding`]: the fields the override relaxes, not the others.
+    /// Formatting, intent, other overrides and unrelated security fields do not
+    /// change it; editing the code or rebuilding does.
+    pub fn code_digest(&self) -> ContentDigest {
         let subject = serde_json::json!({
             "name": self.manifest.module.name,
             "language": self.manifest.implementation.language,
-            "security": security,
+            "isolation": self.manifest.security.isolation,
         });
-        self.digest("anrf-security-v1", &canonical_json(&subject))
+        self.digest("anrf-code-v1", &canonical_json(&subject))
     }
 
     fn digest(&self, domain: &str, manifest_part: &str) -> ContentDigest {
@@ -310,4 +308,53 @@ pub(crate) fn canonical_json(value: &serde_json::Value) -> String {
     let mut out = String::new();
     write(value, &mut out);
     out
+}
+
+/// The digest an approval of an override that relaxes `relaxes` binds to: the
+/// module's [`ModuleSnapshot::code_digest`] and the security fields that
+/// override relaxes (for `allow-read:data`, the `dirs` entries of `data`; for
+/// `raise:memory=...`, `limits.memory`; for `memory-unsafe`, `memory_safety`).
+/// Adding another override, or editing a field it does not relax, leaves it as
+/// it was; so approvals stay valid while the module grows new requests.
+pub fn approval_binding(
+    code: &ContentDigest,
+    security: &crate::Security,
+    relaxes: &crate::Relaxation,
+) -> ContentDigest {
+    use crate::Relaxation as R;
+    let caps = &security.capabilities;
+    let fields = match relaxes {
+        R::AllowRead(path) | R::AllowWrite(path) => serde_json::json!(
+            caps.dirs
+                .iter()
+                .filter(|d| path_within(d.host.as_str(), path.as_str()))
+                .collect::<Vec<_>>()
+        ),
+        R::AllowEnv(name) => serde_json::json!(caps.env.contains(name)),
+        R::AllowNetwork(host) => serde_json::json!(caps.network.contains(host)),
+        R::MemoryUnsafe => serde_json::json!(security.memory_safety),
+        R::Raise(limit, _) => serde_json::json!(security.limits.get(*limit)),
+        R::Threads | R::RaiseBudget(..) => serde_json::Value::Null,
+    };
+    let subject = serde_json::json!({
+        "code": code.as_str(),
+        "relaxes": relaxes.to_string(),
+        "relaxed": fields,
+    });
+    let mut hasher = Sha256::new();
+    frame(&mut hasher, b"anrf-approval-binding-v1");
+    frame(&mut hasher, canonical_json(&subject).as_bytes());
+    ContentDigest::from_sha256(hasher.finalize().into())
+}
+
+/// Whether the relative path `path` is `dir` or beneath it (`dir` of `*` holds
+/// everything); trailing slashes do not count. How a directory override covers
+/// the directories a manifest declares.
+pub fn path_within(path: &str, dir: &str) -> bool {
+    let (path, dir) = (path.trim_end_matches('/'), dir.trim_end_matches('/'));
+    dir == "*"
+        || dir == path
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }

@@ -191,9 +191,10 @@ pub fn approve(
     if let Some(why) = beyond_maxima(&ovr.relaxes, project) {
         return Err(refused(Refusal::WiderThanMaxima, why));
     }
+    let binding = subject.binding(&ovr.relaxes);
     let already = ovr.approvals.iter().any(|a| {
         a.approver == approver.name
-            && a.subject_digest == subject.digest
+            && a.subject_digest == binding
             && a.profile >= who.profile
             && record::verify(ovr, &subject.module, a) == record::SignatureCheck::Valid
     });

@@ -38,8 +38,9 @@ pub struct OverrideContext<'a> {
     pub project: &'a ProjectPolicy,
     pub profile: Profile,
     pub now: OffsetDateTime,
-    /// The module (name and current security digest) the override must be bound
-    /// to; for project-scoped overrides, `*` and the policy digest.
+    /// The module (name, current code digest and security section) the
+    /// override's approvals must bind to ([`Subject::binding`]); for
+    /// project-scoped overrides, [`Subject::project`].
     pub subject: &'a Subject,
     /// The module's `logic.functions`, which `function:NAME` scopes must name.
     pub functions: &'a [String],
@@ -577,13 +578,14 @@ fn check_approval(ovr: &Override, approval: &Approval, ctx: &OverrideContext<'_>
         ignore(&mut c, Refusal::Expired, why);
         return c;
     }
-    if approval.subject_digest != ctx.subject.digest {
+    let binding = ctx.subject.binding(&ovr.relaxes);
+    if approval.subject_digest != binding {
         ignore(
             &mut c,
             Refusal::DigestMismatch,
             format!(
-                "it binds {} but the module's security content is now {}: sources, artifact or security section changed since approval; approve again",
-                approval.subject_digest, ctx.subject.digest
+                "it binds {} but what it approves is now {binding}: the module's sources or artifact, or the security fields `{}` relaxes, changed since approval; approve again",
+                approval.subject_digest, ovr.relaxes
             ),
         );
         return c;

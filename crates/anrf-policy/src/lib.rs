@@ -64,7 +64,8 @@ pub use record::{
     sign as sign_approval, signed_message, verify as verify_signature,
 };
 pub use resolve::{
-    EffectiveDir, EffectivePolicy, HostBase, Item, ModuleInput, Resolution, ResolveInput, resolve,
+    EffectiveDir, EffectivePolicy, HostBase, Item, ModuleInput, Resolution, ResolveInput,
+    applies_to, resolve,
 };
 
 /// Re-exported so callers need no direct dependency to build `now` and dates.

@@ -185,15 +185,7 @@ impl Maxima {
 
     /// Whether `path` (relative to a module) is within `patterns`.
     pub(crate) fn path_allowed(patterns: &[String], path: &str) -> bool {
-        let path = path.trim_end_matches('/');
-        patterns.iter().any(|p| {
-            let p = p.trim_end_matches('/');
-            p == "*"
-                || p == path
-                || path
-                    .strip_prefix(p)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        patterns.iter().any(|p| anrf_format::path_within(path, p))
     }
 
     /// Whether `name` matches one of `patterns` (`*` suffix matches a prefix).

@@ -4,13 +4,14 @@
 //!
 //! The signed message is `anrf-approval-v1\0` followed by a JSON object with its
 //! keys sorted and no whitespace. It names the override (id, relaxation, scope,
-//! justification, requester, expiry), the subject (module name and its security
-//! digest), the approver (name, role, public key), the profile, the project
-//! policy's digest and the signing time. Changing any of them — or the module's
-//! sources, artifact or security section, which the security digest covers —
-//! invalidates the signature.
+//! justification, requester, expiry), the subject (module name and the digest of
+//! what the approval binds, [`Subject::binding`]), the approver (name, role,
+//! public key), the profile, the project policy's digest (a record of the policy
+//! the approver saw; not checked later) and the signing time. Changing any of
+//! them — or the module's sources or artifact, or the security fields the
+//! override relaxes, which the binding covers — invalidates the approval.
 
-use anrf_format::{Approval, ContentDigest, Override, Profile};
+use anrf_format::{Approval, ContentDigest, Override, Profile, Relaxation, Security};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -22,13 +23,58 @@ use crate::keys::{PublicKey, SecretKey, Signature};
 pub const APPROVAL_DOMAIN: &str = "anrf-approval-v1";
 
 /// What an approval binds the override to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subject {
     /// Module name, or `*` for a project-scoped override.
     pub module: String,
-    /// The module's security digest, or the project policy's digest for a
+    /// The module's code digest (`ModuleSnapshot::code_digest`); unused for a
     /// project-scoped override.
     pub digest: ContentDigest,
+    /// The module's security section, of which an approval binds the fields its
+    /// override relaxes; `None` for a project-scoped override.
+    pub security: Option<Security>,
+}
+
+/// Domain of the binding of a project-scoped override's approvals.
+const PROJECT_BINDING_DOMAIN: &[u8] = b"anrf-project-binding-v1\0";
+
+impl Subject {
+    /// The subject of a module's overrides: its name, code digest and security section.
+    pub fn module(name: &str, code_digest: ContentDigest, security: &Security) -> Self {
+        Self {
+            module: name.to_owned(),
+            digest: code_digest,
+            security: Some(security.clone()),
+        }
+    }
+
+    /// The subject of the project policy's own overrides.
+    pub fn project() -> Self {
+        Self {
+            module: "*".to_owned(),
+            digest: ContentDigest::of(PROJECT_BINDING_DOMAIN),
+            security: None,
+        }
+    }
+
+    /// The digest an approval of an override relaxing `relaxes` binds to, and
+    /// is checked against at every decision.
+    ///
+    /// For a module: its code and artifact plus the security fields the override
+    /// relaxes ([`anrf_format::approval_binding`]), so another override, a new
+    /// approver or an unrelated edit leaves the approval valid, and a code,
+    /// artifact or relaxed-field edit voids it. For a project-scoped override:
+    /// the override alone (which the signature covers). The project policy is
+    /// not bound: its approvers, rules, profiles and maxima are applied afresh at
+    /// every decision, so a policy edit cannot widen what an approval grants.
+    pub fn binding(&self, relaxes: &Relaxation) -> ContentDigest {
+        if let Some(security) = &self.security {
+            return anrf_format::approval_binding(&self.digest, security, relaxes);
+        }
+        let mut bytes = PROJECT_BINDING_DOMAIN.to_vec();
+        bytes.extend_from_slice(relaxes.to_string().as_bytes());
+        ContentDigest::of(&bytes)
+    }
 }
 
 /// The approver's side of a signature, before signing.
@@ -106,7 +152,7 @@ pub fn sign(
         role: signer.role.to_owned(),
         public_key: signer.key.public_key().to_string(),
         profile,
-        subject_digest: subject.digest.clone(),
+        subject_digest: subject.binding(&ovr.relaxes),
         policy_digest: policy_digest.clone(),
         signed_at: format_time(signed_at)?,
         signature: String::new(),
@@ -204,9 +250,22 @@ pub(crate) mod tests {
     }
 
     fn subject() -> Subject {
-        Subject {
-            module: "wordcount".into(),
-            digest: ContentDigest::of(b"module"),
+        Subject::module("wordcount", ContentDigest::of(b"module"), &security())
+    }
+
+    pub(crate) fn security() -> Security {
+        Security {
+            memory_safety: anrf_format::MemorySafety::Enforced,
+            isolation: anrf_format::Isolation::Wasm,
+            limits: anrf_format::Limits::DEFAULT,
+            capabilities: anrf_format::Capabilities {
+                dirs: Vec::new(),
+                env: Vec::new(),
+                clock: false,
+                random: false,
+                network: Vec::new(),
+            },
+            overrides: Vec::new(),
         }
     }
 

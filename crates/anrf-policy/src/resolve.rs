@@ -31,7 +31,7 @@ pub struct ResolveInput<'a> {
     pub project: &'a ProjectPolicy,
     pub profile: Profile,
     pub now: OffsetDateTime,
-    /// The module and its current security digest; `None` for a bare `.wasm`/`.wat`.
+    /// The module and its current code digest; `None` for a bare `.wasm`/`.wat`.
     pub module: Option<ModuleInput<'a>>,
     /// Grants given on the command line (`--allow-read DIR` ...).
     pub cli_grants: &'a [CliGrant],
@@ -47,8 +47,8 @@ pub struct ResolveInput<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct ModuleInput<'a> {
     pub manifest: &'a Manifest,
-    /// `Module::security_digest()` of the module as it is now.
-    pub security_digest: &'a ContentDigest,
+    /// `Module::code_digest()` of the module as it is now.
+    pub code_digest: &'a ContentDigest,
 }
 
 /// Where a granted directory's host path is relative to.
@@ -185,6 +185,28 @@ struct Source<'d> {
     _decision: Option<&'d OverrideDecision>,
 }
 
+/// Whether an override relaxing `relaxes` concerns the module `manifest`
+/// describes: it declares the directory (or one beneath it), the variable or
+/// the host, the `sandbox-only` basis, or a limit above the default. `None`
+/// when only the compiled module tells (`threads`, a compile budget). A
+/// project override that does not apply grants nothing to the module and,
+/// refused, blocks nothing of it.
+pub fn applies_to(relaxes: &Relaxation, manifest: &Manifest) -> Option<bool> {
+    let security = &manifest.security;
+    let caps = &security.capabilities;
+    Some(match relaxes {
+        Relaxation::AllowRead(dir) | Relaxation::AllowWrite(dir) => caps
+            .dirs
+            .iter()
+            .any(|d| anrf_format::path_within(d.host.as_str(), dir.as_str())),
+        Relaxation::AllowEnv(name) => caps.env.contains(name),
+        Relaxation::AllowNetwork(host) => caps.network.contains(host),
+        Relaxation::MemoryUnsafe => security.memory_safety == MemorySafety::SandboxOnly,
+        Relaxation::Raise(limit, _) => security.limits.get(*limit) > Limits::DEFAULT.get(*limit),
+        Relaxation::Threads | Relaxation::RaiseBudget(..) => return None,
+    })
+}
+
 /// Resolves the effective policy of one run.
 pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
     let project = input.project;
@@ -197,10 +219,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
     // 1. Decide every override: the module's and the project's.
     let mut overrides = Vec::new();
     if let Some(m) = input.module {
-        let subject = Subject {
-            module: module_name.clone(),
-            digest: m.security_digest.clone(),
-        };
+        let subject = Subject::module(&module_name, m.code_digest.clone(), &m.manifest.security);
         let ctx = OverrideContext {
             project,
             profile: input.profile,
@@ -217,10 +236,7 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
                 .map(|o| check_override(o, &ctx)),
         );
     }
-    let project_subject = Subject {
-        module: "*".into(),
-        digest: project.digest().clone(),
-    };
+    let project_subject = Subject::project();
     let project_ctx = OverrideContext {
         project,
         profile: input.profile,

@@ -227,9 +227,9 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         .snapshot
         .as_ref()
         .map(anrf_format::ModuleSnapshot::content_digest);
-    let security_digest = run.snapshot.as_ref().map_or_else(
+    let code_digest = run.snapshot.as_ref().map_or_else(
         || ContentDigest::of(b"anrf-verify: module files missing"),
-        anrf_format::ModuleSnapshot::security_digest,
+        anrf_format::ModuleSnapshot::code_digest,
     );
     let resolution = anrf_policy::resolve(&ResolveInput {
         project: options.policy,
@@ -237,7 +237,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         now: options.now,
         module: Some(anrf_policy::ModuleInput {
             manifest: module.manifest(),
-            security_digest: &security_digest,
+            code_digest: &code_digest,
         }),
         cli_grants: &[],
         cli_justification: None,
@@ -245,7 +245,6 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         revocations: &options.revocations,
     });
 
-    run.overrides(&resolution);
     run.capabilities_and_limits(&resolution);
     run.runtime_support(&resolution);
     let artifact = run.artifact();
@@ -263,6 +262,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
     }
     run.supply_chain();
     let threads = run.wasm(artifact.as_deref(), &resolution);
+    run.overrides(&resolution, threads);
     run.memory_safety_declaration();
     run.unused_overrides(&resolution, threads);
     run.tests(artifact.as_deref(), &resolution);

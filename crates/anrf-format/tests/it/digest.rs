@@ -1,5 +1,6 @@
 //! The content digest ignores formatting and key order, and changes with any
-//! semantic edit, source edit or rebuild.
+//! semantic edit, source edit or rebuild; the code digest and approval bindings
+//! change with exactly what they cover.
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::VALID;
 fn module_with(manifest: &str, source: &str) -> (tempfile::TempDir, Module) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), manifest, source);
-    let module = Module::load(dir.path()).unwrap();
+    let module = Module::load(dir.path()).unwrap_or_else(|e| panic!("{e:?}\n{manifest}"));
     (dir, module)
 }
 
@@ -69,8 +70,8 @@ fn digest_is_stable_under_reformatting() {
         reformatted.content_digest().unwrap()
     );
     assert_eq!(
-        original.security_digest().unwrap(),
-        reformatted.security_digest().unwrap()
+        original.code_digest().unwrap(),
+        reformatted.code_digest().unwrap()
     );
 }
 
@@ -135,33 +136,172 @@ fn digest_changes_with_every_semantic_edit() {
         sandbox_only.content_digest().unwrap(),
         "memory_safety is in the digest"
     );
+    // ... and in what a `memory-unsafe` approval binds, not in the code digest.
+    assert_eq!(
+        enforced.code_digest().unwrap(),
+        sandbox_only.code_digest().unwrap()
+    );
     assert_ne!(
-        enforced.security_digest().unwrap(),
-        sandbox_only.security_digest().unwrap()
+        binding(&enforced, "memory-unsafe"),
+        binding(&sandbox_only, "memory-unsafe")
     );
     let (_s, source_edited) = module_with(VALID, "fn main() { println!(); }\n");
     assert_ne!(source_edited.content_digest().unwrap(), base_digest);
     assert_ne!(
-        source_edited.security_digest().unwrap(),
-        base.security_digest().unwrap()
+        source_edited.code_digest().unwrap(),
+        base.code_digest().unwrap()
     );
 }
 
+/// What an approval of an override relaxing `relaxes` binds to in `module`.
+fn binding(module: &Module, relaxes: &str) -> anrf_format::ContentDigest {
+    anrf_format::approval_binding(
+        &module.code_digest().unwrap(),
+        &module.manifest().security,
+        &relaxes.parse().unwrap(),
+    )
+}
+
 #[test]
-fn security_digest_ignores_intent_but_not_security() {
+fn code_digest_covers_code_and_isolation_only() {
     let (_d, base) = module_with(VALID, SOURCE);
-    let (_e, intent_edit) = module_with(
-        &VALID.replacen("Count the words on stdin", "Count words", 1),
-        SOURCE,
-    );
-    assert_eq!(
-        base.security_digest().unwrap(),
-        intent_edit.security_digest().unwrap()
-    );
-    let (_f, sec_edit) = module_with(&VALID.replacen("clock = false", "clock = true", 1), SOURCE);
+    for (from, to) in [
+        ("Count the words on stdin", "Count words"),
+        ("clock = false", "clock = true"),
+        ("env = [\"GREETING\"]", "env = [\"GREETING\", \"HOME\"]"),
+        ("memory = \"32MiB\"", "memory = \"16MiB\""),
+    ] {
+        let (_e, edited) = module_with(&VALID.replacen(from, to, 1), SOURCE);
+        assert_eq!(
+            base.code_digest().unwrap(),
+            edited.code_digest().unwrap(),
+            "{from} -> {to}"
+        );
+    }
+    for (from, to) in [
+        ("isolation = \"wasm\"", "isolation = \"process\""),
+        ("name = \"wordcount\"", "name = \"wordcount2\""),
+        ("language = \"rust\"", "language = \"c\""),
+    ] {
+        let (_e, edited) = module_with(&VALID.replacen(from, to, 1), SOURCE);
+        assert_ne!(
+            base.code_digest().unwrap(),
+            edited.code_digest().unwrap(),
+            "{from} -> {to}"
+        );
+    }
+}
+
+#[test]
+fn an_approval_binds_the_fields_its_override_relaxes_and_no_others() {
+    let (_d, base) = module_with(VALID, SOURCE);
+    // (relaxation, edit, whether the edit voids an approval of it)
+    let cases: &[(&str, (&str, &str), bool)] = &[
+        (
+            "allow-read:data",
+            ("access = \"read-only\"", "access = \"read-write\""),
+            true,
+        ),
+        (
+            "allow-read:data",
+            ("guest = \"/data\"", "guest = \"/input\""),
+            true,
+        ),
+        (
+            "allow-read:data",
+            ("host = \"data\"", "host = \"data2\""),
+            true,
+        ),
+        (
+            "allow-read:data",
+            ("env = [\"GREETING\"]", "env = []"),
+            false,
+        ),
+        ("allow-read:data", ("clock = false", "clock = true"), false),
+        (
+            "allow-read:data",
+            ("memory = \"32MiB\"", "memory = \"16MiB\""),
+            false,
+        ),
+        (
+            "allow-read:data",
+            (
+                "dirs = [{",
+                "dirs = [{ guest = \"/out\", host = \"out\", access = \"read-write\" }, {",
+            ),
+            false,
+        ),
+        (
+            "allow-read:data",
+            ("Count the words on stdin", "Count words"),
+            false,
+        ),
+        (
+            "allow-env:GREETING",
+            ("env = [\"GREETING\"]", "env = []"),
+            true,
+        ),
+        (
+            "allow-env:GREETING",
+            ("env = [\"GREETING\"]", "env = [\"GREETING\", \"HOME\"]"),
+            false,
+        ),
+        (
+            "allow-env:GREETING",
+            ("host = \"data\"", "host = \"data2\""),
+            false,
+        ),
+        (
+            "raise:memory=128MiB",
+            ("memory = \"32MiB\"", "memory = \"48MiB\""),
+            true,
+        ),
+        (
+            "raise:memory=128MiB",
+            ("timeout = \"2s\"", "timeout = \"3s\""),
+            false,
+        ),
+        (
+            "allow-network:example.org",
+            ("network = []", "network = [\"example.org\"]"),
+            true,
+        ),
+        (
+            "allow-network:example.org",
+            ("network = []", "network = [\"other.org\"]"),
+            false,
+        ),
+        ("threads", ("clock = false", "clock = true"), false),
+        (
+            "threads",
+            ("isolation = \"wasm\"", "isolation = \"process\""),
+            true,
+        ),
+    ];
+    for (relaxes, (from, to), voids) in cases {
+        assert!(VALID.contains(from), "fixture lacks {from}");
+        let (_e, edited) = module_with(&VALID.replacen(from, to, 1), SOURCE);
+        let changed = binding(&base, relaxes) != binding(&edited, relaxes);
+        assert_eq!(changed, *voids, "{relaxes}: {from} -> {to}");
+    }
+    // A code edit voids every approval.
+    let (_s, recoded) = module_with(VALID, "fn main() { println!(); }\n");
+    for relaxes in [
+        "allow-read:data",
+        "allow-env:GREETING",
+        "threads",
+        "raise:functions=20000",
+    ] {
+        assert_ne!(
+            binding(&base, relaxes),
+            binding(&recoded, relaxes),
+            "{relaxes}"
+        );
+    }
+    // Two overrides never share a binding.
     assert_ne!(
-        base.security_digest().unwrap(),
-        sec_edit.security_digest().unwrap()
+        binding(&base, "allow-read:data"),
+        binding(&base, "allow-write:data")
     );
 }
 

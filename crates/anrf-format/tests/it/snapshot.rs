@@ -31,7 +31,7 @@ fn module_recording(dir: &Path, bytes: &[u8]) {
 /// The security digest of the module as it would be with `bytes` as its artifact.
 fn digest_with(module: &Module, bytes: &[u8]) -> ContentDigest {
     std::fs::write(module.dir().join("out/m.wasm"), bytes).unwrap();
-    module.snapshot().unwrap().security_digest()
+    module.snapshot().unwrap().code_digest()
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn a_snapshot_hashes_the_bytes_it_hands_out_under_an_atomic_rename_race() {
     for _ in 0..2000 {
         let snapshot = module.snapshot().unwrap();
         let bytes = snapshot.artifact().unwrap();
-        let digest = snapshot.security_digest();
+        let digest = snapshot.code_digest();
         if bytes == APPROVED {
             assert_eq!(digest, approved, "the approved bytes hash as approved");
             assert_eq!(snapshot.artifact_matches(), Some(true));

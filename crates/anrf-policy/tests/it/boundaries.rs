@@ -192,8 +192,9 @@ fn dirs(entries: &[(&str, &str, &str)]) -> String {
 
 fn run_with_write_out(caps: &str) -> anrf_policy::Resolution {
     let mut ovr = request("allow-write:out", Scope::Module, "alice");
-    sign(&mut ovr, "bob", Profile::Test, &policy());
-    let m = with_overrides(manifest(&security("enforced", "64MiB", caps)), vec![ovr]);
+    let base = manifest(&security("enforced", "64MiB", caps));
+    sign_in(&base, &mut ovr, "bob", Profile::Test, &policy());
+    let m = with_overrides(base, vec![ovr]);
     run(&m, Profile::Test, &policy())
 }
 
@@ -250,21 +251,19 @@ fn the_same_host_dir_granted_twice_is_refused() {
 
 #[test]
 fn sibling_dirs_with_a_common_prefix_do_not_nest() {
+    let base = manifest(&security(
+        "enforced",
+        "64MiB",
+        &dirs(&[
+            ("/out", "out", "read-write"),
+            ("/data", "data", "read-only"),
+        ]),
+    ));
     let mut ovr = request("allow-write:out", Scope::Module, "alice");
-    sign(&mut ovr, "bob", Profile::Test, &policy());
+    sign_in(&base, &mut ovr, "bob", Profile::Test, &policy());
     let mut reads = request("allow-read:data", Scope::Module, "alice");
-    sign(&mut reads, "bob", Profile::Test, &policy());
-    let m = with_overrides(
-        manifest(&security(
-            "enforced",
-            "64MiB",
-            &dirs(&[
-                ("/out", "out", "read-write"),
-                ("/data", "data", "read-only"),
-            ]),
-        )),
-        vec![ovr, reads],
-    );
+    sign_in(&base, &mut reads, "bob", Profile::Test, &policy());
+    let m = with_overrides(base, vec![ovr, reads]);
     let r = run(&m, Profile::Test, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(r.effective.dirs.len(), 2);
@@ -296,7 +295,7 @@ fn a_command_line_dir_inside_a_granted_one_is_refused() {
         now: NOW,
         module: Some(ModuleInput {
             manifest: &m,
-            security_digest: &d,
+            code_digest: &d,
         }),
         cli_grants: &grants,
         cli_justification: Some(WHY),

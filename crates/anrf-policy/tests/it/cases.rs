@@ -87,12 +87,10 @@ fn prod_grants_read_with_one_reviewer_signature() {
 #[test]
 fn prod_grants_memory_unsafe_with_two_distinct_approvers() {
     let mut ovr = request("memory-unsafe", Scope::Module, "alice");
-    sign(&mut ovr, "bob", Profile::Prod, &policy());
-    sign(&mut ovr, "carol", Profile::Prod, &policy());
-    let m = with_overrides(
-        manifest(&security("sandbox-only", "64MiB", NO_CAPS)),
-        vec![ovr],
-    );
+    let base = manifest(&security("sandbox-only", "64MiB", NO_CAPS));
+    sign_in(&base, &mut ovr, "bob", Profile::Prod, &policy());
+    sign_in(&base, &mut ovr, "carol", Profile::Prod, &policy());
+    let m = with_overrides(base, vec![ovr]);
     let r = run(&m, Profile::Prod, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(
@@ -106,11 +104,12 @@ fn prod_grants_memory_unsafe_with_two_distinct_approvers() {
 #[test]
 fn prod_grants_a_network_host_with_two_approvers() {
     let mut ovr = request("allow-network:api.example.com", Scope::Module, "alice");
-    sign(&mut ovr, "bob", Profile::Prod, &policy());
-    sign(&mut ovr, "carol", Profile::Prod, &policy());
     let caps =
         "dirs = []\nenv = []\nclock = false\nrandom = false\nnetwork = [\"api.example.com\"]";
-    let m = with_overrides(manifest(&security("enforced", "64MiB", caps)), vec![ovr]);
+    let base = manifest(&security("enforced", "64MiB", caps));
+    sign_in(&base, &mut ovr, "bob", Profile::Prod, &policy());
+    sign_in(&base, &mut ovr, "carol", Profile::Prod, &policy());
+    let m = with_overrides(base, vec![ovr]);
     let r = run(&m, Profile::Prod, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(r.effective.network, ["api.example.com"]);
@@ -119,11 +118,9 @@ fn prod_grants_a_network_host_with_two_approvers() {
 #[test]
 fn test_grants_a_raised_limit_and_the_run_gets_it() {
     let mut ovr = request("raise:memory=256MiB", Scope::Module, "alice");
-    sign(&mut ovr, "carol", Profile::Test, &policy());
-    let m = with_overrides(
-        manifest(&security("enforced", "256MiB", NO_CAPS)),
-        vec![ovr],
-    );
+    let base = manifest(&security("enforced", "256MiB", NO_CAPS));
+    sign_in(&base, &mut ovr, "carol", Profile::Test, &policy());
+    let m = with_overrides(base, vec![ovr]);
     let r = run(&m, Profile::Test, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(r.effective.limits.memory.bytes(), 256 << 20);
@@ -134,12 +131,14 @@ fn prod_grants_env_and_threads_as_the_rules_say() {
     // The fixture's Cedar rules: security approves everything, but a `forbid`
     // rule stops threads in prod. So in prod env is granted and threads are not;
     // in test, the same kind of approval grants threads.
+    let caps = "dirs = []\nenv = [\"GREETING\"]\nclock = true\nrandom = true\nnetwork = []";
+    let base = manifest(&security("enforced", "64MiB", caps));
     let mut env = request("allow-env:GREETING", Scope::Module, "alice");
-    sign(&mut env, "bob", Profile::Prod, &policy());
+    sign_in(&base, &mut env, "bob", Profile::Prod, &policy());
     let mut threads = request("threads", Scope::Module, "alice");
     let forced = sign_approval(
         &threads,
-        &subject(),
+        &subject_of(&base),
         &Signer {
             name: "bob",
             role: "security",
@@ -151,11 +150,7 @@ fn prod_grants_env_and_threads_as_the_rules_say() {
     )
     .unwrap();
     threads.approvals.push(forced);
-    let caps = "dirs = []\nenv = [\"GREETING\"]\nclock = true\nrandom = true\nnetwork = []";
-    let m = with_overrides(
-        manifest(&security("enforced", "64MiB", caps)),
-        vec![env, threads.clone()],
-    );
+    let m = with_overrides(base, vec![env, threads.clone()]);
     let r = run(&m, Profile::Prod, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(r.effective.env.len(), 1);
@@ -172,11 +167,9 @@ fn prod_grants_env_and_threads_as_the_rules_say() {
     );
 
     let mut threads_test = request("threads", Scope::Module, "alice");
-    sign(&mut threads_test, "bob", Profile::Test, &policy());
-    let m = with_overrides(
-        manifest(&security("enforced", "64MiB", NO_CAPS)),
-        vec![threads_test],
-    );
+    let base = manifest(&security("enforced", "64MiB", NO_CAPS));
+    sign_in(&base, &mut threads_test, "bob", Profile::Test, &policy());
+    let m = with_overrides(base, vec![threads_test]);
     let r = run(&m, Profile::Test, &policy());
     assert!(r.effective.threads, "{}", r.explain());
     let item = r.items.iter().find(|i| i.subject == "threads").unwrap();
@@ -186,9 +179,10 @@ fn prod_grants_env_and_threads_as_the_rules_say() {
 #[test]
 fn test_grants_a_writable_directory_with_one_signature() {
     let mut ovr = request("allow-write:out", Scope::Module, "alice");
-    sign(&mut ovr, "bob", Profile::Test, &policy());
     let caps = "dirs = [{ guest = \"/out\", host = \"out\", access = \"read-write\" }]\nenv = []\nclock = false\nrandom = false\nnetwork = []";
-    let m = with_overrides(manifest(&security("enforced", "64MiB", caps)), vec![ovr]);
+    let base = manifest(&security("enforced", "64MiB", caps));
+    sign_in(&base, &mut ovr, "bob", Profile::Test, &policy());
+    let m = with_overrides(base, vec![ovr]);
     let r = run(&m, Profile::Test, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert_eq!(r.effective.dirs.len(), 1);
@@ -242,10 +236,7 @@ fn project_scoped_override_in_the_policy_file_applies_to_the_module() {
     let base = ProjectPolicy::parse(&base_text, "anrf-policy.toml").unwrap();
     let mut ovr = request("allow-env:GREETING", Scope::Project, "alice");
     let k = key("bob");
-    let subject = anrf_policy::Subject {
-        module: "*".into(),
-        digest: base.digest().clone(),
-    };
+    let subject = anrf_policy::Subject::project();
     let (approval, _) = approve(
         &ovr,
         &subject,
@@ -285,11 +276,9 @@ fn function_scoped_memory_unsafe_justifies_the_sandbox_only_basis() {
         Scope::Function("load_list".into()),
         "alice",
     );
-    sign(&mut ovr, "bob", Profile::Test, &policy());
-    let m = with_overrides(
-        manifest(&security("sandbox-only", "64MiB", NO_CAPS)),
-        vec![ovr],
-    );
+    let base = manifest(&security("sandbox-only", "64MiB", NO_CAPS));
+    sign_in(&base, &mut ovr, "bob", Profile::Test, &policy());
+    let m = with_overrides(base, vec![ovr]);
     let r = run(&m, Profile::Test, &policy());
     assert!(r.is_complete(), "{}", r.explain());
     assert!(r.suppression("memory-unsafe", Some("load_list")).is_some());
@@ -313,7 +302,7 @@ fn dev_command_line_grant_with_justification_is_granted_and_added() {
         now: NOW,
         module: Some(ModuleInput {
             manifest: &m,
-            security_digest: &d,
+            code_digest: &d,
         }),
         cli_grants: &grants,
         cli_justification: Some(WHY),
@@ -340,7 +329,7 @@ fn dev_command_line_grant_covers_a_declared_directory() {
         now: NOW,
         module: Some(ModuleInput {
             manifest: &m,
-            security_digest: &d,
+            code_digest: &d,
         }),
         cli_grants: &grants,
         cli_justification: Some(WHY),

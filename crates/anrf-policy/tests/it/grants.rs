@@ -55,7 +55,7 @@ fn resolve_with(
         now: NOW,
         module: Some(ModuleInput {
             manifest: m,
-            security_digest: &d,
+            code_digest: &d,
         }),
         cli_grants: grants,
         cli_justification: Some(WHY),
@@ -324,8 +324,8 @@ fn a_refused_network_host_names_the_request_and_says_the_runtime_has_no_sockets(
         "{fix}"
     );
     // granted: the item still says the runtime will not open a socket
-    sign(&mut ovr, "bob", Profile::Prod, &policy());
-    sign(&mut ovr, "carol", Profile::Prod, &policy());
+    sign_in(&m, &mut ovr, "bob", Profile::Prod, &policy());
+    sign_in(&m, &mut ovr, "carol", Profile::Prod, &policy());
     let r = run(&with_overrides(m, vec![ovr]), Profile::Prod, &policy());
     let item = r
         .items
@@ -386,7 +386,7 @@ fn an_expired_project_override_names_the_module_being_resolved() {
         now: datetime!(2027-06-01 00:00:00 UTC),
         module: Some(ModuleInput {
             manifest: &m,
-            security_digest: &d,
+            code_digest: &d,
         }),
         cli_grants: &[],
         cli_justification: None,

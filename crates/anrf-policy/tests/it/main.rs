@@ -5,6 +5,7 @@
     reason = "fixtures and helpers fail loudly on the first surprise"
 )]
 
+mod binding;
 mod boundaries;
 mod cases;
 mod docs;

@@ -166,11 +166,15 @@ pub fn changed_digest() -> ContentDigest {
     ContentDigest::of(b"wordcount security content v2: src/main.rs edited")
 }
 
+/// The module the override tests decide against: `data` granted read-only,
+/// default limits.
 pub fn subject() -> Subject {
-    Subject {
-        module: MODULE.into(),
-        digest: digest(),
-    }
+    subject_of(&manifest(&security("enforced", "64MiB", READ_DATA)))
+}
+
+/// The subject of `manifest`, with the fixed code digest.
+pub fn subject_of(manifest: &Manifest) -> Subject {
+    Subject::module(MODULE, digest(), &manifest.security)
 }
 
 pub fn request(relaxes: &str, scope: Scope, by: &str) -> Override {
@@ -193,10 +197,32 @@ pub fn request(relaxes: &str, scope: Scope, by: &str) -> Override {
 
 /// Signs `ovr` as `name` for `profile` (role picked by Cedar), with the policy.
 pub fn sign(ovr: &mut Override, name: &str, profile: Profile, project: &ProjectPolicy) {
+    sign_for(ovr, name, profile, project, &subject());
+}
+
+/// [`sign`] for the module `manifest` describes (what a real approval binds).
+pub fn sign_in(
+    manifest: &Manifest,
+    ovr: &mut Override,
+    name: &str,
+    profile: Profile,
+    project: &ProjectPolicy,
+) {
+    sign_for(ovr, name, profile, project, &subject_of(manifest));
+}
+
+/// [`sign`] for `subject`.
+pub fn sign_for(
+    ovr: &mut Override,
+    name: &str,
+    profile: Profile,
+    project: &ProjectPolicy,
+    subject: &Subject,
+) {
     let k = key(name);
     let (approval, _) = approve(
         ovr,
-        &subject(),
+        subject,
         project,
         &ApproveAs {
             key: &k,
@@ -222,8 +248,8 @@ pub fn decide_at(
     revocations: &[RevocationNotice],
 ) -> OverrideDecision {
     let subject = Subject {
-        module: MODULE.into(),
         digest: current.clone(),
+        ..subject()
     };
     let functions = ["count_words".to_owned(), "load_list".to_owned()];
     check_override(
@@ -247,7 +273,7 @@ pub fn run(manifest: &Manifest, profile: Profile, project: &ProjectPolicy) -> Re
         now: NOW,
         module: Some(ModuleInput {
             manifest,
-            security_digest: &d,
+            code_digest: &d,
         }),
         cli_grants: &[],
         cli_justification: None,

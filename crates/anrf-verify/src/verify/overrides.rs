@@ -11,8 +11,13 @@ use crate::report::{OverrideFact, SignatureFact};
 
 impl Run<'_, '_> {
     /// `ANRF-O001`..`O004`: every override as the policy engine decided it.
-    pub(super) fn overrides(&mut self, resolution: &Resolution) {
+    /// A refused project override is reported only for a module it applies to
+    /// (one that declares what it relaxes; `threads` when the module uses them,
+    /// a compile budget when the module is over its default), at the policy
+    /// file it is written in. Runs after the wasm checks, which tell both.
+    pub(super) fn overrides(&mut self, resolution: &Resolution, threads: bool) {
         let module_overrides = &self.manifest().security.overrides;
+        let over_budget = self.findings.iter().any(|f| f.id == CheckId::W009);
         for decision in &resolution.overrides {
             let index = module_overrides
                 .iter()
@@ -24,7 +29,7 @@ impl Run<'_, '_> {
                     Key::Index(i),
                     Key::Name("id"),
                 ]),
-                None => Location::file(anrf_policy::POLICY_FILE),
+                None => Location::file(self.options.policy.origin()),
             };
             self.facts.overrides.push(OverrideFact {
                 id: decision.id.clone(),
@@ -53,6 +58,16 @@ impl Run<'_, '_> {
             if decision.verdict == Verdict::Granted {
                 continue;
             }
+            let applies = index.is_some()
+                || decision.relaxes.parse::<Relaxation>().is_ok_and(|r| {
+                    anrf_policy::applies_to(&r, self.manifest()).unwrap_or(match r {
+                        Relaxation::Threads => threads,
+                        _ => over_budget,
+                    })
+                });
+            if !applies {
+                continue;
+            }
             let id = match decision.refusal {
                 Some(Refusal::Expired) => CheckId::O002,
                 Some(
@@ -68,8 +83,16 @@ impl Run<'_, '_> {
             let mut finding = Finding::new(
                 id,
                 format!(
-                    "override `{}` (`{}`, scope `{}`) is refused under `{}`: {why}",
-                    decision.id, decision.relaxes, decision.scope, self.options.profile
+                    "override `{}` (`{}`, scope `{}`{}) is refused under `{}`: {why}",
+                    decision.id,
+                    decision.relaxes,
+                    decision.scope,
+                    if index.is_none() {
+                        format!(", in `{}`", self.options.policy.origin())
+                    } else {
+                        String::new()
+                    },
+                    self.options.profile
                 ),
             )
             .at(location);

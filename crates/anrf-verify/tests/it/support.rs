@@ -231,10 +231,11 @@ impl Written {
             .find(|o| o.id.as_str() == id)
             .unwrap()
             .clone();
-        let subject = Subject {
-            module: module.name().to_owned(),
-            digest: module.security_digest().unwrap(),
-        };
+        let subject = Subject::module(
+            module.name(),
+            module.code_digest().unwrap(),
+            &module.manifest().security,
+        );
         let key = key(approver);
         let who = ApproveAs {
             key: &key,

@@ -207,7 +207,7 @@ pub(crate) fn resolve_module(
     justification: Option<&str>,
 ) -> miette::Result<Resolution> {
     let project = load_project_policy(module.dir())?;
-    let digest = module.security_digest()?;
+    let digest = module.code_digest()?;
     let revocations = load_revocations()?;
     let user = anrf_audit::local_actor();
     Ok(anrf_policy::resolve(&ResolveInput {
@@ -216,7 +216,7 @@ pub(crate) fn resolve_module(
         now: OffsetDateTime::now_utc(),
         module: Some(ModuleInput {
             manifest: module.manifest(),
-            security_digest: &digest,
+            code_digest: &digest,
         }),
         cli_grants,
         cli_justification: justification,
@@ -397,17 +397,14 @@ impl Holder {
             .ok_or_else(|| miette::miette!("no override `{id}` in `{}`", self.file().display()))
     }
 
-    /// What approvals bind to: the module's security digest, or the policy's digest.
-    fn subject(&self, policy: &ProjectPolicy) -> miette::Result<Subject> {
+    /// What approvals bind to: the module's code and security section, or the
+    /// project ([`Subject::binding`]).
+    fn subject(&self) -> miette::Result<Subject> {
         Ok(match self {
-            Holder::Module(m) => Subject {
-                module: m.name().to_owned(),
-                digest: m.security_digest()?,
-            },
-            Holder::Project(_) => Subject {
-                module: "*".to_owned(),
-                digest: policy.digest().clone(),
-            },
+            Holder::Module(m) => {
+                Subject::module(m.name(), m.code_digest()?, &m.manifest().security)
+            }
+            Holder::Project(_) => Subject::project(),
         })
     }
 
@@ -457,7 +454,7 @@ impl Holder {
         profile: Profile,
         policy: &ProjectPolicy,
     ) -> miette::Result<OverrideDecision> {
-        let subject = self.subject(policy)?;
+        let subject = self.subject()?;
         let functions = self.functions();
         let revocations = load_revocations()?;
         Ok(anrf_policy::check_override(
@@ -694,7 +691,7 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
     let ovr = holder.find(&args.id)?;
     let project = holder.policy()?;
     let key = super::key::read_secret_key(&args.key)?;
-    let subject = holder.subject(&project)?;
+    let subject = holder.subject()?;
     let now = OffsetDateTime::now_utc();
     let actor = project
         .approver_by_key(&key.public_key())

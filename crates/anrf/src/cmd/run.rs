@@ -171,8 +171,8 @@ fn run_in<'scope>(
     let pinned = project.audit_public_key().map(str::to_owned);
     let audit = move || joined(opening).map(|a| a.pinned(pinned.as_deref()));
     let revocations = super::override_::load_revocations()?;
-    let security_digest = digests.as_ref().map(|d| &d.security);
-    let resolution = match resolve(request, &project, &revocations, security_digest, &subject) {
+    let code_digest = digests.as_ref().map(|d| &d.code);
+    let resolution = match resolve(request, &project, &revocations, code_digest, &subject) {
         Resolved::Granted(resolution) => resolution,
         Resolved::Refused(refused) => {
             return Err(refused.record(audit()?));
@@ -589,13 +589,13 @@ fn resolve(
     request: &Request,
     project: &anrf_policy::ProjectPolicy,
     revocations: &[anrf_policy::RevocationNotice],
-    security_digest: Option<&ContentDigest>,
+    code_digest: Option<&ContentDigest>,
     subject: &str,
 ) -> Resolved {
-    let module = match (&request.source, security_digest) {
+    let module = match (&request.source, code_digest) {
         (Source::Module(m), Some(digest)) => Some(anrf_policy::ModuleInput {
             manifest: m.manifest(),
-            security_digest: digest,
+            code_digest: digest,
         }),
         _ => None,
     };
@@ -841,8 +841,8 @@ fn lower_limits(policy: &RunPolicy, flags: &LimitFlags) -> miette::Result<RunPol
 
 /// The digests of the one snapshot of a module that runs.
 struct Digests {
-    /// What approvals are bound to.
-    security: ContentDigest,
+    /// What approvals are bound to (with the fields each override relaxes).
+    code: ContentDigest,
     /// What a verification is of.
     content: ContentDigest,
 }
@@ -876,10 +876,10 @@ fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<
                 ));
             }
             let digests = Digests {
-                security: snapshot.security_digest(),
+                code: snapshot.code_digest(),
                 content: snapshot.content_digest(),
             };
-            let subject = anrf_audit::module_subject(module.name(), digests.security.as_str());
+            let subject = anrf_audit::module_subject(module.name(), digests.code.as_str());
             let bytes = snapshot.into_artifact().unwrap_or_default();
             Ok((ModuleInput::Wasm(bytes), subject, Some(digests)))
         }

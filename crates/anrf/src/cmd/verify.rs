@@ -23,6 +23,10 @@ const CARGO_HOME: &str = "CARGO_HOME";
 
 Exit codes: 0 nothing blocks under the profile, 1 findings block, 2 usage or input error.
 Every check ID is explained in docs/verify.md.")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent command-line flag"
+)]
 pub(crate) struct VerifyArgs {
     /// The module directory (or its `anrf.toml`)
     module: PathBuf,
@@ -32,6 +36,9 @@ pub(crate) struct VerifyArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// The report as JSON (the same as `--format json`)
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
     /// Write the report to FILE instead of stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -80,12 +87,14 @@ pub(crate) fn exec(args: VerifyArgs) -> miette::Result<Finish> {
         module,
         profile,
         format,
+        json,
         output,
         no_cache,
         exclude_suppressed,
         no_tests,
         policy,
     } = args;
+    let format = if json { Format::Json } else { format };
     let prefix = display_prefix(&module);
     let request = Request {
         module,

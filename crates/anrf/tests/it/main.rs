@@ -6,6 +6,7 @@
     reason = "a test fails loudly on the first surprise"
 )]
 
+mod approvals;
 mod audit;
 mod compile_bomb;
 mod foundation;
