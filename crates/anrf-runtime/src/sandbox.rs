@@ -31,6 +31,11 @@ const HOST_STACK: usize = 8 << 20;
 pub struct Invocation {
     /// Bytes the guest reads on stdin (then end of file).
     pub stdin: Vec<u8>,
+    /// Give the guest the host's own stdin instead of `stdin`, read as the
+    /// guest asks for it (for a person typing at a terminal). The guest still
+    /// sees descriptor 0 only; reads block until input comes, within the run's
+    /// timeout.
+    pub stream_stdin: bool,
     /// Arguments after the program name.
     pub args: Vec<String>,
     /// The program name (`argv[0]`); empty means `main`.
@@ -204,7 +209,8 @@ pub(crate) fn run(
 }
 
 /// Builds the WASI context: nothing of the host is inherited; stdin is an
-/// in-memory pipe (reads never block), stdout and stderr are bounded pipes.
+/// in-memory pipe (reads never block) or, when asked, the host's stdin read
+/// through wasmtime's worker thread; stdout and stderr are bounded pipes.
 fn wasi_context(
     policy: &RunPolicy,
     tripwire_dir: &TripwireDir,
@@ -219,8 +225,12 @@ fn wasi_context(
     } else {
         &invocation.program
     };
+    if invocation.stream_stdin {
+        builder.stdin(std::io::stdin());
+    } else {
+        builder.stdin(MemoryInputPipe::new(invocation.stdin));
+    }
     builder
-        .stdin(MemoryInputPipe::new(invocation.stdin))
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .arg(program)

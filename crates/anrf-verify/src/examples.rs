@@ -87,6 +87,7 @@ pub(crate) fn run_examples(
             stdin: example.stdin.as_bytes().to_vec(),
             args: example.args.clone(),
             program: module.name().to_owned(),
+            stream_stdin: false,
         };
         let outcome = match runtime.run(&loaded, &policy, invocation) {
             Ok(outcome) => outcome,

@@ -651,6 +651,7 @@ mod tests {
                 stdin: Vec::new(),
                 args: Vec::new(),
                 program: "t".into(),
+                stream_stdin: false,
             };
             let outcome = runtime.run(&loaded, &policy, invocation).unwrap();
             (findings, outcome.status)

@@ -3,6 +3,7 @@
 mod audit;
 mod build;
 mod check;
+mod complete;
 mod eval;
 mod explain;
 mod generate;
@@ -33,6 +34,27 @@ use crate::exit::Finish;
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to color diagnostics
+    #[arg(long, global = true, value_enum, default_value_t = crate::exit::Color::Auto, value_name = "WHEN")]
+    pub(crate) color: crate::exit::Color,
+}
+
+/// Whether the command line asks for JSON (`--json`, or `--format json`): then
+/// an error or refusal is also printed as one JSON object on stdout.
+pub(crate) fn wants_json(matches: &clap::ArgMatches) -> bool {
+    let mut current = Some(matches);
+    while let Some(m) = current {
+        if let Ok(Some(true)) = m.try_get_one::<bool>("json") {
+            return true;
+        }
+        if let Ok(Some(format)) = m.try_get_raw("format")
+            && format.into_iter().any(|f| f == "json")
+        {
+            return true;
+        }
+        current = m.subcommand().map(|(_, sub)| sub);
+    }
+    false
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +86,10 @@ enum Command {
     Intent(intent::IntentArgs),
     /// Run the security benchmark and print its metrics
     Eval(eval::EvalArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(complete::CompletionsArgs),
+    /// Write man pages, generated from this command line (one per command)
+    Man(complete::ManArgs),
 }
 
 pub(crate) fn dispatch(cli: Cli) -> miette::Result<Finish> {
@@ -81,5 +107,7 @@ pub(crate) fn dispatch(cli: Cli) -> miette::Result<Finish> {
         Command::Gen(args) => generate::exec(args),
         Command::Intent(args) => intent::exec(args),
         Command::Eval(args) => eval::exec(args),
+        Command::Completions(args) => complete::completions(&args),
+        Command::Man(args) => complete::man(&args),
     }
 }

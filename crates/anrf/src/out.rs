@@ -4,10 +4,30 @@
 //! reported.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether anything was written to stdout: with `--json`, an error or refusal
+/// is printed as a JSON object only when the command printed nothing itself.
+static WROTE: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to stdout as it is and flushes.
 pub(crate) fn print(text: &str) -> miette::Result<()> {
+    if !text.is_empty() {
+        WROTE.store(true, Ordering::Relaxed);
+    }
     write_to(&mut io::stdout().lock(), text.as_bytes())
+}
+
+/// Stdout, locked, for a command that writes it itself (raw guest output,
+/// streamed exports); counted as written.
+pub(crate) fn stdout() -> io::StdoutLock<'static> {
+    WROTE.store(true, Ordering::Relaxed);
+    io::stdout().lock()
+}
+
+/// Whether [`print`] or [`stdout`] wrote anything.
+pub(crate) fn wrote_anything() -> bool {
+    WROTE.load(Ordering::Relaxed)
 }
 
 /// Writes `text` and a newline to stdout and flushes.

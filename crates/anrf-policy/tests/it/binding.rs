@@ -41,7 +41,11 @@ fn a_second_override_and_its_declaration_leave_the_first_approval_valid() {
         &policy(),
     );
     assert!(r.is_complete(), "{}", r.explain());
-    assert!(r.overrides.iter().all(anrf_policy::OverrideDecision::is_granted));
+    assert!(
+        r.overrides
+            .iter()
+            .all(anrf_policy::OverrideDecision::is_granted)
+    );
 }
 
 #[test]

@@ -437,6 +437,7 @@ on_all_engines!(rust_args_and_stdin_are_only_what_the_host_passes, |kind| {
         stdin: b"piped\n".to_vec(),
         args: vec!["a".into(), "b c".into()],
         program: "guest".into(),
+        stream_stdin: false,
     };
     let outcome = run_with(
         kind,

@@ -470,7 +470,7 @@ fn export(dir: &Path, args: &ExportArgs) -> miette::Result<Finish> {
     let ExportFormat::Jsonl = args.format;
     let log = open(dir)?;
     let Some(path) = &args.output else {
-        return match log.export_jsonl(&mut io::stdout().lock()) {
+        return match log.export_jsonl(&mut crate::out::stdout()) {
             // A closed pipe (`| head`) is not an error.
             Err(AuditError::Export { source }) if source.kind() == io::ErrorKind::BrokenPipe => {
                 Ok(Finish::Code(0))
@@ -513,7 +513,7 @@ fn checkpoint(dir: &Path) -> miette::Result<Finish> {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn print_stdout(bytes: &[u8]) -> miette::Result<Finish> {
-    let mut out = io::stdout().lock();
+    let mut out = crate::out::stdout();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(Finish::Code(0)),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finish::Code(0)),

@@ -52,6 +52,6 @@ pub(crate) fn exec(args: ExplainArgs) -> miette::Result<Finish> {
         anrf_verify::explain::human(&explanation)
     };
     // A closed pipe (`| head`) is not an error.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = crate::out::stdout().write_all(text.as_bytes());
     Ok(Finish::Code(0))
 }

@@ -79,7 +79,7 @@ fn check(args: &CheckArgs) -> miette::Result<Finish> {
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
 fn print_stdout(text: &str) -> miette::Result<()> {
     use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::out::stdout();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())

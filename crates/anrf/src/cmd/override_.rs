@@ -31,9 +31,6 @@ use miette::{IntoDiagnostic as _, WrapErr as _};
 use crate::exit::Finish;
 use crate::out;
 
-/// Exit code when policy refuses a request or an approval.
-const REFUSED: u8 = 1;
-
 #[derive(Debug, Args)]
 #[command(
     after_help = "Example:\n  anrf override request hello --allow-read data/ --justification \"reads the bundled word list\"\n  anrf override approve ovr-1a2b3c4d5e6f7a8b --key keys/bob.key --profile prod\n  anrf override list hello --profile prod"
@@ -569,13 +566,15 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
                     "refusal": refused.refusal.code(), "reason": refused.message,
                 }));
                 audit(&event, Profile::Dev, project.audit_public_key())?;
-                eprintln!(
-                    "refused ({}): `{relaxes}` for module `{}`: {}",
-                    refused.refusal.code(),
-                    module.name(),
-                    refused.message
-                );
-                return Ok(Finish::Code(REFUSED));
+                return Ok(Finish::Refused(crate::exit::Refusal {
+                    code: refused.refusal.code().to_owned(),
+                    message: format!(
+                        "`{relaxes}` for module `{}`: {}",
+                        module.name(),
+                        refused.message
+                    ),
+                    help: None,
+                }));
             }
         }
     }
@@ -716,8 +715,11 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
                 "refusal": refused.refusal.code(), "reason": refused.message, "policy": project.origin(),
             }));
             audit(&event, args.profile, project.audit_public_key())?;
-            eprintln!("refused ({}): {}", refused.refusal.code(), refused.message);
-            return Ok(Finish::Code(REFUSED));
+            return Ok(Finish::Refused(crate::exit::Refusal {
+                code: refused.refusal.code().to_owned(),
+                message: refused.message,
+                help: None,
+            }));
         }
     };
     // Record first: outside dev an approval that cannot be recorded is not written.

@@ -218,7 +218,13 @@ fn run_in<'scope>(
     let policy = lower_limits(&policy, &request.lower)?;
     // stdin is passed to the guest whole: read it (bounded, and within the
     // run's timeout) before anything is decided or compiled.
-    let stdin = read_stdin(MAX_STDIN_BYTES, policy.limits().timeout)?;
+    // A person typing at a terminal: the guest reads as they type.
+    let stream_stdin = std::io::stdin().is_terminal();
+    let stdin = if stream_stdin {
+        Vec::new()
+    } else {
+        read_stdin(MAX_STDIN_BYTES, policy.limits().timeout)?
+    };
     let binary = WasmBinary::new(bytes_input).map_err(|e| load_error(request, &e))?;
     let module_digest = binary.digest();
 
@@ -290,6 +296,7 @@ fn run_in<'scope>(
 
     let invocation = Invocation {
         stdin,
+        stream_stdin,
         args: request.guest_args.clone(),
         program: request.source.program_name(),
     };
@@ -917,14 +924,11 @@ fn file_subject(path: &Path, bytes: &[u8]) -> String {
 /// The most stdin `anrf run` passes to a guest: it is held in memory whole.
 const MAX_STDIN_BYTES: u64 = 64 << 20;
 
-/// The host's stdin, passed to the guest whole; nothing when it is a terminal.
-/// More than `limit` bytes, or input that has not ended within `timeout`
+/// The host's stdin, passed to the guest whole (a terminal is streamed
+/// instead, see `stream_stdin`). More than `limit` bytes, or input that has not ended within `timeout`
 /// (the run's own wall-clock limit), is an input error: the guest never sees
 /// part of its input.
 fn read_stdin(limit: u64, timeout: Duration) -> miette::Result<Vec<u8>> {
-    if std::io::stdin().is_terminal() {
-        return Ok(Vec::new());
-    }
     if stdin_is_null() {
         return Ok(Vec::new());
     }
@@ -1003,12 +1007,12 @@ fn report(outcome: &Outcome, request: &Request) {
             profile: request.profile.as_str(),
         };
         let text = serde_json::to_string(&value).unwrap_or_default();
-        let _ = writeln!(std::io::stdout(), "{text}");
+        let _ = writeln!(crate::out::stdout(), "{text}");
         return;
     }
     // A closed pipe downstream is not an error of the run.
-    let _ = std::io::stdout().write_all(&outcome.stdout);
-    let _ = std::io::stdout().flush();
+    let _ = crate::out::stdout().write_all(&outcome.stdout);
+    let _ = crate::out::stdout().flush();
     let mut err = std::io::stderr();
     let _ = err.write_all(&outcome.stderr);
     for violation in &outcome.violations {
@@ -1080,7 +1084,7 @@ fn print_json_error(report: &miette::Report, profile: Profile, engine: Option<En
         profile: profile.as_str(),
     };
     let value = serde_json::to_string(&value).unwrap_or_default();
-    let _ = writeln!(std::io::stdout(), "{value}");
+    let _ = crate::out::println(&value);
 }
 
 /// The `--json` object of a run that could not start (same fields, same order).

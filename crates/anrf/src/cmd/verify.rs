@@ -142,7 +142,7 @@ pub(crate) fn exec(args: VerifyArgs) -> miette::Result<Finish> {
         );
     } else {
         // A closed pipe (`| head`) is not an error.
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        let _ = crate::out::stdout().write_all(text.as_bytes());
     }
     Ok(Finish::Code(report.exit_code()))
 }

@@ -9,6 +9,7 @@
 mod approvals;
 mod audit;
 mod compile_bomb;
+mod conventions;
 mod foundation;
 mod generate;
 mod intent;
