@@ -40,6 +40,17 @@ pub struct Module {
 impl Module {
     /// Loads the module at `path`: a module directory, or its `anrf.toml`.
     pub fn load(path: &Path) -> Result<Self, FormatError> {
+        Self::load_edited(path, &|_| None)
+    }
+
+    /// [`Module::load`], with the manifest's text first passed through `edit`
+    /// (`None` keeps it): how `anrf override request` checks the manifest as it
+    /// will be once what it asks for is declared, so an example that already
+    /// sets the variable it requests is no chicken-and-egg. Nothing is written.
+    pub fn load_edited(
+        path: &Path,
+        edit: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, FormatError> {
         if !path.exists() {
             return Err(FormatError::NoManifest {
                 dir: path.to_path_buf(),
@@ -70,6 +81,7 @@ impl Module {
                 path: manifest_path.clone(),
             })
         })?;
+        let text = edit(&text).unwrap_or(text);
         let manifest = Manifest::from_str(&text, &manifest_path.display().to_string())?;
         Ok(Self {
             dir,

@@ -284,3 +284,56 @@ pub fn approve(
         ),
     ))
 }
+
+/// An approver who could still give an approval that counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    pub approver: String,
+    /// The first of their roles the Cedar rules permit for this override.
+    pub role: String,
+}
+
+/// Who could still approve `ovr` (of `module`, `*` for the project) so that it
+/// counts under `profile`: each trusted approver with a role the Cedar rules
+/// permit, leaving out the requester where the profile forbids self-approval
+/// and those already in `counted`. What `anrf override status` names.
+pub fn candidates(
+    ovr: &Override,
+    module: &str,
+    project: &ProjectPolicy,
+    profile: Profile,
+    counted: &[String],
+) -> Vec<Candidate> {
+    let rules = project.profile(profile);
+    let target = target_of(&ovr.relaxes);
+    let scope = ovr.scope.to_string();
+    project
+        .approvers()
+        .iter()
+        .filter(|a| !counted.contains(&a.name))
+        .filter(|a| rules.self_approval || a.name != ovr.requested_by.as_str())
+        .filter_map(|a| {
+            let role = a.roles.iter().find(|role| {
+                project
+                    .cedar()
+                    .authorize(&ApproveRequest {
+                        approver: &a.name,
+                        approver_roles: &a.roles,
+                        role,
+                        override_id: ovr.id.as_str(),
+                        module,
+                        kind: ovr.relaxes.kind(),
+                        target: &target,
+                        scope: &scope,
+                        profile: profile.as_str(),
+                        requested_by: ovr.requested_by.as_str(),
+                    })
+                    .allowed
+            })?;
+            Some(Candidate {
+                approver: a.name.clone(),
+                role: role.clone(),
+            })
+        })
+        .collect()
+}

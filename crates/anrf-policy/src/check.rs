@@ -658,7 +658,7 @@ pub(crate) const ANY_MODULE: &str = "MODULE";
 
 /// The `anrf override request` flag that asks for `relaxation`, exactly as the
 /// command accepts it: `--allow-read data`, `--raise memory=256MiB`, `--threads`.
-pub(crate) fn request_flag(relaxation: &Relaxation) -> String {
+pub fn request_flag(relaxation: &Relaxation) -> String {
     match relaxation {
         Relaxation::MemoryUnsafe => "--memory-unsafe".into(),
         Relaxation::Threads => "--threads".into(),

@@ -272,5 +272,52 @@ pub fn declare(
         // artifact, and compile budgets exist only as overrides.
         Relaxation::Threads | Relaxation::RaiseBudget(..) => ManifestEdit::AlreadyDeclared,
     };
+    // The effect the capability serves, so the module says what it needs
+    // (`ANRF-M009` otherwise) in the same step.
+    let effect = match relaxation {
+        Relaxation::AllowRead(_) => Some("fs-read"),
+        Relaxation::AllowWrite(_) => Some("fs-write"),
+        Relaxation::AllowEnv(_) => Some("env"),
+        Relaxation::AllowNetwork(_) => Some("network"),
+        _ => None,
+    };
+    let effect_added = match effect {
+        Some(effect) => declare_effect(&mut doc, effect, origin)?,
+        None => false,
+    };
+    let edit = match (edit, effect) {
+        (edit, Some(effect)) if effect_added => {
+            let also = format!("`\"{effect}\"` in `logic.effects`");
+            ManifestEdit::Declared(match edit {
+                ManifestEdit::Declared(what) => format!("{what} and {also}"),
+                ManifestEdit::AlreadyDeclared => also,
+            })
+        }
+        (edit, _) => edit,
+    };
     Ok((doc.to_string(), edit))
+}
+
+/// Adds `effect` to `logic.effects` unless it is there; whether it was added.
+fn declare_effect(
+    doc: &mut toml_edit::DocumentMut,
+    effect: &str,
+    origin: &str,
+) -> Result<bool, PolicyError> {
+    let Some(effects) = doc
+        .get_mut("logic")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|l| l.get_mut("effects"))
+    else {
+        // No effects listed: nothing to add to (the manifest check says so).
+        return Ok(false);
+    };
+    let effects = effects
+        .as_array_mut()
+        .ok_or_else(|| err(origin, "`logic.effects` must be an inline array"))?;
+    if effects.iter().any(|v| v.as_str() == Some(effect)) {
+        return Ok(false);
+    }
+    effects.push(effect);
+    Ok(true)
 }

@@ -40,13 +40,13 @@ mod record;
 mod resolve;
 
 pub use approve::{
-    ApproveAs, DEFAULT_VALIDITY_DAYS, MAX_VALIDITY_DAYS, NewOverride, Refused, approve,
-    new_override,
+    ApproveAs, Candidate, DEFAULT_VALIDITY_DAYS, MAX_VALIDITY_DAYS, NewOverride, Refused, approve,
+    candidates, new_override,
 };
 pub use authz::{ApproveRequest, Authorization, BUILTIN_RULES, CedarRules, SCHEMA};
 pub use check::{
     ApprovalCheck, OverrideContext, OverrideDecision, Refusal, RevocationNotice, Verdict,
-    beyond_maxima, check_override,
+    beyond_maxima, check_override, request_flag,
 };
 pub use edit::{ManifestEdit, add_approval, add_override, declare, set_revoked};
 pub use error::PolicyError;
@@ -57,7 +57,7 @@ pub use keys::{ED25519_PREFIX, OsRng, PublicKey, SecretKey, Signature};
 pub use nesting::MAX_CEDAR_NESTING;
 pub use project::{
     Approver, HostAnchor, Maxima, POLICY_FILE, POLICY_VERSION, PolicyFile, ProfileRules,
-    ProjectPolicy, RELAXATION_KINDS,
+    ProjectPolicy, RELAXATION_KINDS, valid_name,
 };
 pub use record::{
     APPROVAL_DOMAIN, SignatureCheck, Signer, Subject, format_time, parse_date, parse_time,

@@ -709,7 +709,7 @@ fn compile_audit_key(raw: Option<RawAudit>) -> Result<Option<String>, String> {
 }
 
 /// Approver and role names: what Cedar entity ids and reports can carry plainly.
-pub(crate) fn valid_name(s: &str) -> bool {
+pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()

@@ -11,6 +11,7 @@ mod init;
 mod intent;
 mod key;
 mod override_;
+mod policy;
 mod run;
 mod schema;
 mod verify;
@@ -78,6 +79,8 @@ enum Command {
     /// Request, approve, revoke and inspect overrides
     #[command(name = "override")]
     Override(override_::OverrideArgs),
+    /// Create the project policy (anrf-policy.toml): approvers and rules
+    Policy(policy::PolicyArgs),
     /// Read, verify and export the audit trail
     Audit(audit::AuditArgs),
     /// Generate a module from an intent with a language model
@@ -103,6 +106,7 @@ pub(crate) fn dispatch(cli: Cli) -> miette::Result<Finish> {
         Command::Explain(args) => explain::exec(args),
         Command::Key(args) => key::exec(args),
         Command::Override(args) => override_::exec(args),
+        Command::Policy(args) => policy::exec(args),
         Command::Audit(args) => audit::exec(args),
         Command::Gen(args) => generate::exec(args),
         Command::Intent(args) => intent::exec(args),

@@ -87,3 +87,38 @@ fn approving_an_unknown_id_is_an_error() {
         .to_string();
     assert!(err.contains("no override"), "{err}");
 }
+
+#[test]
+fn a_declared_capability_brings_the_effect_it_serves() {
+    let with_effects = text().replace("[logic]\n", "[logic]\neffects = [\"stdin\", \"stdout\"]\n");
+    for (relaxes, effect) in [
+        ("allow-read:data", "fs-read"),
+        ("allow-write:out", "fs-write"),
+        ("allow-env:GREETING", "env"),
+        ("allow-network:api.example.com", "network"),
+    ] {
+        let (t, edit) = declare(&with_effects, &relaxes.parse().unwrap(), "anrf.toml").unwrap();
+        let m = Manifest::from_str(&t, "anrf.toml").unwrap();
+        assert!(
+            m.logic
+                .effects
+                .iter()
+                .any(|e| serde_json::to_value(e).unwrap() == effect),
+            "{relaxes}: {t}"
+        );
+        let ManifestEdit::Declared(what) = edit else {
+            panic!("{relaxes}: nothing declared");
+        };
+        assert!(
+            what.contains(&format!("`\"{effect}\"` in `logic.effects`")),
+            "{what}"
+        );
+        // Once there, it is not added twice.
+        let (again, _) = declare(&t, &relaxes.parse().unwrap(), "anrf.toml").unwrap();
+        assert_eq!(
+            again.matches(&format!("\"{effect}\"")).count(),
+            1,
+            "{again}"
+        );
+    }
+}

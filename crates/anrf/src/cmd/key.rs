@@ -163,6 +163,31 @@ fn write_private(path: &Path, bytes: &[u8]) -> miette::Result<()> {
 }
 
 /// Reads a private key file, refusing one that others can read (like ssh).
+/// The key file `arg` names: the path as given when it exists; else, for a
+/// bare name (`bob`), the key `anrf key gen bob` wrote under `$ANRF_HOME/keys`.
+pub(crate) fn key_path(arg: &Path) -> miette::Result<std::path::PathBuf> {
+    let bare = arg.components().count() == 1 && arg.extension().is_none();
+    if arg.exists() || !bare {
+        return Ok(arg.to_path_buf());
+    }
+    let default = crate::home::anrf_home()?
+        .join("keys")
+        .join(arg)
+        .with_extension("key");
+    if default.is_file() {
+        return Ok(default);
+    }
+    miette::bail!(
+        help = format!(
+            "pass the key file with `--key FILE`, or create the key: anrf key gen {}",
+            arg.display()
+        ),
+        "no key file `{}`, and no key `{}` where `anrf key gen` writes them",
+        arg.display(),
+        default.display()
+    )
+}
+
 pub(crate) fn read_secret_key(path: &Path) -> miette::Result<SecretKey> {
     #[cfg(unix)]
     {

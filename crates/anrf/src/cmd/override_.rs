@@ -52,12 +52,33 @@ enum OverrideCommand {
     List(ListArgs),
     /// Show one override: its approvals and the reasons it holds or not
     Show(ShowArgs),
+    /// What a module still needs under a profile: which overrides do not hold and who may approve them
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  anrf override status hello --profile prod\n\n\
+Exit status: 0 everything the module asks for holds, 1 something is missing (each\n\
+missing piece is named with the command that supplies it), 2 usage error."
+)]
+struct StatusArgs {
+    /// Module directory or its `anrf.toml`.
+    module: PathBuf,
+    #[arg(long, value_enum, default_value = "prod")]
+    profile: Profile,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  anrf override request hello --allow-read data --justification \"reads the bundled stop-word list\"\n  anrf override request hello --raise memory=256MiB --expires 2027-03-31 \\\n      --justification \"parses 150MB CSV exports in memory for the monthly report\"\n  anrf override request cparse --memory-unsafe --scope function:parse_header \\\n      --justification \"legacy C header parser, fuzzed nightly, not yet ported\"\n\n\
 Exit status: 0 requested, 1 refused by policy (the reason is printed), 2 usage error."
+)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent command-line flag"
 )]
 struct RequestArgs {
     /// Module directory or its `anrf.toml`.
@@ -100,6 +121,9 @@ struct RequestArgs {
     /// Print the new override(s) as JSON.
     #[arg(long)]
     json: bool,
+    /// Print only the new override ids, one per line (for `id=$(...)`).
+    #[arg(short, long, conflicts_with = "json")]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,8 +136,9 @@ Exit status: 0 approved, 1 refused by policy (the reason is printed), 2 usage er
 struct ApproveArgs {
     /// The override id (`ovr-...`).
     id: String,
-    /// The approver's private key file (from `anrf key gen`).
-    #[arg(long)]
+    /// The approver's private key file (from `anrf key gen`), or the approver's
+    /// name for the key `anrf key gen NAME` wrote (`$ANRF_HOME/keys/NAME.key`).
+    #[arg(long, value_name = "FILE|NAME")]
     key: PathBuf,
     /// The role to sign under [default: the first of the approver's roles the rules permit].
     #[arg(long)]
@@ -176,6 +201,7 @@ pub(crate) fn exec(args: OverrideArgs) -> miette::Result<Finish> {
         OverrideCommand::Revoke(a) => revoke(&a),
         OverrideCommand::List(a) => list(&a),
         OverrideCommand::Show(a) => show(&a),
+        OverrideCommand::Status(a) => status(&a),
     }
 }
 
@@ -196,7 +222,6 @@ pub(crate) fn load_revocations() -> miette::Result<Vec<RevocationNotice>> {
 
 /// The effective policy of a run or check of `module` under `profile`, with the
 /// command-line grants (refused outside `dev`) and the time now.
-#[allow(dead_code, reason = "an entry point for `explain` and future callers")]
 pub(crate) fn resolve_module(
     module: &Module,
     profile: Profile,
@@ -508,8 +533,58 @@ fn relaxations(args: &RequestArgs) -> miette::Result<Vec<Relaxation>> {
     Ok(out)
 }
 
+/// Refuses what could never be used: a directory that does not exist beside
+/// the module, and a capability or limit scoped to one function (the sandbox
+/// grants those to the whole run, so it would be accepted and grant nothing).
+fn refuse_unusable(module: &Module, scope: &Scope, wanted: &[Relaxation]) -> miette::Result<()> {
+    for relaxes in wanted {
+        if let Scope::Function(name) = scope
+            && *relaxes != Relaxation::MemoryUnsafe
+        {
+            miette::bail!(
+                help = format!(
+                    "request it for the whole module: anrf override request {} {} --justification \"...\"",
+                    module.dir().display(),
+                    anrf_policy::request_flag(relaxes)
+                ),
+                "`{relaxes}` cannot be scoped to `function:{name}`: a run executes the whole module and the sandbox grants capabilities, limits and threads to all of it; only `memory-unsafe` can be scoped to a function"
+            );
+        }
+        if let Relaxation::AllowRead(dir) | Relaxation::AllowWrite(dir) = relaxes {
+            let path = module.dir().join(dir.as_str());
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => miette::bail!(
+                    help = "grant a real directory inside the module (not a file or a link)",
+                    "`{}` is not a directory",
+                    path.display()
+                ),
+                Err(_) => miette::bail!(
+                    help = format!("create it first: mkdir -p {}", path.display()),
+                    "the directory `{}` does not exist, so granting it would grant nothing",
+                    path.display()
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
 fn request(args: &RequestArgs) -> miette::Result<Finish> {
-    let module = Module::load(&args.module)?;
+    let wanted = relaxations(args)?;
+    // A manifest that is invalid only until what is asked for is declared
+    // (an example setting the variable requested) is checked as it will be.
+    let module = match Module::load(&args.module) {
+        Ok(module) => module,
+        Err(first) => Module::load_edited(&args.module, &|text| {
+            let mut text = text.to_owned();
+            for relaxes in &wanted {
+                text = anrf_policy::declare(&text, relaxes, "anrf.toml").ok()?.0;
+            }
+            Some(text)
+        })
+        .map_err(|_| first)?,
+    };
     let scope: Scope = args.scope.parse().map_err(|e| miette::miette!("{e}"))?;
     // A project-scoped override lives in the project policy file.
     let holder = if scope == Scope::Project {
@@ -537,11 +612,10 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         .unwrap_or_else(anrf_audit::local_actor);
     let justification = args.justification.clone().unwrap_or_default();
     let now = OffsetDateTime::now_utc();
-    let wanted = relaxations(args)?;
 
     // Decide every relaxation before writing anything.
     let mut created = Vec::new();
-    for relaxes in wanted {
+    for relaxes in &wanted {
         let new = NewOverride {
             module: module.name(),
             functions: &module.manifest().logic.functions,
@@ -578,6 +652,8 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
             }
         }
     }
+
+    refuse_unusable(&module, &scope, &wanted)?;
 
     // Declare what the module needs in its manifest; write the overrides where they live.
     let origin = module.manifest_path().display().to_string();
@@ -653,6 +729,12 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         out::outln!("{}", serde_json::Value::Array(out))?;
         return Ok(Finish::Code(0));
     }
+    if args.quiet {
+        for o in &created {
+            out::outln!("{}", o.id)?;
+        }
+        return Ok(Finish::Code(0));
+    }
     for o in &created {
         out::outln!(
             "requested {} in {}: `{}` at scope `{}`, expires end of {}",
@@ -673,23 +755,43 @@ fn request(args: &RequestArgs) -> miette::Result<Finish> {
         )?;
     }
     out::outln!()?;
-    out::outln!("Approve with:")?;
+    let shown = module.dir().display();
+    if project.is_builtin() {
+        out::outln!("Next: it holds in `dev` now (self-approved, justified):")?;
+        out::outln!("  anrf run {shown}")?;
+        out::outln!("For `test` and `prod`, name the approvers in a project policy:")?;
+        out::outln!("  anrf policy init --approver NAME --key keys/NAME.pub")?;
+        return Ok(Finish::Code(0));
+    }
+    out::outln!("Next: an approver signs it (`prod` approvals count in `test` and `dev` too):")?;
     for o in &created {
+        let who = anrf_policy::candidates(o, &holder.name(), &project, Profile::Prod, &[]);
+        let key = who
+            .first()
+            .map_or_else(|| "APPROVER.key".to_owned(), |c| c.approver.clone());
         out::outln!(
-            "  anrf override approve {} --key APPROVER.key --profile prod",
+            "  anrf override approve {} --key {key} --profile prod",
             o.id
         )?;
+        if !who.is_empty() {
+            let names: Vec<String> = who
+                .iter()
+                .map(|c| format!("{} ({})", c.approver, c.role))
+                .collect();
+            out::outln!("    may approve in `prod`: {}", names.join(", "))?;
+        }
     }
+    out::outln!("What is still missing: anrf override status {shown} --profile prod")?;
     Ok(Finish::Code(0))
 }
 
 // ------------------------------------------------------------------ approve
 
 fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
-    let (holder, _) = Holder::locate(&args.id, args.module.as_deref())?;
+    let (holder, record) = Holder::locate(&args.id, args.module.as_deref())?;
     let ovr = holder.find(&args.id)?;
     let project = holder.policy()?;
-    let key = super::key::read_secret_key(&args.key)?;
+    let key = super::key::read_secret_key(&super::key::key_path(&args.key)?)?;
     let subject = holder.subject()?;
     let now = OffsetDateTime::now_utc();
     let actor = project
@@ -740,6 +842,24 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
     let text = anrf_policy::add_approval(&holder.text()?, ovr.id.as_str(), &approval, &origin)
         .map_err(edit_err)?;
     holder.write(&text)?;
+    // Found through `--module` only: index it, so the next approver needs
+    // only the id.
+    if record.is_none() {
+        write_index(
+            &IndexRecord {
+                id: ovr.id.as_str().to_owned(),
+                module: holder.name(),
+                module_dir: holder.dir().display().to_string(),
+                relaxes: ovr.relaxes.to_string(),
+                scope: ovr.scope.to_string(),
+                requested_by: ovr.requested_by.to_string(),
+                requested_at: approval.signed_at.clone(),
+                expires: ovr.expires.to_string(),
+                revoked: None,
+            },
+            None,
+        )?;
+    }
 
     let reloaded = holder.reload()?;
     let policy = reloaded.policy()?;
@@ -775,6 +895,164 @@ fn approve(args: &ApproveArgs) -> miette::Result<Finish> {
         )?;
     }
     Ok(Finish::Code(0))
+}
+
+// ------------------------------------------------------------------- status
+
+fn status(args: &StatusArgs) -> miette::Result<Finish> {
+    let module = Module::load(&args.module)?;
+    let project = load_project_policy(module.dir())?;
+    let resolution = resolve_module(&module, args.profile, &[], None)?;
+    let pinned = project.audit_public_key().map(str::to_owned);
+    let shown = module.dir().display().to_string();
+    let mut overrides = Vec::new();
+    for d in &resolution.overrides {
+        let own = module
+            .manifest()
+            .security
+            .overrides
+            .iter()
+            .find(|o| o.id.as_str() == d.id);
+        let (holder, ovr) = match own {
+            Some(o) => (module.name(), o),
+            None => match project.overrides().iter().find(|o| o.id.as_str() == d.id) {
+                Some(o) => ("*", o),
+                None => continue,
+            },
+        };
+        audit(
+            &decision_event("override status", holder, d, args.profile),
+            args.profile,
+            pinned.as_deref(),
+        )?;
+        let missing = (d.required_approvers as usize).saturating_sub(d.approvers.len());
+        let candidates = if d.is_granted() {
+            Vec::new()
+        } else {
+            anrf_policy::candidates(ovr, holder, &project, args.profile, &d.approvers)
+        };
+        let next = if d.is_granted() {
+            None
+        } else if missing > 0
+            && d.refusal.is_some_and(|r| {
+                matches!(
+                    r,
+                    anrf_policy::Refusal::Unsigned
+                        | anrf_policy::Refusal::TooFewApprovers
+                        | anrf_policy::Refusal::SelfApproval
+                        | anrf_policy::Refusal::ProfileMismatch
+                        | anrf_policy::Refusal::DigestMismatch
+                )
+            })
+        {
+            Some(match candidates.first() {
+                Some(c) => format!(
+                    "anrf override approve {} --key {} --profile {} (the key of `{}`, role `{}`)",
+                    d.id,
+                    c.approver.clone(),
+                    args.profile,
+                    c.approver,
+                    c.role
+                ),
+                None => format!(
+                    "no approver in `{}` may approve it under `{}`: add one under `[[approvers]]` with a role its Cedar rules permit",
+                    project.origin(),
+                    args.profile
+                ),
+            })
+        } else {
+            d.fix.clone()
+        };
+        overrides.push(serde_json::json!({
+            "id": d.id, "relaxes": d.relaxes, "scope": d.scope, "module": holder,
+            "verdict": d.verdict, "refusal": d.refusal.map(anrf_policy::Refusal::code),
+            "approvers": d.approvers, "required_approvers": d.required_approvers,
+            "missing_approvals": if d.is_granted() { 0 } else { missing.max(1) },
+            "candidates": candidates, "reasons": d.reasons, "next": next,
+        }));
+    }
+    let refused: Vec<_> = resolution
+        .refused()
+        .map(|i| serde_json::json!({ "subject": i.subject, "reasons": i.reasons, "fix": i.fix }))
+        .collect();
+    let ready = refused.is_empty();
+    if args.json {
+        out::outln!(
+            "{}",
+            serde_json::json!({
+                "module": module.name(), "profile": args.profile.as_str(), "policy": project.origin(),
+                "ready": ready, "overrides": overrides, "refused": refused,
+            })
+        )?;
+        return Ok(Finish::Code(u8::from(!ready)));
+    }
+    let holding = overrides
+        .iter()
+        .filter(|o| o["verdict"] == "granted")
+        .count();
+    out::outln!(
+        "`{}` ({shown}) under `{}` with `{}`: {}",
+        module.name(),
+        args.profile,
+        project.origin(),
+        if ready {
+            "everything it asks for holds".to_owned()
+        } else {
+            format!("{} thing(s) it asks for are refused", refused.len())
+        }
+    )?;
+    out::outln!("{holding} of {} override(s) hold", overrides.len())?;
+    for o in &overrides {
+        let text = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+        if o["verdict"] == "granted" {
+            let by = o["approvers"].as_array().map_or(0, Vec::len);
+            out::outln!(
+                "  holds    {} `{}` ({by} approval(s))",
+                text("id"),
+                text("relaxes")
+            )?;
+            continue;
+        }
+        out::outln!(
+            "  missing  {} `{}`: {} ({} of {} approval(s))",
+            text("id"),
+            text("relaxes"),
+            o["reasons"]
+                .as_array()
+                .and_then(|r| r.last())
+                .and_then(|r| r.as_str())
+                .unwrap_or(""),
+            o["approvers"].as_array().map_or(0, Vec::len),
+            o["required_approvers"]
+        )?;
+        if let Some(list) = o["candidates"].as_array().filter(|l| !l.is_empty()) {
+            let names: Vec<String> = list
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} ({})",
+                        c["approver"].as_str().unwrap_or(""),
+                        c["role"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            out::outln!("           may approve: {}", names.join(", "))?;
+        }
+        if let Some(next) = o["next"].as_str() {
+            out::outln!("           next: {next}")?;
+        }
+    }
+    for r in &refused {
+        out::outln!(
+            "  refused  {}{}",
+            r["subject"].as_str().unwrap_or(""),
+            r["fix"]
+                .as_str()
+                .map(|f| format!("\n           next: {f}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(Finish::Code(u8::from(!ready)))
 }
 
 // ------------------------------------------------------------------- revoke
