@@ -4,6 +4,9 @@
 # sandbox), then run it through `anrf run` on a sample input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The toolchain, the wasm target and a C compiler, each installed when missing.
+bash scripts/prerequisites.sh
+echo "setup: building anrf (cargo build --release -p anrf)"
 cargo build --release --locked -q -p anrf
 anrf=target/release/anrf
 # State (audit log, caches) stays inside target/ unless ANRF_HOME says otherwise.

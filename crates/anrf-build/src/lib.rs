@@ -1,8 +1,8 @@
 //! Builds a module's guest to `wasm32-wasip1` and records the artifact's path and
 //! SHA-256 in its manifest, keeping the manifest's comments and layout.
 //!
-//! Rust guests are built with cargo (the target must be installed:
-//! `rustup target add wasm32-wasip1`); WAT guests with the `wat` crate. C guests are
+//! Rust guests are built with cargo (a missing `wasm32-wasip1` target is
+//! installed with rustup first, [`ensure_wasm_target`]); WAT guests with the `wat` crate. C guests are
 //! built outside anrf and their artifact recorded by hand.
 //!
 //! ```no_run
@@ -178,11 +178,34 @@ pub fn wasm_target_installed(dir: &Path) -> Result<bool, BuildError> {
         .exists())
 }
 
+/// Makes sure [`WASM_TARGET`] is installed for the toolchain that builds in
+/// `dir`: when it is missing and that toolchain is rustup's (no `$RUSTC`),
+/// runs `rustup target add wasm32-wasip1` once, saying so on stderr in one
+/// line. [`BuildError::TargetMissing`] when it is still missing after that.
+pub fn ensure_wasm_target(dir: &Path) -> Result<(), BuildError> {
+    if wasm_target_installed(dir)? {
+        return Ok(());
+    }
+    if std::env::var_os("RUSTC").is_none() {
+        eprintln!(
+            "anrf: installing the Rust target {WASM_TARGET} (rustup target add {WASM_TARGET})"
+        );
+        let status = toolchain_command(std::ffi::OsStr::new("rustup"))
+            .args(["target", "add", WASM_TARGET])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .status();
+        match status {
+            Ok(s) if s.success() && wasm_target_installed(dir)? => return Ok(()),
+            Ok(_) | Err(_) => {}
+        }
+    }
+    Err(BuildError::TargetMissing)
+}
+
 fn build_rust(module: &Module, options: &BuildOptions) -> Result<(PathBuf, String), BuildError> {
     let dir = module.dir();
-    if !wasm_target_installed(dir)? {
-        return Err(BuildError::TargetMissing);
-    }
+    ensure_wasm_target(dir)?;
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let toolchain = tool_output(
         toolchain_command(&rustc).arg("--version").current_dir(dir),

@@ -85,6 +85,8 @@ pub fn rust_guest(kind: EngineKind, name: &str) -> LoadedModule {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let target = tmp_dir().join("hostile-guests");
+        anrf_build::ensure_wasm_target(&hostile_dir().join("rust"))
+            .expect("the wasm32-wasip1 target");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1"])

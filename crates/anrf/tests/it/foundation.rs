@@ -280,6 +280,97 @@ fn build_reports_compile_errors_clearly() {
 }
 
 #[cfg(unix)]
+#[test]
+fn build_installs_a_missing_wasm_target_with_rustup_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("m");
+    run_ok(anrf(tmp.path()).args(["init", "m", "--path"]).arg(&module));
+    // A toolchain whose sysroot lacks the target until `rustup target add`
+    // puts it there: `rustc --print sysroot` answers with the fake sysroot,
+    // everything else goes to the real compiler.
+    let real = |tool: &str| {
+        let out = Command::new("rustup")
+            .args(["which", tool])
+            .current_dir(&module)
+            .output()
+            .unwrap();
+        text(&out.stdout).trim().to_owned()
+    };
+    let (rustc, cargo) = (real("rustc"), real("cargo"));
+    let sysroot = tmp.path().join("sysroot");
+    std::fs::create_dir_all(sysroot.join("lib/rustlib")).unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = tmp.path().join("rustup.log");
+    let scripts = [
+        (
+            "rustc",
+            format!(
+                "#!/bin/sh
+if [ \"$1 $2\" = \"--print sysroot\" ]; then echo '{}'; exit 0; fi
+exec '{rustc}' \"$@\"
+",
+                sysroot.display()
+            ),
+        ),
+        (
+            "cargo",
+            format!(
+                "#!/bin/sh
+exec '{cargo}' \"$@\"
+"
+            ),
+        ),
+        (
+            "rustup",
+            format!(
+                "#!/bin/sh
+echo \"$@\" >> '{}'
+mkdir -p '{}/lib/rustlib/'\"$3\"
+",
+                log.display(),
+                sysroot.display()
+            ),
+        ),
+    ];
+    for (name, body) in scripts {
+        std::fs::write(bin.join(name), body).unwrap();
+        make_executable(&bin.join(name));
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = anrf(tmp.path())
+        .env("PATH", &path)
+        .arg("build")
+        .arg(&module)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr
+            .contains("installing the Rust target wasm32-wasip1 (rustup target add wasm32-wasip1)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "target add wasm32-wasip1\n"
+    );
+    // Installed: the next build does not ask again.
+    let out = anrf(tmp.path())
+        .env("PATH", &path)
+        .arg("build")
+        .arg(&module)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("installing"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+}
+
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
