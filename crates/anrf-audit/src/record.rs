@@ -66,13 +66,47 @@ pub fn record_with(
     }
 }
 
-/// Who is acting, for [`NewEvent::actor`]: `$USER` (or `$USERNAME`,
-/// `$LOGNAME`), else `unknown`.
+/// Who is acting, for [`NewEvent::actor`] and an override's `requested_by`:
+/// `$USER` (or `$USERNAME`, `$LOGNAME`), else the account the process runs as,
+/// else `unknown`.
 pub fn local_actor() -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .into_iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .or_else(os_user)
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The account the process runs as, when no variable names it (a service, a
+/// container, `env -i`): its name in `/etc/passwd`, else `uid-N`.
+fn os_user() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        // `/proc/self` belongs to the process's effective user.
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let named = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|passwd| {
+                passwd.lines().find_map(|line| {
+                    let mut fields = line.split(':');
+                    let name = fields.next()?;
+                    let id = fields.nth(1)?;
+                    (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+                })
+            });
+        let plain = |n: &String| {
+            !n.is_empty()
+                && n.len() <= 64
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        };
+        Some(named.filter(plain).unwrap_or_else(|| format!("uid-{uid}")))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 #[cfg(test)]

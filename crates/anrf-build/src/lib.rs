@@ -127,10 +127,19 @@ pub struct Built {
     pub sha256: Sha256Hex,
     /// `rustc --version`, or the WAT parser's version.
     pub toolchain: String,
+    /// The digest of the listed sources, taken before compiling
+    /// (`provenance.sources_sha256`).
+    pub sources: Sha256Hex,
 }
 
 /// Builds the module's guest and records the artifact in its manifest.
 pub fn build(module: &Module, options: &BuildOptions) -> Result<Built, BuildError> {
+    if module.manifest().implementation.language == Language::C {
+        return Err(BuildError::UnsupportedLanguage);
+    }
+    // Before the compiler reads them: a source edited during the build is
+    // then reported as edited after it.
+    let sources = module.sources_digest()?;
     let (artifact, toolchain) = match module.manifest().implementation.language {
         Language::Rust => build_rust(module, options)?,
         Language::Wat => build_wat(module)?,
@@ -155,6 +164,7 @@ pub fn build(module: &Module, options: &BuildOptions) -> Result<Built, BuildErro
         path: rel,
         sha256: Sha256Hex::of(&bytes),
         toolchain,
+        sources,
     };
     record_artifact(module.manifest_path(), &built)?;
     // The manifest as written must still load.
@@ -358,6 +368,7 @@ fn record_artifact(manifest_path: &Path, built: &Built) -> Result<(), BuildError
         .or_insert_with(|| toml_edit::value(toml_edit::InlineTable::new()));
     if let Some(table) = provenance.as_table_like_mut() {
         table.insert("toolchain", toml_edit::value(built.toolchain.as_str()));
+        table.insert("sources_sha256", toml_edit::value(built.sources.as_str()));
     }
     let tmp = manifest_path.with_extension("toml.tmp");
     std::fs::write(&tmp, doc.to_string()).map_err(io)?;

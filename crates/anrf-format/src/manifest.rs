@@ -168,6 +168,10 @@ pub struct Provenance {
     /// Confidence in 0..1 as computed by `anrf gen`, with its breakdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
+    /// SHA-256 of the listed sources the artifact was built from, recorded by
+    /// `anrf build`: a source edited since is reported by `anrf run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources_sha256: Option<crate::Sha256Hex>,
 }
 
 /// The security metadata. Required, and every field in it is required: absence is an

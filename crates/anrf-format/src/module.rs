@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::FormatError;
 use crate::fsread::{self, ReadError};
 use crate::manifest::Manifest;
-use crate::names::ContentDigest;
+use crate::names::{ContentDigest, Sha256Hex};
 
 /// The manifest's file name inside a module directory.
 pub const MANIFEST_FILE: &str = "anrf.toml";
@@ -123,6 +123,40 @@ impl Module {
     /// and within the size limits above: the bytes a decision hashes and the bytes
     /// it is then about are the same bytes, taken from one snapshot.
     pub fn snapshot(&self) -> Result<ModuleSnapshot, FormatError> {
+        let sources = self.read_sources()?;
+        let artifact = match &self.manifest.implementation.artifact {
+            None => None,
+            Some(artifact) => {
+                let rel = artifact.path.as_str();
+                let bytes = fsread::read_beneath(
+                    &self.handle,
+                    &self.dir,
+                    Path::new(rel),
+                    MAX_ARTIFACT_BYTES,
+                )
+                .map_err(|source| FormatError::MissingArtifact {
+                    path: self.resolve(rel),
+                    module: self.dir.display().to_string(),
+                    source,
+                })?;
+                Some(bytes)
+            }
+        };
+        Ok(ModuleSnapshot {
+            manifest: self.manifest.clone(),
+            sources,
+            artifact,
+        })
+    }
+
+    /// [`ModuleSnapshot::sources_digest`] of the sources as they are now (the
+    /// artifact is not read): what `anrf build` records before it compiles.
+    pub fn sources_digest(&self) -> Result<Sha256Hex, FormatError> {
+        Ok(sources_digest(&self.read_sources()?))
+    }
+
+    /// Every listed source, sorted, each once, within the size limits.
+    fn read_sources(&self) -> Result<Vec<(String, Vec<u8>)>, FormatError> {
         let mut names: Vec<&str> = self
             .manifest
             .implementation
@@ -155,29 +189,7 @@ impl Module {
             }
             sources.push((name.to_owned(), bytes));
         }
-        let artifact = match &self.manifest.implementation.artifact {
-            None => None,
-            Some(artifact) => {
-                let rel = artifact.path.as_str();
-                let bytes = fsread::read_beneath(
-                    &self.handle,
-                    &self.dir,
-                    Path::new(rel),
-                    MAX_ARTIFACT_BYTES,
-                )
-                .map_err(|source| FormatError::MissingArtifact {
-                    path: self.resolve(rel),
-                    module: self.dir.display().to_string(),
-                    source,
-                })?;
-                Some(bytes)
-            }
-        };
-        Ok(ModuleSnapshot {
-            manifest: self.manifest.clone(),
-            sources,
-            artifact,
-        })
+        Ok(sources)
     }
 
     /// [`ModuleSnapshot::content_digest`] of a fresh snapshot.
@@ -226,6 +238,26 @@ impl ModuleSnapshot {
     /// Every listed source with its bytes, sorted by path.
     pub fn sources(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.sources.iter().map(|(n, b)| (n.as_str(), b.as_slice()))
+    }
+
+    /// The SHA-256 of the listed sources (each path and its bytes, sorted,
+    /// length-prefixed), as `anrf build` records it in
+    /// `provenance.sources_sha256`.
+    pub fn sources_digest(&self) -> Sha256Hex {
+        sources_digest(&self.sources)
+    }
+
+    /// Whether the sources are the ones the artifact was built from: `None`
+    /// when the build recorded no digest (a hand-recorded artifact).
+    pub fn built_from_these_sources(&self) -> Option<bool> {
+        let recorded = self
+            .manifest
+            .implementation
+            .provenance
+            .as_ref()?
+            .sources_sha256
+            .as_ref()?;
+        Some(recorded == &self.sources_digest())
     }
 
     /// Whether the artifact's SHA-256 is the one the manifest records (`None`
@@ -369,4 +401,14 @@ pub fn path_within(path: &str, dir: &str) -> bool {
         || path
             .strip_prefix(dir)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn sources_digest(sources: &[(String, Vec<u8>)]) -> Sha256Hex {
+    let mut hasher = Sha256::new();
+    frame(&mut hasher, b"anrf-sources-v1");
+    for (name, bytes) in sources {
+        frame(&mut hasher, name.as_bytes());
+        frame(&mut hasher, bytes);
+    }
+    Sha256Hex::from_digest(hasher.finalize().into())
 }

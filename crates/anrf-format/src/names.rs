@@ -339,6 +339,11 @@ impl Sha256Hex {
         use sha2::Digest as _;
         Self(hex::encode(sha2::Sha256::digest(bytes)))
     }
+
+    /// A digest computed elsewhere.
+    pub fn from_digest(digest: [u8; 32]) -> Self {
+        Self(hex::encode(digest))
+    }
 }
 
 fn is_lower_hex(c: char) -> bool {

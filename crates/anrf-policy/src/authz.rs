@@ -257,9 +257,25 @@ fn compile_here(text: &str, origin: &str) -> Result<Compiled, PolicyError> {
         .map_err(|e| cedar_err(format!("the anrf schema does not parse: {e}")))?;
     let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
     if !result.validation_passed() {
+        // Cedar names rules `policy0`, `policy1`, ... in the order written:
+        // name each by its `@id` instead, which is what the author wrote.
+        let named: Vec<(String, String)> = policies
+            .policies()
+            .filter_map(|p| {
+                let id = p.annotation("id")?;
+                Some((
+                    format!("`{}`", p.id()),
+                    format!("`@id(\"{id}\")` ({})", p.id()),
+                ))
+            })
+            .collect();
         let messages: Vec<String> = result
             .validation_errors()
-            .map(ToString::to_string)
+            .map(|e| {
+                named
+                    .iter()
+                    .fold(e.to_string(), |m, (from, to)| m.replace(from.as_str(), to))
+            })
             .collect();
         return Err(cedar_err(format!(
             "rules do not fit the anrf schema: {}",
@@ -292,6 +308,20 @@ fn render_causes(e: &cedar_policy::ParseErrors) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_that_does_not_fit_is_named_by_its_id() {
+        let text = "@id(\"ok-rule\")\npermit(principal, action, resource);\n@id(\"reads-only\")\npermit(principal, action, resource) when { resource.kinds == \"allow-read\" };\n";
+        let Err(err) = compile(text, "anrf-policy.toml") else {
+            panic!("a misspelled attribute must not compile");
+        };
+        let message = err.to_string();
+        assert!(
+            message.contains("`@id(\"reads-only\")` (policy1)"),
+            "{message}"
+        );
+        assert!(!message.contains("ok-rule"), "{message}");
+    }
 
     fn req<'a>(role: &'a str, kind: &'a str, roles: &'a [String]) -> ApproveRequest<'a> {
         ApproveRequest {

@@ -346,8 +346,20 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
         .module
         .map_or(Limits::DEFAULT, |m| m.manifest.security.limits);
     let mut limits = Limits::DEFAULT;
+    // A granted `--raise` on the command line (dev) asks for more than the
+    // manifest declares, and for a bare file is the only way to ask.
+    let cli_raise = |name: LimitName| {
+        sources
+            .iter()
+            .filter(|s| s.label == "cli")
+            .filter_map(|s| match s.relaxation {
+                Relaxation::Raise(l, v) if l == name => Some(v),
+                _ => None,
+            })
+            .max()
+    };
     for name in LimitName::ALL {
-        let want = declared.get(name);
+        let want = declared.get(name).max(cli_raise(name).unwrap_or(0));
         let default = Limits::DEFAULT.get(name);
         let max = maxima.limits.get(name);
         let (show_want, show_default, show_max) = (
@@ -441,9 +453,14 @@ pub fn resolve(input: &ResolveInput<'_>) -> Resolution {
     );
     asked.sort();
     asked.dedup();
-    // A bare file carries no overrides of its own and gets the defaults.
+    // A bare file carries no overrides of its own: only a granted `--raise`
+    // on the command line raises its budgets.
     if input.module.is_none() {
-        asked.clear();
+        asked.retain(|b| {
+            sources.iter().any(|s| {
+                s.label == "cli" && matches!(s.relaxation, Relaxation::RaiseBudget(n, _) if n == *b)
+            })
+        });
     }
     for name in asked {
         let is_this = |r: &Relaxation| matches!(r, Relaxation::RaiseBudget(b, _) if *b == name);

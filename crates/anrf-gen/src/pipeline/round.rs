@@ -411,6 +411,7 @@ impl<'r, 'b> Run<'r, 'b> {
             prompt_digest: Some(self.prompt_digest.clone()),
             rounds: Some(rounds),
             confidence: Some(confidence),
+            sources_sha256: None,
         }
     }
 
@@ -425,7 +426,16 @@ impl<'r, 'b> Run<'r, 'b> {
         let Ok(mut manifest) = Manifest::from_path(&path) else {
             return Ok(());
         };
-        manifest.implementation.provenance = Some(self.provenance(rounds, confidence));
+        // What `anrf build` recorded about the sources stays.
+        let built_from = manifest
+            .implementation
+            .provenance
+            .as_ref()
+            .and_then(|p| p.sources_sha256.clone());
+        manifest.implementation.provenance = Some(anrf_format::Provenance {
+            sources_sha256: built_from,
+            ..self.provenance(rounds, confidence)
+        });
         let text = manifest.to_toml().map_err(|e| GenError::Io {
             path: path.clone(),
             source: std::io::Error::other(e.to_string()),

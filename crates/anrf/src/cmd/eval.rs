@@ -23,6 +23,9 @@ enum Benchmark {
     Intent(IntentEvalArgs),
 }
 
+/// Where `anrf eval intent --train` writes the retrained model unless told.
+const TRAINED_MODEL: &str = "intent-model.json";
+
 #[derive(Debug, Default, Args)]
 struct IntentEvalArgs {
     /// Retrain the model on the dataset's train split, write it to `--model-out`,
@@ -30,7 +33,8 @@ struct IntentEvalArgs {
     #[arg(long)]
     train: bool,
 
-    /// Where `--train` writes the model (default: the source tree this binary was built from)
+    /// Where `--train` writes the model [default: `intent-model.json` in the
+    /// working directory; never the source tree the binary was built from]
     #[arg(long, value_name = "PATH", requires = "train")]
     model_out: Option<PathBuf>,
 
@@ -51,7 +55,14 @@ pub(crate) fn exec(args: EvalArgs) -> miette::Result<Finish> {
     };
     let output = intent::run(&IntentRun {
         train: args.train,
-        model_out: args.model_out,
+        model_out: if args.train {
+            Some(
+                args.model_out
+                    .unwrap_or_else(|| PathBuf::from(TRAINED_MODEL)),
+            )
+        } else {
+            None
+        },
         write_docs: args.write_docs,
         json: args.json,
     })

@@ -79,7 +79,12 @@ pub(crate) struct RunArgs {
     /// Dev only: pass the host's environment variable NAME.
     #[arg(long = "allow-env", value_name = "NAME")]
     allow_env: Vec<String>,
-    /// Why the `--allow-*` grants are needed (required with them; recorded in the audit log).
+    /// Dev only: raise a limit above its default or above the manifest
+    /// (`timeout=30s`, `memory=256MiB`), or a compile budget (`functions=30000`);
+    /// also for a bare `.wasm`/`.wat`, within the project maxima.
+    #[arg(long = "raise", value_name = "LIMIT=VALUE")]
+    raise: Vec<String>,
+    /// Why the `--allow-*` and `--raise` grants are needed (required with them; recorded in the audit log).
     #[arg(long, value_name = "TEXT")]
     justification: Option<String>,
     /// Arguments passed to the guest, after `--`.
@@ -160,7 +165,7 @@ fn run_in<'scope>(
     let opening = spawn(scope, "anrf-audit", || RunAudit::open(request.profile))?;
     // Read (and for a module, check) what will run before deciding: the
     // decision names the content it was about.
-    let (bytes_input, subject, digests) = module_input(&request.source)?;
+    let (bytes_input, subject, digests) = module_input(&request.source, request.profile)?;
     let start = match &request.source {
         Source::Module(m) => m.dir().to_path_buf(),
         Source::Wasm(_) | Source::Wat(_) => std::env::current_dir().into_diagnostic()?,
@@ -506,10 +511,13 @@ fn validate(args: RunArgs) -> miette::Result<Request> {
         let name = EnvName::new(&name).map_err(|e| miette!("invalid `--allow-env {name}`: {e}"))?;
         grants.push(CliGrant::Env { name });
     }
+    for spec in &args.raise {
+        grants.push(CliGrant::raise(spec).map_err(|e| miette!("invalid `--raise {spec}`: {e}"))?);
+    }
     if args.justification.is_some() && grants.is_empty() {
         return Err(miette!(
-            help = "use it with `--allow-read DIR`, `--allow-write DIR` or `--allow-env NAME`",
-            "`--justification` given without any `--allow-*` grant"
+            help = "use it with `--allow-read DIR`, `--allow-write DIR`, `--allow-env NAME` or `--raise LIMIT=VALUE`",
+            "`--justification` given without any `--allow-*` or `--raise` grant"
         ));
     }
     Ok(Request {
@@ -860,7 +868,10 @@ struct Digests {
 /// Each file is read once: a module's sources and artifact are taken in one
 /// snapshot beneath its directory, and the bytes whose digest the decision names
 /// and whose sha256 is checked against the manifest are the bytes that run.
-fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<Digests>)> {
+fn module_input(
+    source: &Source,
+    profile: Profile,
+) -> miette::Result<(ModuleInput, String, Option<Digests>)> {
     match source {
         Source::Module(module) => {
             let Some(artifact) = &module.manifest().implementation.artifact else {
@@ -881,6 +892,23 @@ fn module_input(source: &Source) -> miette::Result<(ModuleInput, String, Option<
                     artifact.sha256.as_str(),
                     actual.as_str()
                 ));
+            }
+            // A source edited after `anrf build`: the artifact is not what the
+            // sources say. `dev` goes on with a warning; `test` and `prod` refuse.
+            if snapshot.built_from_these_sources() == Some(false) {
+                let rebuild = format!("anrf build {}", module.dir().display());
+                if profile == Profile::Dev {
+                    eprintln!(
+                        "anrf: warning: a source of `{}` changed after `anrf build`: running the artifact built before (rebuild: {rebuild})",
+                        module.name()
+                    );
+                } else {
+                    return Err(miette!(
+                        help = format!("rebuild it: {rebuild}"),
+                        "a source of `{}` changed after `anrf build`, so the artifact is not the one its sources describe; `{profile}` runs only what was built from the sources as they are",
+                        module.name()
+                    ));
+                }
             }
             let digests = Digests {
                 code: snapshot.code_digest(),

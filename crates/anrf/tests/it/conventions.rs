@@ -202,3 +202,26 @@ fn a_terminal_s_input_is_streamed_to_the_guest() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn retraining_writes_into_the_working_directory_not_the_source_tree() {
+    let work = tempfile::tempdir().unwrap();
+    let source_model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../anrf-gen/data/intent-model.json"
+    );
+    let before = std::fs::read(source_model).ok();
+    let out = anrf()
+        .args(["eval", "intent", "--train", "--json"])
+        .env("ANRF_HOME", work.path().join("home"))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(work.path().join("intent-model.json").is_file());
+    assert_eq!(
+        std::fs::read(source_model).ok(),
+        before,
+        "the source tree is untouched"
+    );
+}

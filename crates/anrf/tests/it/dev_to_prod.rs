@@ -297,3 +297,68 @@ fn policy_init_refuses_names_that_are_not_names() {
         assert!(!p.root.join("anrf-policy.toml").exists(), "{spec:?}");
     }
 }
+
+#[test]
+fn without_user_variables_the_requester_is_the_account_not_unknown() {
+    let p = Project::new();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .env("ANRF_HOME", &p.home)
+        .env_remove("USER")
+        .env_remove("USERNAME")
+        .env_remove("LOGNAME")
+        .current_dir(&p.root)
+        .args([
+            "override",
+            "request",
+            "hello",
+            "--allow-read",
+            "data",
+            "--justification",
+            WHY,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", err(&out));
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let account = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let account = text(&account.stdout).trim().to_owned();
+    assert_eq!(json[0]["requested_by"], account.as_str());
+    assert_ne!(json[0]["requested_by"], "unknown");
+}
+
+#[test]
+fn a_source_edited_after_build_is_reported_in_dev_and_refused_in_test() {
+    let p = Project::new();
+    p.ok(&["build", "hello"]);
+    let manifest = std::fs::read_to_string(p.module().join("anrf.toml")).unwrap();
+    assert!(manifest.contains("sources_sha256 = "), "{manifest}");
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "hello\n");
+    p.set_message("edited");
+    let dev = p.anrf(&["run", "hello"]);
+    assert_eq!(code(&dev), 0, "{}", err(&dev));
+    assert_eq!(text(&dev.stdout), "hello\n", "dev runs what was built");
+    assert!(
+        err(&dev).contains("changed after `anrf build`"),
+        "{}",
+        err(&dev)
+    );
+    let test = p.anrf(&["run", "hello", "--profile", "test"]);
+    assert_eq!(code(&test), 2);
+    let stderr = err(&test);
+    assert!(stderr.contains("changed after `anrf build`"), "{stderr}");
+    let fix = stderr
+        .split("rebuild it: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    let args: Vec<&str> = fix.split_whitespace().skip(1).collect();
+    assert_eq!(args[0], "build", "{fix}");
+    p.ok(&args);
+    assert_eq!(p.ok(&["run", "hello", "--profile", "test"]), "edited\n");
+}

@@ -608,3 +608,79 @@ fn a_granted_dir_replaced_by_a_link_after_approval_is_refused() {
     assert!(stderr.contains("refusing to grant `data`"), "{stderr}");
     assert!(stderr.contains("is a symbolic link"), "{stderr}");
 }
+
+/// Counts to two billion: over the default fuel, within a raised one.
+const LONG_LOOP: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "_start") (local i32)
+    (loop $l
+      (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get 0) (i32.const 2000000000))))))
+"#;
+
+#[test]
+fn a_bare_module_gets_raised_limits_in_dev_through_justified_audited_flags() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("long.wat");
+    std::fs::write(&wat, LONG_LOOP).unwrap();
+    let wat = wat.to_str().unwrap();
+    let out = env.run(&[wat]);
+    assert_eq!(
+        code(&out),
+        125,
+        "the default fuel stops it: {}",
+        text(&out.stderr)
+    );
+    let why = "a numeric kernel benchmark that needs more fuel than the default";
+    // Without a justification: refused, and the fix says what to add.
+    let out = env.run(&[wat, "--raise", "fuel=100000000000"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("add --justification"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.run(&[
+        wat,
+        "--raise",
+        "fuel=100000000000",
+        "--raise",
+        "timeout=60s",
+        "--justification",
+        why,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    // Outside dev, refused with the way to get it there.
+    let out = env.run(&[
+        wat,
+        "--profile",
+        "test",
+        "--raise",
+        "fuel=100000000000",
+        "--justification",
+        why,
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("only honoured in `dev`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Past the maxima: refused.
+    let out = env.run(&[wat, "--raise", "timeout=3000s", "--justification", why]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("wider than the project maxima"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The grant is in the audit log with its justification.
+    let log = Command::new(env!("CARGO_BIN_EXE_anrf"))
+        .env("ANRF_HOME", env.home.path())
+        .args(["audit", "log", "--json"])
+        .output()
+        .unwrap();
+    let log = text(&log.stdout);
+    assert!(log.contains(why) && log.contains("raise:fuel="), "{log}");
+}
