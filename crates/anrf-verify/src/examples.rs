@@ -112,16 +112,18 @@ pub(crate) fn run_examples(
                 .map(|v| format!("{}: {}", v.kind, v.message))
                 .collect::<Vec<_>>()
                 .join("; ");
-            findings.push(
-                Finding::new(
-                    CheckId::T003,
-                    format!(
-                        "example `{}` was stopped by the sandbox ({what})",
-                        example.name
-                    ),
-                )
-                .at(location.clone()),
-            );
+            let mut finding = Finding::new(
+                CheckId::T003,
+                format!(
+                    "example `{}` was stopped by the sandbox ({what})",
+                    example.name
+                ),
+            )
+            .at(location.clone());
+            if let Some(help) = violation_help(&outcome.violations) {
+                finding = finding.help(help);
+            }
+            findings.push(finding);
         } else if outcome.status == Status::Error {
             passed = false;
             let stderr = String::from_utf8_lossy(&outcome.stderr);
@@ -281,4 +283,34 @@ fn shorten(text: &str) -> String {
         let cut: String = text.chars().take(MAX).collect();
         format!("{cut}…")
     }
+}
+
+/// What the manifest needs for the first violation that stopped an example:
+/// the capability and the effect it serves, or the limit (raised freely up to
+/// the default, above it by an override).
+fn violation_help(violations: &[anrf_runtime::Violation]) -> Option<String> {
+    let capability = |key: &str, effect: &str| {
+        format!(
+            "set `{key} = true` under `[security.capabilities]` and add `\"{effect}\"` to `logic.effects`, or make the guest do without it"
+        )
+    };
+    let limit = |name: &str, default: String| {
+        format!(
+            "raise `{name}` under `[security.limits]` (freely up to the default {default}; above it `anrf override request MODULE --raise {name}=VALUE`), or make the example do less"
+        )
+    };
+    let d = anrf_format::Limits::DEFAULT;
+    violations.iter().find_map(|v| {
+        use anrf_runtime::ViolationKind as K;
+        Some(match v.kind {
+            K::CapabilityDenied if v.message.contains("random") => capability("random", "random"),
+            K::CapabilityDenied if v.message.contains("clock") => capability("clock", "clock"),
+            K::FuelExhausted => limit("fuel", d.fuel.units().to_string()),
+            K::Timeout => limit("timeout", d.timeout.to_string()),
+            K::MemoryLimit => limit("memory", d.memory.to_string()),
+            K::OutputLimit => limit("stdout", d.stdout.to_string()),
+            K::StackOverflow => limit("stack", d.stack.to_string()),
+            _ => return None,
+        })
+    })
 }

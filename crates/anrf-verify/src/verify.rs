@@ -274,6 +274,7 @@ pub fn verify(module: &Module, options: &VerifyOptions<'_>) -> Result<Report, Ve
         mut facts,
         ..
     } = run;
+    help_from_the_decisions(&mut findings, &resolution, options.profile);
     // The exact command, as the policy engine's fixes give it.
     let request = format!("anrf override request {}", module.name());
     for finding in &mut findings {
@@ -805,5 +806,63 @@ impl<'m> Run<'m, '_> {
         );
         self.findings.extend(findings);
         self.facts.examples = facts;
+    }
+}
+
+/// A finding whose generic fix ("grant it", "request an override") is not
+/// what is missing when the manifest already declares the capability, or an
+/// override for it already exists: then the fix is the policy decision's own
+/// (the approval it lacks, with its id). Suppressed findings keep theirs.
+fn help_from_the_decisions(
+    findings: &mut [Finding],
+    resolution: &anrf_policy::Resolution,
+    profile: anrf_format::Profile,
+) {
+    use CheckId as C;
+    for finding in findings.iter_mut().filter(|f| f.suppression.is_none()) {
+        let help = match finding.id {
+            C::S010 => {
+                let prefix = if finding.message.contains("the file system") {
+                    "dir "
+                } else if finding.message.contains("environment variable") {
+                    "env "
+                } else if finding.message.contains("network") {
+                    "network "
+                } else {
+                    continue;
+                };
+                resolution
+                    .refused()
+                    .find(|i| i.subject.starts_with(prefix))
+                    .and_then(|item| {
+                        Some(format!(
+                            "the manifest declares `{}`, but it is not granted under `{profile}`: {}",
+                            item.subject,
+                            item.fix.as_deref()?
+                        ))
+                    })
+            }
+            C::S001 | C::S002 | C::S003 | C::S004 | C::S005 | C::S006 | C::S007 | C::S008
+            | C::S009 | C::S012 => resolution
+                .overrides
+                .iter()
+                .filter(|d| d.kind == "memory-unsafe" && !d.is_granted())
+                .find(|d| match d.scope.strip_prefix("function:") {
+                    Some(name) => finding.function.as_deref() == Some(name),
+                    None => true,
+                })
+                .and_then(|d| {
+                    Some(format!(
+                        "the `memory-unsafe` override `{}` (scope `{}`) exists but does not hold under `{profile}`: {}",
+                        d.id,
+                        d.scope,
+                        d.fix.as_deref()?
+                    ))
+                }),
+            _ => None,
+        };
+        if let Some(help) = help {
+            finding.help = help;
+        }
     }
 }

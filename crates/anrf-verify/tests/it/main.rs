@@ -11,6 +11,7 @@ mod cache;
 mod checks;
 mod docs;
 mod explain;
+mod fixes;
 mod reports;
 mod resolve;
 mod support;
