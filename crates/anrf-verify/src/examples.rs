@@ -211,7 +211,7 @@ fn run_policy(
     example: &Example,
     options: &VerifyOptions<'_>,
     scratch: &Path,
-) -> Result<RunPolicy, (String, Option<&'static str>)> {
+) -> Result<RunPolicy, (String, Option<String>)> {
     let limits = crate::effective::runtime_limits(effective);
     let metering = if options.profile == Profile::Prod {
         Metering::Epoch
@@ -231,8 +231,15 @@ fn run_policy(
         let (access, opened) = match dir.access {
             anrf_format::Access::ReadOnly => (
                 anrf_runtime::Access::ReadOnly,
-                root.open_beneath(&dir.host)
-                    .map_err(|e| (e.to_string(), None))?,
+                root.open_beneath(&dir.host).map_err(|e| {
+                    (
+                        format!(
+                            "its read-only directory `{}` (`{}` in the guest) cannot be opened: {e}",
+                            dir.host, dir.guest
+                        ),
+                        Some(missing_dir_help(module, &dir.host)),
+                    )
+                })?,
             ),
             anrf_format::Access::ReadWrite => {
                 let copy = scratch.join(i.to_string());
@@ -242,7 +249,7 @@ fn run_policy(
                             "its read-write directory `{}` (`{}` in the guest) cannot be copied to a scratch directory: {e}",
                             dir.host, dir.guest
                         ),
-                        Some(SCRATCH_HELP),
+                        Some(SCRATCH_HELP.to_owned()),
                     )
                 })?;
                 let copy = std::fs::canonicalize(&copy)
@@ -273,6 +280,15 @@ fn run_policy(
         .with_capabilities(caps)
         .with_profile(options.profile.as_str())
         .with_compile_budget(compile_budget(effective)))
+}
+
+/// A read-only directory must be a real directory inside the module: create
+/// it, or drop its entry.
+fn missing_dir_help(module: &Module, host: &str) -> String {
+    format!(
+        "create `{host}` as a directory inside the module (`mkdir -p {}/{host}`; a symbolic link is not followed), or remove its entry from `security.capabilities.dirs`",
+        module.dir().display()
+    )
 }
 
 fn shorten(text: &str) -> String {

@@ -168,3 +168,57 @@ fn t003_for_a_limit_names_the_limit_and_raising_it_within_the_default_clears_it(
         ids(&report)
     );
 }
+
+/// Prints `2\n` and touches nothing.
+const PRINTS_TWO_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "2\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 2))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+#[test]
+fn t004_for_a_missing_read_only_directory_names_it_and_creating_it_clears_it() {
+    let fixture = Fixture::rust()
+        .wat(PRINTS_TWO_WAT)
+        .effects("[\"stdin\", \"stdout\", \"fs-read\"]")
+        .capabilities(&NO_CAPS.replace(
+            "dirs = []",
+            "dirs = [{ guest = \"/data\", host = \"data\", access = \"read-only\" }]",
+        ))
+        .overrides(&override_toml(
+            "ovr-0da7a004",
+            "module",
+            "allow-read:data",
+            "2027-06-30",
+        ));
+    let written = fixture.write();
+    let policy = policy();
+    written.approve(&policy, "ovr-0da7a004", "bob", Profile::Test);
+    let report = written.verify_with(&policy, Profile::Test);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.id == CheckId::T004)
+        .unwrap_or_else(|| panic!("no T004: {:?}", ids(&report)));
+    assert!(
+        finding.message.contains("read-only directory `data`"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.help.contains("mkdir -p ") && finding.help.contains("/data`"),
+        "{}",
+        finding.help
+    );
+    // Applied: the directory the help names.
+    std::fs::create_dir(written.root.join("data")).unwrap();
+    let report = written.verify_with(&policy, Profile::Test);
+    assert!(
+        !open_ids(&report).contains(&CheckId::T004),
+        "{:?}",
+        ids(&report)
+    );
+}

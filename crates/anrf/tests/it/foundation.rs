@@ -297,6 +297,9 @@ fn build_installs_a_missing_wasm_target_with_rustup_and_says_so() {
         text(&out.stdout).trim().to_owned()
     };
     let (rustc, cargo) = (real("rustc"), real("cargo"));
+    // The build compiles with the real compiler, whose own sysroot must hold
+    // the target (on a machine that never had it, this installs it for real).
+    anrf_build::ensure_wasm_target(&module).expect("the real wasm32-wasip1 target");
     let sysroot = tmp.path().join("sysroot");
     std::fs::create_dir_all(sysroot.join("lib/rustlib")).unwrap();
     let bin = tmp.path().join("bin");
