@@ -663,6 +663,29 @@ mod tests {
     }
 
     #[test]
+    fn refusals_name_the_flag_that_asked() {
+        let env = CliGrant::Env {
+            name: anrf_format::EnvName::new("GREETING").unwrap(),
+        };
+        for (grant, flag) in [
+            (read("data"), "--allow-read data"),
+            (write("out"), "--allow-write out"),
+            (env, "--allow-env GREETING"),
+            (CliGrant::raise("fuel=5000").unwrap(), "--raise fuel=5000"),
+        ] {
+            assert_eq!(grant.flag(), flag);
+            let d = decide(&data_and_out(), Profile::Test, grant.clone(), Some(WHY));
+            assert!(
+                d.reasons[0].starts_with(&format!("`{flag}` refused:")),
+                "{:?}",
+                d.reasons
+            );
+            let d = decide(&data_and_out(), Profile::Dev, grant, None);
+            assert!(d.fix.unwrap().contains(&format!("to `{flag}`")));
+        }
+    }
+
+    #[test]
     fn normalize_resolves_dots_lexically_and_never_above_the_root() {
         for (input, want) in [
             ("/p/wordcount/../data/./x", "/p/data/x"),
