@@ -513,6 +513,24 @@ mod tests {
     }
 
     #[test]
+    fn file_at_the_same_seq_is_replaced() {
+        // Only a newer checkpoint is kept over the one being written: one for the
+        // same event (re-signed later, or a stale file left at that seq) is
+        // replaced by the writer's.
+        let dir = tempfile::tempdir().unwrap();
+        let key = signing_key();
+        let vk = key.verifying_key();
+        let stale = Checkpoint::sign(&key, 3, "bb", "2026-11-23T12:00:00Z".to_owned());
+        let fresh = Checkpoint::sign(&key, 3, "cc", "2026-11-23T12:00:01Z".to_owned());
+        write_file(dir.path(), &vk, &stale).unwrap();
+        write_file(dir.path(), &vk, &fresh).unwrap();
+        let FileState::Present(file) = read_file(dir.path()).unwrap() else {
+            panic!("checkpoint file missing");
+        };
+        assert_eq!(file.checkpoint, fresh);
+    }
+
+    #[test]
     fn file_never_goes_backwards() {
         let dir = tempfile::tempdir().unwrap();
         let key = SigningKey::from_bytes(&[1u8; 32]);

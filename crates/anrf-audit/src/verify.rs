@@ -748,6 +748,56 @@ mod tests {
     }
 
     #[test]
+    fn forged_checkpoint_beyond_the_end_covers_nothing() {
+        let (_home, dir) = log_of(5);
+        tamper(
+            &dir,
+            &format!(
+                "INSERT INTO checkpoints (seq, head_hash, time, signature) VALUES (7, '{}', '2026-11-23T12:00:00Z', '{}');",
+                "ab".repeat(32),
+                "cd".repeat(64)
+            ),
+        );
+        let r = report(&dir);
+        assert_eq!(
+            r.problem,
+            Some(Problem {
+                seq: Some(7),
+                kind: ProblemKind::CheckpointSignatureInvalid {
+                    checkpoint: 7,
+                    source: CheckpointSource::Table
+                }
+            })
+        );
+        assert_eq!(r.latest_checkpoint, Some(5));
+    }
+
+    #[test]
+    fn witness_returns_the_logs_own_head_not_the_witness_given() {
+        let (_home, dir) = log_of(3);
+        let FileState::Present(file) = checkpoint::read_file(&dir).unwrap() else {
+            panic!("checkpoint.sig missing");
+        };
+        // A valid witness of the same event, signed at another time.
+        let signing = key::load(&dir).unwrap().unwrap();
+        let older = Checkpoint::sign(
+            &signing,
+            file.checkpoint.seq,
+            &file.checkpoint.head_hash,
+            "2026-01-01T00:00:00Z".to_owned(),
+        );
+        assert_ne!(older, file.checkpoint);
+        let log = AuditLog::open_existing(&dir).unwrap();
+        let options = VerifyOptions {
+            pinned_key: None,
+            witness: Some(Witness::new(log.public_key_hex(), older)),
+        };
+        let (r, head) = log.witness(&options).unwrap();
+        assert!(r.is_intact(), "{:?}", r.problem);
+        assert_eq!(head.unwrap().checkpoint(), &file.checkpoint);
+    }
+
+    #[test]
     fn latest_checkpoint_is_the_newest_validly_signed_one() {
         let (_home, dir) = log_of(3);
         let r = report(&dir);
