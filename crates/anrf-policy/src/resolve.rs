@@ -1104,6 +1104,82 @@ network = []
     }
 
     #[test]
+    fn budget_raise_to_the_default_raises_nothing() {
+        let default = BudgetName::Functions.default_value();
+        let grant = CliGrant::raise(&format!("functions={default}")).unwrap();
+        let r = bare_dev(&ProjectPolicy::builtin(), &[grant]);
+        assert!(r.effective.budgets.is_empty(), "{}", r.explain());
+        let grant = CliGrant::raise(&format!("functions={}", default + 1)).unwrap();
+        let r = bare_dev(&ProjectPolicy::builtin(), &[grant]);
+        assert_eq!(
+            r.effective.budgets.get(&BudgetName::Functions),
+            Some(&(default + 1))
+        );
+    }
+
+    #[test]
+    fn refused_sandbox_only_names_the_memory_unsafe_override_not_another() {
+        let request = |relaxes: &str| {
+            crate::approve::new_override(
+                &crate::approve::NewOverride {
+                    module: "wordcount",
+                    functions: &[],
+                    scope: anrf_format::Scope::Module,
+                    relaxes: relaxes.parse().unwrap(),
+                    justification: "the vendored C parser is memory-unsafe, the sandbox contains it",
+                    requested_by: "alice",
+                    expires: None,
+                    now: datetime!(2026-11-23 12:00:00 UTC),
+                },
+                &ProjectPolicy::builtin(),
+            )
+            .unwrap()
+        };
+        let env = request("allow-env:GREETING");
+        let unsafe_basis = request("memory-unsafe");
+        let mut m = manifest();
+        m.security.memory_safety = MemorySafety::SandboxOnly;
+        m.security.overrides = vec![env.clone(), unsafe_basis.clone()];
+        let digest = ContentDigest::of(b"wordcount");
+        let project = ProjectPolicy::builtin();
+        let r = resolve(&ResolveInput {
+            project: &project,
+            profile: Profile::Test,
+            now: datetime!(2026-11-23 12:00:00 UTC),
+            module: Some(ModuleInput {
+                manifest: &m,
+                code_digest: &digest,
+            }),
+            cli_grants: &[],
+            cli_justification: None,
+            user: "alice",
+            revocations: &[],
+        });
+        let item = r
+            .items
+            .iter()
+            .find(|i| i.subject == "memory safety sandbox-only")
+            .unwrap();
+        assert_eq!(item.verdict, Verdict::Refused);
+        let notes: Vec<&String> = item
+            .reasons
+            .iter()
+            .filter(|n| n.starts_with("override `"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{:?}", item.reasons);
+        assert!(notes[0].contains(unsafe_basis.id.as_str()), "{notes:?}");
+        let fix = item.fix.as_deref().unwrap();
+        let wanted = r
+            .overrides
+            .iter()
+            .find(|d| d.id == unsafe_basis.id.as_str())
+            .and_then(|d| d.fix.as_deref())
+            .unwrap();
+        assert_eq!(fix, wanted);
+        assert!(!fix.contains(env.id.as_str()), "{fix}");
+    }
+
+    #[test]
     fn cli_raise_raises_only_the_limit_it_names() {
         let project = ProjectPolicy::builtin();
         let grants = [CliGrant::raise("memory=128MiB").unwrap()];
