@@ -432,6 +432,14 @@ mod tests {
         ] {
             let flags = open_flags(&dir).unwrap();
             let path_bit = rustix::fs::OFlags::PATH.bits();
+            // O_DIRECTORY shows the flags were read at all.
+            let directory_bit = rustix::fs::OFlags::DIRECTORY.bits();
+            assert_ne!(
+                flags & directory_bit,
+                0,
+                "{}: flags {flags:o}",
+                dir.path().display()
+            );
             assert_eq!(
                 flags & path_bit,
                 0,
