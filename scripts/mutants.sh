@@ -10,7 +10,8 @@
 #                                           after the crate are passed through)
 #
 # Each mutant runs the crate's unit and integration tests (`cargo test --tests`;
-# doc tests are examples and are left out, which halves the time per mutant).
+# doc tests are examples and are left out, which saves compiling them for every
+# mutant).
 # Not part of CI: a crate takes from minutes to hours on two cores. Installs
 # cargo-mutants (`cargo install --locked cargo-mutants`) if it is missing.
 # Mutants that only change wording, Debug output or an equivalent form are listed
@@ -20,7 +21,10 @@
 # (seconds a mutant's test run may take, default 300), MUTANTS_BUILD_TIMEOUT
 # (seconds a build may take, default 900). With one job the scratch copies build
 # into target/mutants-build, so dependencies are compiled once and reused; results
-# go to target/mutants/<crate>/mutants.out.
+# go to target/mutants/<crate>/mutants.out. Do not point CARGO_TARGET_DIR at the
+# directory of your own builds: a scratch copy's artifacts have the same names as
+# the checkout's, and a later build of the checkout can take a mutated one for
+# up to date.
 #
 # Prints caught / missed / unviable / timeout per file, then the missed mutants.
 # Exit status: 0 when nothing was missed, 2 when some mutant was missed or timed
