@@ -349,6 +349,187 @@ mod tests {
         assert!(!cp.signature_valid(&stranger));
     }
 
+    const TIME: &str = "2026-11-23T12:00:00Z";
+
+    fn signing_key() -> SigningKey {
+        SigningKey::from_bytes(&[1u8; 32])
+    }
+
+    /// The witness file of a checkpoint at `seq`, signed by [`signing_key`].
+    fn witness_json(seq: u64, time: &str) -> String {
+        let key = signing_key();
+        let cp = Checkpoint::sign(&key, seq, &"ab".repeat(32), time.to_owned());
+        Witness::new(key::public_hex(&key.verifying_key()), cp).to_json()
+    }
+
+    fn parse(text: &str) -> Result<Witness, String> {
+        Witness::parse(text.as_bytes(), Path::new("head.json")).map_err(|e| e.to_string())
+    }
+
+    /// `text` with its fields' values replaced: `(field, new JSON value)`.
+    fn with_field(text: &str, field: &str, value: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v[field] = serde_json::from_str(value).unwrap();
+        v.to_string()
+    }
+
+    #[test]
+    fn witness_round_trips_and_names_its_key() {
+        let text = witness_json(7, TIME);
+        let w = parse(&text).unwrap();
+        assert_eq!(w.checkpoint().seq, 7);
+        assert_eq!(
+            w.public_key(),
+            key::public_hex(&signing_key().verifying_key())
+        );
+        assert_eq!(w.to_json(), text);
+        assert!(
+            w.checkpoint()
+                .signature_valid(&signing_key().verifying_key())
+        );
+    }
+
+    #[test]
+    fn witness_of_exactly_the_size_bound_is_read_and_one_byte_more_is_refused() {
+        let text = witness_json(7, TIME);
+        let max = usize::try_from(MAX_CHECKPOINT_FILE_BYTES).unwrap();
+        let at_bound = format!("{text}{}", " ".repeat(max - text.len()));
+        assert_eq!(at_bound.len(), max);
+        assert!(parse(&at_bound).is_ok());
+        let err = parse(&format!("{at_bound} ")).unwrap_err();
+        assert!(err.contains("more than the 4096 bytes"), "{err}");
+    }
+
+    #[test]
+    fn witness_with_a_time_of_exactly_64_characters_is_read_and_65_is_refused() {
+        let prefix = "2026-11-23T12:00:00.";
+        let time64 = format!("{prefix}{}Z", "1".repeat(64 - prefix.len() - 1));
+        assert_eq!(time64.len(), 64);
+        assert!(parse(&witness_json(7, &time64)).is_ok());
+        let time65 = format!("{prefix}{}Z", "1".repeat(65 - prefix.len() - 1));
+        let err = parse(&witness_json(7, &time65)).unwrap_err();
+        assert!(err.contains("RFC 3339"), "{err}");
+        let err = parse(&witness_json(7, "yesterday")).unwrap_err();
+        assert!(err.contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn witness_fields_must_be_lowercase_hex_of_their_length() {
+        let text = witness_json(7, TIME);
+        for (field, value) in [
+            ("public_key", format!("\"{}\"", "AB".repeat(32))),
+            ("public_key", format!("\"{}\"", "ab".repeat(31))),
+            ("head_hash", format!("\"{}\"", "ab".repeat(33))),
+            ("head_hash", format!("\"{}\"", "xy".repeat(32))),
+            ("signature", format!("\"{}\"", "ab".repeat(63))),
+        ] {
+            let err = parse(&with_field(&text, field, &value)).unwrap_err();
+            assert!(
+                err.contains(&format!("`{field}` must be")),
+                "{field}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn witness_with_another_format_an_unknown_field_or_a_huge_seq_is_refused() {
+        let text = witness_json(7, TIME);
+        let err = parse(&with_field(&text, "format", "2")).unwrap_err();
+        assert!(err.contains("format `2` is not supported"), "{err}");
+        assert!(parse(&with_field(&text, "extra", "1")).is_err());
+        let huge = witness_json(u64::MAX, TIME);
+        let err = parse(&huge).unwrap_err();
+        assert!(err.contains("larger than any sequence number"), "{err}");
+        // The largest sequence number a log can have is accepted.
+        assert!(parse(&witness_json(i64::MAX as u64, TIME)).is_ok());
+    }
+
+    #[test]
+    fn witness_altered_after_signing_is_refused() {
+        let text = witness_json(7, TIME);
+        let err = parse(&with_field(&text, "seq", "8")).unwrap_err();
+        assert!(err.contains("signature is not valid"), "{err}");
+        // A key that is not a curve point: the first y that does not decompress.
+        let not_a_point = (2u8..=u8::MAX)
+            .map(|y| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = y;
+                bytes
+            })
+            .find(|b| VerifyingKey::from_bytes(b).is_err())
+            .unwrap();
+        let bad_key = with_field(
+            &text,
+            "public_key",
+            &format!("\"{}\"", hex::encode(not_a_point)),
+        );
+        let err = parse(&bad_key).unwrap_err();
+        assert!(err.contains("not an ed25519 public key"), "{err}");
+    }
+
+    #[test]
+    fn checkpoint_file_absent_garbage_oversized_or_not_a_file_is_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read_file(dir.path()).unwrap(), FileState::Absent));
+        let path = dir.path().join(CHECKPOINT_FILE);
+        fs::write(&path, "not json").unwrap();
+        assert!(matches!(
+            read_file(dir.path()).unwrap(),
+            FileState::Unreadable(_)
+        ));
+        let max = usize::try_from(MAX_CHECKPOINT_FILE_BYTES).unwrap();
+        let text = witness_json(3, TIME);
+        fs::write(&path, format!("{text}{}", " ".repeat(max - text.len()))).unwrap();
+        assert!(
+            matches!(read_file(dir.path()).unwrap(), FileState::Present(f) if f.checkpoint.seq == 3)
+        );
+        fs::write(&path, " ".repeat(max + 1)).unwrap();
+        let FileState::Unreadable(why) = read_file(dir.path()).unwrap() else {
+            panic!("an oversized checkpoint file must be unreadable");
+        };
+        assert!(why.contains("4097 bytes"), "{why}");
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        assert!(matches!(
+            read_file(dir.path()).unwrap(),
+            FileState::Unreadable(_)
+        ));
+    }
+
+    #[test]
+    fn file_moves_forward_to_a_newer_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = signing_key();
+        let vk = key.verifying_key();
+        let older = Checkpoint::sign(&key, 3, "bb", "t".to_owned());
+        let newer = Checkpoint::sign(&key, 9, "aa", "t".to_owned());
+        write_file(dir.path(), &vk, &older).unwrap();
+        write_file(dir.path(), &vk, &newer).unwrap();
+        let FileState::Present(file) = read_file(dir.path()).unwrap() else {
+            panic!("checkpoint file missing");
+        };
+        assert_eq!(file.checkpoint, newer);
+        assert_eq!(file.public_key, key::public_hex(&vk));
+    }
+
+    #[test]
+    fn file_at_the_same_seq_is_replaced() {
+        // Only a newer checkpoint is kept over the one being written: one for the
+        // same event (re-signed later, or a stale file left at that seq) is
+        // replaced by the writer's.
+        let dir = tempfile::tempdir().unwrap();
+        let key = signing_key();
+        let vk = key.verifying_key();
+        let stale = Checkpoint::sign(&key, 3, "bb", "2026-11-23T12:00:00Z".to_owned());
+        let fresh = Checkpoint::sign(&key, 3, "cc", "2026-11-23T12:00:01Z".to_owned());
+        write_file(dir.path(), &vk, &stale).unwrap();
+        write_file(dir.path(), &vk, &fresh).unwrap();
+        let FileState::Present(file) = read_file(dir.path()).unwrap() else {
+            panic!("checkpoint file missing");
+        };
+        assert_eq!(file.checkpoint, fresh);
+    }
+
     #[test]
     fn file_never_goes_backwards() {
         let dir = tempfile::tempdir().unwrap();

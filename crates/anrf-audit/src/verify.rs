@@ -578,3 +578,232 @@ impl Walk<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::event::{Decision, EventKind, NewEvent};
+    use crate::log::{DB_FILE, LogOptions};
+
+    /// A log of `n` events in a fresh directory (no checkpoint rows before 100).
+    fn log_of(n: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("audit");
+        let mut log = LogOptions::new().checkpoint_every(100).open(&dir).unwrap();
+        for i in 1..=n {
+            let e = NewEvent::new(
+                EventKind::Run,
+                "alice",
+                format!("sha256:{i:064x}"),
+                Decision::Allow,
+            )
+            .with_details(serde_json::json!({ "i": i }));
+            log.append(&e).unwrap();
+        }
+        (home, dir)
+    }
+
+    /// Runs `sql` on the database with the append-only triggers dropped, as an
+    /// attacker with write access to the file would.
+    fn tamper(dir: &Path, sql: &str) {
+        let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER IF EXISTS events_append_only_update;
+             DROP TRIGGER IF EXISTS events_append_only_delete;",
+        )
+        .unwrap();
+        conn.execute_batch(sql).unwrap();
+    }
+
+    /// Makes event `seq` link to the hash of event `to`.
+    fn relink(dir: &Path, seq: u64, to: u64) {
+        tamper(
+            dir,
+            &format!(
+                "UPDATE events SET prev_hash = (SELECT hash FROM events WHERE seq = {to}) WHERE seq = {seq};"
+            ),
+        );
+    }
+
+    fn report(dir: &Path) -> VerifyReport {
+        AuditLog::open_existing(dir).unwrap().verify().unwrap()
+    }
+
+    fn problem(dir: &Path) -> Option<Problem> {
+        report(dir).problem
+    }
+
+    #[test]
+    fn is_intact_is_false_on_a_broken_chain() {
+        let (_home, dir) = log_of(3);
+        let intact = report(&dir);
+        assert!(intact.is_intact());
+        assert_eq!(intact.events, 3);
+        tamper(&dir, "UPDATE events SET actor = 'mallory' WHERE seq = 2;");
+        let broken = report(&dir);
+        assert!(!broken.is_intact());
+        assert_eq!(
+            broken.problem,
+            Some(Problem {
+                seq: Some(2),
+                kind: ProblemKind::HashMismatch
+            })
+        );
+    }
+
+    #[test]
+    fn link_to_a_later_event_is_reordered() {
+        let (_home, dir) = log_of(4);
+        relink(&dir, 2, 4);
+        assert_eq!(
+            problem(&dir),
+            Some(Problem {
+                seq: Some(2),
+                kind: ProblemKind::Reordered { links_to: 4 }
+            })
+        );
+    }
+
+    #[test]
+    fn link_to_an_earlier_event_is_a_broken_link_not_a_reordering() {
+        let (_home, dir) = log_of(4);
+        relink(&dir, 3, 1);
+        assert_eq!(
+            problem(&dir),
+            Some(Problem {
+                seq: Some(3),
+                kind: ProblemKind::BrokenLink
+            })
+        );
+    }
+
+    #[test]
+    fn link_to_itself_is_a_broken_link_not_a_reordering() {
+        let (_home, dir) = log_of(4);
+        relink(&dir, 3, 3);
+        assert_eq!(
+            problem(&dir),
+            Some(Problem {
+                seq: Some(3),
+                kind: ProblemKind::BrokenLink
+            })
+        );
+    }
+
+    #[test]
+    fn link_to_no_event_is_a_broken_link() {
+        let (_home, dir) = log_of(3);
+        tamper(
+            &dir,
+            &format!(
+                "UPDATE events SET prev_hash = '{}' WHERE seq = 2;",
+                "ab".repeat(32)
+            ),
+        );
+        assert_eq!(
+            problem(&dir),
+            Some(Problem {
+                seq: Some(2),
+                kind: ProblemKind::BrokenLink
+            })
+        );
+    }
+
+    #[test]
+    fn only_the_first_problem_in_sequence_order_is_reported() {
+        let (_home, dir) = log_of(5);
+        tamper(
+            &dir,
+            "UPDATE events SET actor = 'mallory' WHERE seq = 4;
+             UPDATE events SET actor = 'mallory' WHERE seq = 2;",
+        );
+        let r = report(&dir);
+        assert_eq!(r.problem.unwrap().seq, Some(2));
+        // The walk still counts every row and reports the last as the head.
+        assert_eq!(r.events, 5);
+        assert_eq!(r.head.unwrap().seq, 5);
+    }
+
+    #[test]
+    fn pinned_key_is_compared_case_insensitively_and_a_different_one_is_refused() {
+        let (_home, dir) = log_of(2);
+        let log = AuditLog::open_existing(&dir).unwrap();
+        let own = log.public_key_hex();
+        let r = log
+            .verify_pinned(&format!(" {} ", own.to_ascii_uppercase()))
+            .unwrap();
+        assert!(r.is_intact(), "{:?}", r.problem);
+        assert_eq!(r.pinned_key.as_deref(), Some(own.as_str()));
+        let other = "11".repeat(32);
+        let r = log.verify_pinned(&other).unwrap();
+        assert_eq!(
+            r.problem,
+            Some(Problem {
+                seq: None,
+                kind: ProblemKind::UnexpectedKey { expected: other }
+            })
+        );
+    }
+
+    #[test]
+    fn forged_checkpoint_beyond_the_end_covers_nothing() {
+        let (_home, dir) = log_of(5);
+        tamper(
+            &dir,
+            &format!(
+                "INSERT INTO checkpoints (seq, head_hash, time, signature) VALUES (7, '{}', '2026-11-23T12:00:00Z', '{}');",
+                "ab".repeat(32),
+                "cd".repeat(64)
+            ),
+        );
+        let r = report(&dir);
+        assert_eq!(
+            r.problem,
+            Some(Problem {
+                seq: Some(7),
+                kind: ProblemKind::CheckpointSignatureInvalid {
+                    checkpoint: 7,
+                    source: CheckpointSource::Table
+                }
+            })
+        );
+        assert_eq!(r.latest_checkpoint, Some(5));
+    }
+
+    #[test]
+    fn witness_returns_the_logs_own_head_not_the_witness_given() {
+        let (_home, dir) = log_of(3);
+        let FileState::Present(file) = checkpoint::read_file(&dir).unwrap() else {
+            panic!("checkpoint.sig missing");
+        };
+        // A valid witness of the same event, signed at another time.
+        let signing = key::load(&dir).unwrap().unwrap();
+        let older = Checkpoint::sign(
+            &signing,
+            file.checkpoint.seq,
+            &file.checkpoint.head_hash,
+            "2026-01-01T00:00:00Z".to_owned(),
+        );
+        assert_ne!(older, file.checkpoint);
+        let log = AuditLog::open_existing(&dir).unwrap();
+        let options = VerifyOptions {
+            pinned_key: None,
+            witness: Some(Witness::new(log.public_key_hex(), older)),
+        };
+        let (r, head) = log.witness(&options).unwrap();
+        assert!(r.is_intact(), "{:?}", r.problem);
+        assert_eq!(head.unwrap().checkpoint(), &file.checkpoint);
+    }
+
+    #[test]
+    fn latest_checkpoint_is_the_newest_validly_signed_one() {
+        let (_home, dir) = log_of(3);
+        let r = report(&dir);
+        // checkpoint.sig covers the last event.
+        assert_eq!(r.latest_checkpoint, Some(3));
+        assert_eq!(r.checkpoints, 0);
+        assert_eq!(r.head.as_ref().map(|h| h.seq), Some(3));
+    }
+}

@@ -337,3 +337,369 @@ pub fn candidates(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use anrf_format::Revocation;
+    use time::macros::{date, datetime};
+
+    use super::*;
+    use crate::keys::SecretKey;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00:00 UTC);
+    const WHY: &str = "reads the shipped stop-word list from data to filter common words";
+    const FUNCTIONS: [&str; 2] = ["count_words", "load_list"];
+
+    fn key(name: &str) -> SecretKey {
+        let seed = match name {
+            "alice" => 1,
+            "bob" => 2,
+            "carol" => 3,
+            _ => 99,
+        };
+        SecretKey::from_seed([seed; 32])
+    }
+
+    /// alice (developer: approves in `dev` only), bob (security), carol
+    /// (security and reviewer: reviewers approve reads).
+    fn project() -> ProjectPolicy {
+        let pk = |n: &str| key(n).public_key().to_string();
+        let text = format!(
+            r#"version = 1
+cedar = """
+@id("security-approves-all")
+permit(principal in Role::"security", action == Action::"approve", resource);
+@id("reviewers-approve-reads")
+permit(principal in Role::"reviewer", action == Action::"approve", resource)
+  when {{ resource.kind == "allow-read" }};
+@id("developers-approve-in-dev")
+permit(principal in Role::"developer", action == Action::"approve", resource)
+  when {{ context.profile == "dev" }};
+"""
+[maxima]
+read = ["data"]
+write = ["out"]
+
+[[approvers]]
+name = "alice"
+public_key = "{}"
+roles = ["developer"]
+
+[[approvers]]
+name = "bob"
+public_key = "{}"
+roles = ["security"]
+
+[[approvers]]
+name = "carol"
+public_key = "{}"
+roles = ["security", "reviewer"]
+"#,
+            pk("alice"),
+            pk("bob"),
+            pk("carol")
+        );
+        ProjectPolicy::parse(&text, "anrf-policy.toml").unwrap()
+    }
+
+    fn functions() -> Vec<String> {
+        FUNCTIONS.iter().map(|f| (*f).to_owned()).collect()
+    }
+
+    fn ask(
+        scope: Scope,
+        relaxes: &str,
+        by: &str,
+        expires: Option<Date>,
+    ) -> Result<Override, Refused> {
+        new_override(
+            &NewOverride {
+                module: "*",
+                functions: &functions(),
+                scope,
+                relaxes: relaxes.parse().unwrap(),
+                justification: WHY,
+                requested_by: by,
+                expires,
+                now: NOW,
+            },
+            &project(),
+        )
+    }
+
+    /// A project-scoped override of a read of `data`, requested by alice today.
+    fn read_data() -> Override {
+        ask(Scope::Project, "allow-read:data", "alice", None).unwrap()
+    }
+
+    fn sign_as(
+        ovr: &Override,
+        name: &str,
+        role: Option<&str>,
+        profile: Profile,
+        now: OffsetDateTime,
+    ) -> Result<(Approval, Vec<String>), Refused> {
+        approve(
+            ovr,
+            &Subject::project(),
+            &project(),
+            &ApproveAs {
+                key: &key(name),
+                role,
+                profile,
+                now,
+            },
+        )
+    }
+
+    fn refusal<T: std::fmt::Debug>(r: Result<T, Refused>) -> Refusal {
+        r.unwrap_err().refusal
+    }
+
+    #[test]
+    fn request_expiring_today_is_accepted_and_one_expiring_yesterday_is_refused() {
+        let today = NOW.date();
+        let ovr = ask(Scope::Project, "allow-read:data", "alice", Some(today)).unwrap();
+        assert_eq!(ovr.expires, today);
+        let yesterday = today.previous_day().unwrap();
+        let err = ask(Scope::Project, "allow-read:data", "alice", Some(yesterday)).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Expired);
+        assert!(err.message.contains("in the past"), "{}", err.message);
+    }
+
+    #[test]
+    fn request_at_the_validity_cap_is_accepted_and_one_day_more_is_refused() {
+        let cap = NOW.date() + time::Duration::days(MAX_VALIDITY_DAYS);
+        assert_eq!(cap, date!(2027 - 11 - 24));
+        let ovr = ask(Scope::Project, "allow-read:data", "alice", Some(cap)).unwrap();
+        assert_eq!(ovr.expires, cap);
+        let err = ask(Scope::Project, "allow-read:data", "alice", cap.next_day()).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Expired);
+        assert!(
+            err.message.contains("more than 366 days"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn request_without_expiry_lasts_the_default_validity() {
+        let ovr = read_data();
+        assert_eq!(
+            ovr.expires,
+            NOW.date() + time::Duration::days(DEFAULT_VALIDITY_DAYS)
+        );
+        assert!(ovr.approvals.is_empty());
+        assert_eq!(ovr.requested_by.as_str(), "alice");
+    }
+
+    #[test]
+    fn request_for_a_function_scope_needs_the_function_listed() {
+        let listed = ask(
+            Scope::Function("load_list".into()),
+            "allow-read:data",
+            "alice",
+            None,
+        );
+        assert_eq!(listed.unwrap().scope, Scope::Function("load_list".into()));
+        let unlisted = ask(
+            Scope::Function("format_disk".into()),
+            "allow-read:data",
+            "alice",
+            None,
+        );
+        assert_eq!(refusal(unlisted), Refusal::Scope);
+    }
+
+    #[test]
+    fn request_by_an_invalid_requester_name_is_refused() {
+        assert_eq!(
+            refusal(ask(Scope::Project, "allow-read:data", "al ice", None)),
+            Refusal::Scope
+        );
+    }
+
+    #[test]
+    fn request_beyond_the_maxima_is_refused() {
+        assert_eq!(
+            refusal(ask(Scope::Project, "allow-read:secrets", "alice", None)),
+            Refusal::WiderThanMaxima
+        );
+    }
+
+    #[test]
+    fn request_without_a_real_justification_is_refused() {
+        let r = new_override(
+            &NewOverride {
+                module: "*",
+                functions: &functions(),
+                scope: Scope::Project,
+                relaxes: "allow-read:data".parse().unwrap(),
+                justification: "todo",
+                requested_by: "alice",
+                expires: None,
+                now: NOW,
+            },
+            &project(),
+        );
+        assert_eq!(refusal(r), Refusal::Justification);
+    }
+
+    #[test]
+    fn approval_on_the_expiry_date_is_signed_and_one_day_after_is_refused() {
+        let ovr = read_data();
+        let last_day = ovr.expires.with_hms(23, 59, 59).unwrap().assume_utc();
+        let (approval, rules) = sign_as(&ovr, "bob", None, Profile::Test, last_day).unwrap();
+        assert_eq!(approval.approver, "bob");
+        assert_eq!(rules, ["security-approves-all"]);
+        let day_after = last_day + time::Duration::seconds(1);
+        assert_eq!(day_after.date(), ovr.expires.next_day().unwrap());
+        let err = sign_as(&ovr, "bob", None, Profile::Test, day_after).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Expired);
+        assert!(err.message.contains("expired"), "{}", err.message);
+    }
+
+    #[test]
+    fn approval_of_a_hand_written_expiry_beyond_the_cap_is_refused() {
+        let mut ovr = read_data();
+        ovr.expires = NOW.date() + time::Duration::days(MAX_VALIDITY_DAYS);
+        assert!(sign_as(&ovr, "bob", None, Profile::Test, NOW).is_ok());
+        ovr.expires = ovr.expires.next_day().unwrap();
+        assert_eq!(
+            refusal(sign_as(&ovr, "bob", None, Profile::Test, NOW)),
+            Refusal::Expired
+        );
+    }
+
+    #[test]
+    fn approval_by_an_untrusted_key_is_refused() {
+        assert_eq!(
+            refusal(sign_as(&read_data(), "mallory", None, Profile::Test, NOW)),
+            Refusal::UnknownKey
+        );
+    }
+
+    #[test]
+    fn approval_of_a_revoked_override_is_refused() {
+        let mut ovr = read_data();
+        ovr.revoked = Some(Revocation {
+            by: "bob".into(),
+            at: "2026-11-23T12:00:00Z".into(),
+            reason: "no longer needed".into(),
+        });
+        assert_eq!(
+            refusal(sign_as(&ovr, "bob", None, Profile::Test, NOW)),
+            Refusal::Revoked
+        );
+    }
+
+    #[test]
+    fn approval_of_a_relaxation_beyond_the_maxima_is_refused() {
+        let mut ovr = read_data();
+        ovr.relaxes = "allow-read:secrets".parse().unwrap();
+        assert_eq!(
+            refusal(sign_as(&ovr, "bob", None, Profile::Test, NOW)),
+            Refusal::WiderThanMaxima
+        );
+    }
+
+    #[test]
+    fn approval_under_a_role_the_approver_lacks_is_refused() {
+        let ovr = read_data();
+        let err = sign_as(&ovr, "bob", Some("reviewer"), Profile::Test, NOW).unwrap_err();
+        assert_eq!(err.refusal, Refusal::UnknownRole);
+        assert!(
+            err.message.contains("does not hold role `reviewer`"),
+            "{}",
+            err.message
+        );
+        // carol holds it, and signs under exactly that role.
+        let (approval, rules) =
+            sign_as(&ovr, "carol", Some("reviewer"), Profile::Test, NOW).unwrap();
+        assert_eq!(approval.role, "reviewer");
+        assert_eq!(rules, ["reviewers-approve-reads"]);
+    }
+
+    #[test]
+    fn approval_the_cedar_rules_do_not_permit_is_refused() {
+        // alice is a developer, whom the rules permit in `dev` only.
+        let mut ovr = read_data();
+        ovr.requested_by = "bob".parse().unwrap();
+        let err = sign_as(&ovr, "alice", None, Profile::Test, NOW).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Unauthorized);
+        assert!(
+            err.message.contains("no Cedar rule permits it"),
+            "{}",
+            err.message
+        );
+        assert!(sign_as(&ovr, "alice", None, Profile::Dev, NOW).is_ok());
+    }
+
+    #[test]
+    fn self_approval_is_refused_outside_dev_and_signed_in_dev() {
+        let ovr = read_data();
+        for profile in [Profile::Test, Profile::Prod] {
+            let err = sign_as(&ovr, "alice", None, profile, NOW).unwrap_err();
+            assert_eq!(err.refusal, Refusal::SelfApproval, "{profile}");
+        }
+        let (approval, _) = sign_as(&ovr, "alice", None, Profile::Dev, NOW).unwrap();
+        assert_eq!(approval.approver, "alice");
+        // Another approver is not self-approving in any profile.
+        assert!(sign_as(&ovr, "bob", None, Profile::Prod, NOW).is_ok());
+    }
+
+    #[test]
+    fn second_approval_by_the_same_approver_is_refused_unless_for_a_stronger_profile() {
+        let mut ovr = read_data();
+        let (approval, _) = sign_as(&ovr, "bob", None, Profile::Test, NOW).unwrap();
+        ovr.approvals.push(approval);
+        assert_eq!(
+            refusal(sign_as(&ovr, "bob", None, Profile::Test, NOW)),
+            Refusal::AlreadyApproved
+        );
+        assert_eq!(
+            refusal(sign_as(&ovr, "bob", None, Profile::Dev, NOW)),
+            Refusal::AlreadyApproved
+        );
+        // A stronger profile, and another approver, still count.
+        assert!(sign_as(&ovr, "bob", None, Profile::Prod, NOW).is_ok());
+        assert!(sign_as(&ovr, "carol", None, Profile::Test, NOW).is_ok());
+    }
+
+    #[test]
+    fn an_earlier_approval_with_a_broken_signature_does_not_block_a_new_one() {
+        let mut ovr = read_data();
+        let (mut approval, _) = sign_as(&ovr, "bob", None, Profile::Test, NOW).unwrap();
+        approval.signature = key("bob").sign(b"something else").to_string();
+        ovr.approvals.push(approval);
+        assert!(sign_as(&ovr, "bob", None, Profile::Test, NOW).is_ok());
+    }
+
+    #[test]
+    fn candidates_leave_out_the_requester_outside_dev_and_those_counted() {
+        let ovr = read_data();
+        let names = |profile, counted: &[String]| -> Vec<(String, String)> {
+            candidates(&ovr, "*", &project(), profile, counted)
+                .into_iter()
+                .map(|c| (c.approver, c.role))
+                .collect()
+        };
+        let pair = |a: &str, r: &str| (a.to_owned(), r.to_owned());
+        assert_eq!(
+            names(Profile::Test, &[]),
+            [pair("bob", "security"), pair("carol", "security")]
+        );
+        assert_eq!(
+            names(Profile::Test, &["bob".to_owned()]),
+            [pair("carol", "security")]
+        );
+        assert_eq!(
+            names(Profile::Dev, &[]),
+            [
+                pair("alice", "developer"),
+                pair("bob", "security"),
+                pair("carol", "security")
+            ]
+        );
+    }
+}

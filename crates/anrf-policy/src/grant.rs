@@ -365,3 +365,339 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WHY: &str = "reads the shipped stop-word list from data to filter common words";
+
+    fn read(host: &str) -> CliGrant {
+        CliGrant::Read {
+            host: host.into(),
+            guest: None,
+        }
+    }
+
+    fn write(host: &str) -> CliGrant {
+        CliGrant::Write {
+            host: host.into(),
+            guest: None,
+        }
+    }
+
+    fn project(extra: &str) -> ProjectPolicy {
+        ProjectPolicy::parse(&format!("version = 1\n{extra}"), "anrf-policy.toml").unwrap()
+    }
+
+    /// Maxima: read `data`, write `out`.
+    fn data_and_out() -> ProjectPolicy {
+        project("[maxima]\nread = [\"data\"]\nwrite = [\"out\"]\n")
+    }
+
+    /// The module at `/p/wordcount` in the project `/p`, run from `working_dir`.
+    fn anchor(working_dir: &str) -> HostAnchor {
+        HostAnchor {
+            working_dir: PathBuf::from(working_dir),
+            module_dir: PathBuf::from("/p/wordcount"),
+            project_root: PathBuf::from("/p"),
+            resolve_links: None,
+        }
+    }
+
+    fn dev(project: &ProjectPolicy, grant: CliGrant) -> GrantDecision {
+        decide(project, Profile::Dev, grant, Some(WHY))
+    }
+
+    fn decide(
+        project: &ProjectPolicy,
+        profile: Profile,
+        grant: CliGrant,
+        why: Option<&str>,
+    ) -> GrantDecision {
+        let mut all = check_cli_grants(project, profile, &[grant], why, "alice", "wordcount");
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    fn rel(p: &str) -> RelPath {
+        RelPath::new(p).unwrap()
+    }
+
+    #[test]
+    fn write_grant_gives_a_read_write_directory_and_read_a_read_only_one() {
+        assert_eq!(
+            write("out/").dir(),
+            Some(EffectiveDir {
+                guest: "/out".into(),
+                host: "out".into(),
+                base: HostBase::WorkingDir,
+                access: Access::ReadWrite,
+            })
+        );
+        assert_eq!(
+            read("./data").dir(),
+            Some(EffectiveDir {
+                guest: "/data".into(),
+                host: "./data".into(),
+                base: HostBase::WorkingDir,
+                access: Access::ReadOnly,
+            })
+        );
+        let abs = read("/srv/words/").dir().unwrap();
+        assert_eq!(
+            (abs.guest.as_str(), abs.host.as_str()),
+            ("/srv/words", "/srv/words")
+        );
+        let root = read("/").dir().unwrap();
+        assert_eq!((root.guest.as_str(), root.host.as_str()), ("/", "/"));
+        let named = CliGrant::Write {
+            host: "out".into(),
+            guest: Some("/results".into()),
+        };
+        assert_eq!(named.dir().unwrap().guest, "/results");
+        assert_eq!(CliGrant::raise("memory=128MiB").unwrap().dir(), None);
+    }
+
+    #[test]
+    fn grants_become_the_relaxation_of_their_kind() {
+        assert_eq!(
+            read("data/").relaxation(),
+            Some(Relaxation::AllowRead(rel("data")))
+        );
+        assert_eq!(
+            write("out").relaxation(),
+            Some(Relaxation::AllowWrite(rel("out")))
+        );
+        // An absolute directory is not something an override can name.
+        assert_eq!(read("/srv/words").relaxation(), None);
+        let raise = CliGrant::raise("memory=128MiB").unwrap();
+        assert_eq!(
+            raise.relaxation(),
+            Some("raise:memory=128MiB".parse::<Relaxation>().unwrap())
+        );
+        assert_eq!(raise.kind(), "raise");
+        assert!(CliGrant::raise("memory").is_err());
+    }
+
+    #[test]
+    fn anchored_write_grant_is_made_relative_to_the_module() {
+        let p = data_and_out().anchored(anchor("/p/wordcount/src"));
+        let d = dev(&p, write("../out"));
+        assert_eq!(d.verdict, Verdict::Granted, "{:?}", d.reasons);
+        assert_eq!(d.relaxation, Some(Relaxation::AllowWrite(rel("out"))));
+        assert_eq!(d.host_path.as_deref(), Some("/p/wordcount/out"));
+        let dir = d.dir.unwrap();
+        assert_eq!(
+            (dir.guest.as_str(), dir.access),
+            ("/out", Access::ReadWrite)
+        );
+
+        let d = dev(&p, read("../data"));
+        assert_eq!(d.verdict, Verdict::Granted, "{:?}", d.reasons);
+        assert_eq!(d.relaxation, Some(Relaxation::AllowRead(rel("data"))));
+        assert_eq!(d.dir.unwrap().guest, "/data");
+    }
+
+    #[test]
+    fn anchored_grant_keeps_an_explicit_guest_path() {
+        let p = data_and_out().anchored(anchor("/p/wordcount"));
+        let d = dev(
+            &p,
+            CliGrant::Read {
+                host: "data".into(),
+                guest: Some("/stopwords".into()),
+            },
+        );
+        assert_eq!(d.verdict, Verdict::Granted, "{:?}", d.reasons);
+        assert_eq!(d.dir.unwrap().guest, "/stopwords");
+    }
+
+    #[test]
+    fn write_grant_is_checked_against_the_write_maxima_only() {
+        let p = data_and_out().anchored(anchor("/p/wordcount"));
+        let d = dev(&p, write("data"));
+        assert_eq!(d.verdict, Verdict::Refused);
+        assert!(d.reasons[0].contains("maxima.write"), "{:?}", d.reasons);
+        // What may be written may be read.
+        assert_eq!(dev(&p, read("out")).verdict, Verdict::Granted);
+        assert_eq!(dev(&p, read("secrets")).verdict, Verdict::Refused);
+        // Unanchored, the same holds on the paths as given.
+        let p = data_and_out();
+        assert_eq!(dev(&p, write("data")).verdict, Verdict::Refused);
+        assert_eq!(dev(&p, write("out")).verdict, Verdict::Granted);
+    }
+
+    #[test]
+    fn star_covers_only_directories_inside_the_project() {
+        let p =
+            project("[maxima]\nread = [\"*\"]\nwrite = [\"*\"]\n").anchored(anchor("/p/wordcount"));
+        assert_eq!(dev(&p, read("../shared")).verdict, Verdict::Granted);
+        let d = dev(&p, read("/etc"));
+        assert_eq!(d.verdict, Verdict::Refused);
+        assert!(
+            d.reasons[0].contains("outside the project maxima"),
+            "{:?}",
+            d.reasons
+        );
+        assert_eq!(dev(&p, write("../../tmp")).verdict, Verdict::Refused);
+    }
+
+    #[test]
+    fn filesystem_root_is_never_granted() {
+        let p = project("[maxima]\nread = [\"*\"]\nwrite = [\"*\"]\n");
+        for grant in [read("/"), write("/"), read("/.."), write("/tmp/..")] {
+            let d = dev(&p, grant);
+            assert_eq!(d.verdict, Verdict::Refused);
+            assert!(d.reasons[0].contains("filesystem root"), "{:?}", d.reasons);
+        }
+        let p = p.anchored(anchor("/p"));
+        let d = dev(&p, read("../.."));
+        assert_eq!(d.verdict, Verdict::Refused);
+        assert!(d.reasons[0].contains("filesystem root"), "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn grants_outside_dev_are_refused_with_the_override_to_request() {
+        let p = data_and_out();
+        for profile in [Profile::Test, Profile::Prod] {
+            let d = decide(&p, profile, read("data"), Some(WHY));
+            assert_eq!(d.verdict, Verdict::Refused, "{profile}");
+            let fix = d.fix.unwrap();
+            assert!(
+                fix.starts_with("anrf override request wordcount --allow-read data"),
+                "{fix}"
+            );
+        }
+    }
+
+    #[test]
+    fn grant_for_a_bare_file_is_told_to_make_it_a_module() {
+        let p = data_and_out();
+        let d = check_cli_grants(
+            &p,
+            Profile::Test,
+            &[read("data")],
+            Some(WHY),
+            "alice",
+            "<m.wasm>",
+        )
+        .remove(0);
+        assert!(d.fix.unwrap().starts_with("make it a module"));
+        // A directory outside the module cannot be named by an override.
+        let d = decide(
+            &p.anchored(anchor("/p")),
+            Profile::Test,
+            read("shared"),
+            Some(WHY),
+        );
+        assert_eq!(d.relaxation, None);
+        assert!(
+            d.fix
+                .unwrap()
+                .starts_with("overrides name directories inside the module")
+        );
+    }
+
+    #[test]
+    fn grant_needs_a_real_justification() {
+        let p = data_and_out();
+        let d = decide(&p, Profile::Dev, read("data"), None);
+        assert_eq!(d.verdict, Verdict::Refused);
+        assert!(
+            d.reasons[0].contains("no `--justification`"),
+            "{:?}",
+            d.reasons
+        );
+        assert_eq!(
+            decide(&p, Profile::Dev, read("data"), Some("x")).verdict,
+            Verdict::Refused
+        );
+        let d = dev(&p, read("data"));
+        assert_eq!(d.verdict, Verdict::Granted);
+        assert!(
+            d.reasons[0].contains("self-approved by `alice`"),
+            "{:?}",
+            d.reasons
+        );
+    }
+
+    #[test]
+    fn dev_rules_requiring_approvers_for_a_kind_refuse_that_kind_only() {
+        let p = project(
+            "[maxima]\nread = [\"data\"]\nwrite = [\"out\"]\n[profiles.dev]\nmin_approvers = { default = 0, allow-write = 1 }\n",
+        );
+        let d = dev(&p, write("out"));
+        assert_eq!(d.verdict, Verdict::Refused);
+        assert!(
+            d.reasons[0].contains("needs 1 approver(s) for `allow-write`"),
+            "{:?}",
+            d.reasons
+        );
+        assert_eq!(dev(&p, read("data")).verdict, Verdict::Granted);
+    }
+
+    #[test]
+    fn dev_without_self_approval_refuses_every_grant() {
+        let p = project("[maxima]\nread = [\"data\"]\n[profiles.dev]\nself_approval = false\n");
+        let d = dev(&p, read("data"));
+        assert_eq!(d.verdict, Verdict::Refused);
+        assert!(
+            d.reasons[0].contains("forbids self-approval"),
+            "{:?}",
+            d.reasons
+        );
+    }
+
+    #[test]
+    fn raise_grant_is_checked_against_the_maxima() {
+        let p = project("[maxima]\nmemory = \"256MiB\"\n");
+        assert_eq!(
+            dev(&p, CliGrant::raise("memory=128MiB").unwrap()).verdict,
+            Verdict::Granted
+        );
+        assert_eq!(
+            dev(&p, CliGrant::raise("memory=1GiB").unwrap()).verdict,
+            Verdict::Refused
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_flag_that_asked() {
+        let env = CliGrant::Env {
+            name: anrf_format::EnvName::new("GREETING").unwrap(),
+        };
+        for (grant, flag) in [
+            (read("data"), "--allow-read data"),
+            (write("out"), "--allow-write out"),
+            (env, "--allow-env GREETING"),
+            (CliGrant::raise("fuel=5000").unwrap(), "--raise fuel=5000"),
+        ] {
+            assert_eq!(grant.flag(), flag);
+            let d = decide(&data_and_out(), Profile::Test, grant.clone(), Some(WHY));
+            assert!(
+                d.reasons[0].starts_with(&format!("`{flag}` refused:")),
+                "{:?}",
+                d.reasons
+            );
+            let d = decide(&data_and_out(), Profile::Dev, grant, None);
+            assert!(d.fix.unwrap().contains(&format!("to `{flag}`")));
+        }
+    }
+
+    #[test]
+    fn normalize_resolves_dots_lexically_and_never_above_the_root() {
+        for (input, want) in [
+            ("/p/wordcount/../data/./x", "/p/data/x"),
+            ("/..", "/"),
+            ("/a/../..", "/"),
+            ("a/b/..", "a"),
+            ("a/..", ""),
+            ("../x", "../x"),
+            ("a/../../x", "../x"),
+            ("./a", "a"),
+        ] {
+            assert_eq!(normalize(Path::new(input)), PathBuf::from(want), "{input}");
+        }
+    }
+}

@@ -190,6 +190,101 @@ mod tests {
         assert_eq!(reparsed, sig);
     }
 
+    /// The group order L of Ed25519, little-endian.
+    const GROUP_ORDER: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+
+    /// `a + b` on 256-bit little-endian numbers (no overflow for the inputs here).
+    fn add_le(a: &[u8], b: &[u8; 32]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
+            out[i] = (sum & 0xff) as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        out
+    }
+
+    #[test]
+    fn non_canonical_signature_is_refused() {
+        // S + L is the same scalar as S, so a lax check would accept the second
+        // encoding of the same signature (malleability).
+        let key = SecretKey::from_seed([4; 32]);
+        let sig = key.sign(b"approve ovr-1");
+        assert!(key.public_key().verify(b"approve ovr-1", &sig));
+        let mut bytes = sig.0.to_bytes();
+        let s_plus_l = add_le(&bytes[32..], &GROUP_ORDER);
+        assert_ne!(&s_plus_l[..], &bytes[32..]);
+        bytes[32..].copy_from_slice(&s_plus_l);
+        let text = format!("{ED25519_PREFIX}{}", B64.encode(bytes));
+        let malleated: Signature = text.parse().unwrap();
+        assert!(!key.public_key().verify(b"approve ovr-1", &malleated));
+        // S = L itself (zero, written non-canonically) is refused too.
+        let mut bytes = sig.0.to_bytes();
+        bytes[32..].copy_from_slice(&GROUP_ORDER);
+        let zero_as_l = Signature(ed25519_dalek::Signature::from_bytes(&bytes));
+        assert!(!key.public_key().verify(b"approve ovr-1", &zero_as_l));
+    }
+
+    #[test]
+    fn small_order_key_and_signature_are_refused() {
+        // The identity point (y = 1) has order 1. With it as the public key and as
+        // R, and S = 0, the verification equation [S]B = R + [k]A holds for every
+        // message: only a strict check refuses it.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity).unwrap();
+        assert!(weak.is_weak());
+        let mut bytes = [0u8; 64];
+        bytes[..32].copy_from_slice(&identity);
+        let forged = ed25519_dalek::Signature::from_bytes(&bytes);
+        for message in [&b"approve ovr-1"[..], b"anything at all"] {
+            assert!(
+                weak.verify(message, &forged).is_ok(),
+                "the lax check accepts it, which is what this test guards against"
+            );
+            assert!(!PublicKey(weak).verify(message, &Signature(forged)));
+        }
+        // The key parses as printed; it is verification that refuses it.
+        let printed = format!("{ED25519_PREFIX}{}", B64.encode(identity));
+        let parsed: PublicKey = printed.parse().unwrap();
+        assert!(!parsed.verify(b"approve ovr-1", &Signature(forged)));
+    }
+
+    #[test]
+    fn small_order_r_is_refused_even_for_a_real_key() {
+        // R of order 2 ((0, -1)), S = 0: [0]B = identity, R + [k]A is not, so
+        // both checks refuse; a strict check refuses it before the equation.
+        let key = SecretKey::from_seed([5; 32]);
+        let mut bytes = [0u8; 64];
+        bytes[0] = 0xec;
+        bytes[1..31].fill(0xff);
+        bytes[31] = 0x7f;
+        let sig = Signature(ed25519_dalek::Signature::from_bytes(&bytes));
+        assert!(!key.public_key().verify(b"approve ovr-1", &sig));
+    }
+
+    #[test]
+    fn signature_encodings_are_checked() {
+        for (input, reason) in [
+            ("ed25519:***", "is not valid base64"),
+            ("ed25519:AAAA", "must be 64 bytes"),
+        ] {
+            let err = input.parse::<Signature>().unwrap_err().to_string();
+            assert!(err.contains(reason), "{input}: {err}");
+        }
+        let sig = SecretKey::from_seed([6; 32]).sign(b"m");
+        let bare = sig
+            .to_string()
+            .trim_start_matches(ED25519_PREFIX)
+            .to_owned();
+        assert_eq!(bare.parse::<Signature>().unwrap(), sig);
+    }
+
     #[test]
     fn secret_key_debug_is_redacted() {
         let key = SecretKey::from_seed([9; 32]);

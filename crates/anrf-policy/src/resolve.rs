@@ -925,3 +925,303 @@ fn set_limit(limits: &mut Limits, name: LimitName, value: u64) {
         LimitName::Stderr => limits.stderr = ByteSize::new(value).unwrap_or(limits.stderr),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// A module that declares `data/words` read-only, the default limits and
+    /// nothing else.
+    fn manifest() -> Manifest {
+        let text = r#"anrf = 1
+[module]
+name = "wordcount"
+version = "0.1.0"
+[intent]
+summary = "Count the words on stdin"
+[logic]
+interface = "command"
+functions = ["count_words"]
+[implementation]
+language = "rust"
+sources = ["src/main.rs"]
+[security]
+memory_safety = "enforced"
+isolation = "wasm"
+overrides = []
+[security.limits]
+memory = "64MiB"
+fuel = 1000000000
+timeout = "5s"
+stack = "512KiB"
+stdout = "1MiB"
+stderr = "1MiB"
+[security.capabilities]
+dirs = [{ guest = "/words", host = "data/words", access = "read-only" }]
+env = []
+clock = false
+random = false
+network = []
+"#;
+        Manifest::from_str(text, "anrf.toml").unwrap()
+    }
+
+    fn relaxation(text: &str) -> Relaxation {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn override_applies_to_a_module_that_declares_what_it_relaxes() {
+        let mut m = manifest();
+        // The directory or one beneath it, for reading or writing.
+        assert_eq!(applies_to(&relaxation("allow-read:data"), &m), Some(true));
+        assert_eq!(
+            applies_to(&relaxation("allow-read:data/words"), &m),
+            Some(true)
+        );
+        assert_eq!(applies_to(&relaxation("allow-write:data"), &m), Some(true));
+        assert_eq!(
+            applies_to(&relaxation("allow-read:data/words/en"), &m),
+            Some(false)
+        );
+        assert_eq!(
+            applies_to(&relaxation("allow-read:secrets"), &m),
+            Some(false)
+        );
+        // Variables and hosts it declares.
+        assert_eq!(
+            applies_to(&relaxation("allow-env:GREETING"), &m),
+            Some(false)
+        );
+        assert_eq!(
+            applies_to(&relaxation("allow-network:api.example.com"), &m),
+            Some(false)
+        );
+        m.security
+            .capabilities
+            .env
+            .push(anrf_format::EnvName::new("GREETING").unwrap());
+        m.security
+            .capabilities
+            .network
+            .push("api.example.com".into());
+        assert_eq!(
+            applies_to(&relaxation("allow-env:GREETING"), &m),
+            Some(true)
+        );
+        assert_eq!(applies_to(&relaxation("allow-env:HOME"), &m), Some(false));
+        assert_eq!(
+            applies_to(&relaxation("allow-network:api.example.com"), &m),
+            Some(true)
+        );
+        assert_eq!(
+            applies_to(&relaxation("allow-network:evil.example.com"), &m),
+            Some(false)
+        );
+        // The memory-unsafe basis.
+        assert_eq!(applies_to(&relaxation("memory-unsafe"), &m), Some(false));
+        m.security.memory_safety = MemorySafety::SandboxOnly;
+        assert_eq!(applies_to(&relaxation("memory-unsafe"), &m), Some(true));
+        // Only what the compiled module tells.
+        assert_eq!(applies_to(&relaxation("threads"), &m), None);
+    }
+
+    #[test]
+    fn raise_applies_only_to_a_limit_declared_above_the_default() {
+        let mut m = manifest();
+        let raise = relaxation("raise:memory=128MiB");
+        assert_eq!(applies_to(&raise, &m), Some(false), "at the default");
+        m.security.limits.memory = anrf_format::parse_size("32MiB").unwrap();
+        assert_eq!(applies_to(&raise, &m), Some(false), "below the default");
+        m.security.limits.memory = anrf_format::parse_size("65MiB").unwrap();
+        assert_eq!(applies_to(&raise, &m), Some(true), "above the default");
+        // Another limit raised does not make a memory raise apply.
+        let mut m = manifest();
+        m.security.limits.stack = anrf_format::parse_size("1MiB").unwrap();
+        assert_eq!(applies_to(&raise, &m), Some(false));
+        assert_eq!(applies_to(&relaxation("raise:stack=1MiB"), &m), Some(true));
+    }
+
+    fn bare_dev(project: &ProjectPolicy, grants: &[CliGrant]) -> Resolution {
+        resolve(&ResolveInput {
+            project,
+            profile: Profile::Dev,
+            now: datetime!(2026-11-23 12:00:00 UTC),
+            module: None,
+            cli_grants: grants,
+            cli_justification: Some("the generated parser has many small functions"),
+            user: "alice",
+            revocations: &[],
+        })
+    }
+
+    #[test]
+    fn cli_budget_raise_reaches_a_bare_file_and_a_limit_raise_does_not_raise_budgets() {
+        let project = ProjectPolicy::builtin();
+        let r = bare_dev(&project, &[CliGrant::raise("functions=30000").unwrap()]);
+        assert!(r.is_complete(), "{}", r.explain());
+        assert_eq!(
+            r.effective.budgets,
+            BTreeMap::from([(BudgetName::Functions, 30_000)])
+        );
+        let r = bare_dev(&project, &[CliGrant::raise("memory=128MiB").unwrap()]);
+        assert!(r.effective.budgets.is_empty(), "{}", r.explain());
+    }
+
+    #[test]
+    fn project_budget_override_does_not_raise_a_bare_files_budget() {
+        // A bare file carries no overrides: only its own `--raise` counts, even
+        // beside a project override of the budget and another command-line raise.
+        let ovr = crate::approve::new_override(
+            &crate::approve::NewOverride {
+                module: "*",
+                functions: &[],
+                scope: anrf_format::Scope::Project,
+                relaxes: "raise:functions=30000".parse().unwrap(),
+                justification: "the generated parser has many small functions",
+                requested_by: "alice",
+                expires: None,
+                now: datetime!(2026-11-23 12:00:00 UTC),
+            },
+            &ProjectPolicy::builtin(),
+        )
+        .unwrap();
+        let text = format!(
+            "version = 1\n[[overrides]]\n{}",
+            toml::to_string(&ovr).unwrap()
+        );
+        let project = ProjectPolicy::parse(&text, "anrf-policy.toml").unwrap();
+        for grants in [vec![], vec![CliGrant::raise("memory=128MiB").unwrap()]] {
+            let r = bare_dev(&project, &grants);
+            assert!(
+                r.effective.budgets.is_empty(),
+                "{grants:?}: {}",
+                r.explain()
+            );
+        }
+    }
+
+    #[test]
+    fn budget_raise_to_the_default_raises_nothing() {
+        let default = BudgetName::Functions.default_value();
+        let grant = CliGrant::raise(&format!("functions={default}")).unwrap();
+        let r = bare_dev(&ProjectPolicy::builtin(), &[grant]);
+        assert!(r.effective.budgets.is_empty(), "{}", r.explain());
+        let grant = CliGrant::raise(&format!("functions={}", default + 1)).unwrap();
+        let r = bare_dev(&ProjectPolicy::builtin(), &[grant]);
+        assert_eq!(
+            r.effective.budgets.get(&BudgetName::Functions),
+            Some(&(default + 1))
+        );
+    }
+
+    #[test]
+    fn refused_sandbox_only_names_the_memory_unsafe_override_not_another() {
+        let request = |relaxes: &str| {
+            crate::approve::new_override(
+                &crate::approve::NewOverride {
+                    module: "wordcount",
+                    functions: &[],
+                    scope: anrf_format::Scope::Module,
+                    relaxes: relaxes.parse().unwrap(),
+                    justification: "the vendored C parser is memory-unsafe, the sandbox contains it",
+                    requested_by: "alice",
+                    expires: None,
+                    now: datetime!(2026-11-23 12:00:00 UTC),
+                },
+                &ProjectPolicy::builtin(),
+            )
+            .unwrap()
+        };
+        let env = request("allow-env:GREETING");
+        let unsafe_basis = request("memory-unsafe");
+        let mut m = manifest();
+        m.security.memory_safety = MemorySafety::SandboxOnly;
+        m.security.overrides = vec![env.clone(), unsafe_basis.clone()];
+        let digest = ContentDigest::of(b"wordcount");
+        let project = ProjectPolicy::builtin();
+        let r = resolve(&ResolveInput {
+            project: &project,
+            profile: Profile::Test,
+            now: datetime!(2026-11-23 12:00:00 UTC),
+            module: Some(ModuleInput {
+                manifest: &m,
+                code_digest: &digest,
+            }),
+            cli_grants: &[],
+            cli_justification: None,
+            user: "alice",
+            revocations: &[],
+        });
+        let item = r
+            .items
+            .iter()
+            .find(|i| i.subject == "memory safety sandbox-only")
+            .unwrap();
+        assert_eq!(item.verdict, Verdict::Refused);
+        let notes: Vec<&String> = item
+            .reasons
+            .iter()
+            .filter(|n| n.starts_with("override `"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{:?}", item.reasons);
+        assert!(notes[0].contains(unsafe_basis.id.as_str()), "{notes:?}");
+        let fix = item.fix.as_deref().unwrap();
+        let wanted = r
+            .overrides
+            .iter()
+            .find(|d| d.id == unsafe_basis.id.as_str())
+            .and_then(|d| d.fix.as_deref())
+            .unwrap();
+        assert_eq!(fix, wanted);
+        assert!(!fix.contains(env.id.as_str()), "{fix}");
+    }
+
+    #[test]
+    fn cli_raise_raises_only_the_limit_it_names() {
+        let project = ProjectPolicy::builtin();
+        let grants = [CliGrant::raise("memory=128MiB").unwrap()];
+        let r = resolve(&ResolveInput {
+            project: &project,
+            profile: Profile::Dev,
+            now: datetime!(2026-11-23 12:00:00 UTC),
+            module: None,
+            cli_grants: &grants,
+            cli_justification: Some("the word list of the whole corpus is held in memory"),
+            user: "alice",
+            revocations: &[],
+        });
+        assert_eq!(
+            r.cli_grants[0].verdict,
+            Verdict::Granted,
+            "{:?}",
+            r.cli_grants
+        );
+        assert!(r.is_complete(), "{:?}", r.refused().collect::<Vec<_>>());
+        let limits = r.effective.limits;
+        assert_eq!(limits.get(LimitName::Memory), 128 << 20);
+        for name in LimitName::ALL {
+            if name != LimitName::Memory {
+                assert_eq!(limits.get(name), Limits::DEFAULT.get(name), "{name}");
+            }
+        }
+        // Refused outside dev, the limit stays at its default.
+        let r = resolve(&ResolveInput {
+            project: &project,
+            profile: Profile::Test,
+            now: datetime!(2026-11-23 12:00:00 UTC),
+            module: None,
+            cli_grants: &grants,
+            cli_justification: Some("the word list of the whole corpus is held in memory"),
+            user: "alice",
+            revocations: &[],
+        });
+        assert_eq!(r.cli_grants[0].verdict, Verdict::Refused);
+        assert_eq!(
+            r.effective.limits.get(LimitName::Memory),
+            Limits::DEFAULT.get(LimitName::Memory)
+        );
+    }
+}

@@ -403,4 +403,51 @@ mod tests {
         assert_eq!(chain.first(), Some(&outer.id()));
         assert_eq!(chain.last(), Some(&root.id()));
     }
+
+    /// The open flags of the descriptor behind `dir`, from `/proc/self/fdinfo`.
+    #[cfg(target_os = "linux")]
+    fn open_flags(dir: &HostDir) -> Option<u32> {
+        let fd_path = dir.descriptor_path();
+        let fd = fd_path.file_name()?.to_str()?.to_owned();
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+        let octal = info.lines().find_map(|l| l.strip_prefix("flags:"))?.trim();
+        u32::from_str_radix(octal, 8).ok()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn granted_directory_is_held_by_a_readable_descriptor_not_o_path() {
+        // The steps in between are `O_PATH` (search permission suffices); the
+        // directory granted is opened for reading.
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(base.join("a/b/c")).unwrap();
+        let top = HostDir::open(&base).unwrap();
+        for dir in [
+            HostDir::open(base.join("a/b/c")).unwrap(),
+            HostDir::open(base.join("a")).unwrap(),
+            top.open_beneath("a/b").unwrap(),
+            top.open_beneath("a").unwrap(),
+            top.clone(),
+        ] {
+            let flags = open_flags(&dir).unwrap();
+            let path_bit = rustix::fs::OFlags::PATH.bits();
+            // O_DIRECTORY shows the flags were read at all.
+            let directory_bit = rustix::fs::OFlags::DIRECTORY.bits();
+            assert_ne!(
+                flags & directory_bit,
+                0,
+                "{}: flags {flags:o}",
+                dir.path().display()
+            );
+            assert_eq!(
+                flags & path_bit,
+                0,
+                "{}: flags {flags:o}",
+                dir.path().display()
+            );
+            assert_eq!(flags & 0o3, 0, "{}: read-only access", dir.path().display());
+            assert!(std::fs::read_dir(dir.descriptor_path()).is_ok());
+        }
+    }
 }

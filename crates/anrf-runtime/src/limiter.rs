@@ -107,4 +107,34 @@ mod tests {
         assert!(limiter.table_growing(0, 10, None).unwrap());
         assert!(limiter.table_growing(10, 11, None).is_err());
     }
+
+    /// Instantiates `wat` in a store governed by a [`Limiter`] (1 MiB, 100
+    /// table elements).
+    fn instantiate(wat: &str) -> wasmtime::Result<()> {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, wat::parse_str(wat)?)?;
+        let limiter = Limiter::new(1 << 20, 100, Arc::new(AtomicU64::new(0)));
+        let mut store = wasmtime::Store::new(&engine, limiter);
+        store.limiter(|l| l);
+        wasmtime::Instance::new(&mut store, &module, &[])?;
+        Ok(())
+    }
+
+    fn tables(n: usize) -> String {
+        format!("(module {})", "(table 1 funcref)".repeat(n))
+    }
+
+    #[test]
+    fn a_guest_may_have_sixteen_tables_and_not_seventeen() {
+        instantiate(&tables(16)).unwrap();
+        let err = instantiate(&tables(17)).unwrap_err();
+        assert!(format!("{err:?}").contains("table count"), "{err:?}");
+    }
+
+    #[test]
+    fn a_guest_may_have_one_memory_and_one_instance() {
+        instantiate("(module (memory 1))").unwrap();
+        let err = instantiate("(module (memory 1) (memory 1))").unwrap_err();
+        assert!(format!("{err:?}").contains("memory count"), "{err:?}");
+    }
 }
