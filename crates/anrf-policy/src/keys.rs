@@ -98,9 +98,14 @@ impl FromStr for PublicKey {
             .ok_or_else(|| bad("must start with `ed25519:`"))?;
         let bytes = B64.decode(b64).map_err(|_| bad("is not valid base64"))?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| bad("must be 32 bytes"))?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-            .map(PublicKey)
-            .map_err(|_| bad("is not a point on the ed25519 curve"))
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| bad("is not a point on the ed25519 curve"))?;
+        // A key of small order verifies forged signatures under a lax check; no
+        // real key is one, so it is refused before it can reach a verifier.
+        if key.is_weak() {
+            return Err(bad("is a point of small order, which no generated key is"));
+        }
+        Ok(PublicKey(key))
     }
 }
 
@@ -249,10 +254,10 @@ mod tests {
             );
             assert!(!PublicKey(weak).verify(message, &Signature(forged)));
         }
-        // The key parses as printed; it is verification that refuses it.
+        // Written in a policy file, the key is refused before any verification.
         let printed = format!("{ED25519_PREFIX}{}", B64.encode(identity));
-        let parsed: PublicKey = printed.parse().unwrap();
-        assert!(!parsed.verify(b"approve ovr-1", &Signature(forged)));
+        let err = printed.parse::<PublicKey>().unwrap_err().to_string();
+        assert!(err.contains("small order"), "{err}");
     }
 
     #[test]
