@@ -66,7 +66,7 @@ pub fn policy(data: &[u8]) {
             now,
             module: Some(ModuleInput {
                 manifest: &manifest,
-                security_digest: &digest,
+                code_digest: &digest,
             }),
             cli_grants: &[],
             cli_justification: None,
