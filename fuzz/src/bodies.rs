@@ -12,8 +12,11 @@
 use anrf_format::{ContentDigest, LimitName, Manifest, Profile};
 use anrf_policy::{ModuleInput, ProjectPolicy, ResolveInput, resolve};
 
+/// A target's body: panics when its property does not hold.
+pub type Body = fn(&[u8]);
+
 /// Every target: its corpus directory's name and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("manifest", manifest),
     ("policy", policy),
     ("intent", intent),

@@ -65,7 +65,7 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError
 }
 
 /// Checks that `path` is a regular file or absent, on a handle opened without
-/// following a final link and without blocking: SQLite opens the database by
+/// following a final link and without blocking: `SQLite` opens the database by
 /// name and cannot be handed a descriptor, so this is the check that a FIFO, a
 /// device or a directory in the database's place gives a one-line error rather
 /// than a wait or a read of `/dev/zero`.
