@@ -64,6 +64,26 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError
     Ok(bytes)
 }
 
+/// Checks that `path` is a regular file or absent, on a handle opened without
+/// following a final link and without blocking: `SQLite` opens the database by
+/// name and cannot be handed a descriptor, so this is the check that a FIFO, a
+/// device or a directory in the database's place gives a one-line error rather
+/// than a wait or a read of `/dev/zero`.
+pub(crate) fn check_regular_or_absent(path: &Path) -> Result<(), ReadError> {
+    match open_no_follow(path) {
+        Err(ReadError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+        Ok(file) => {
+            let meta = file.metadata().map_err(ReadError::Io)?;
+            if meta.is_file() {
+                Ok(())
+            } else {
+                Err(ReadError::NotRegular(kind(&meta)))
+            }
+        }
+    }
+}
+
 #[cfg(unix)]
 fn open_no_follow(path: &Path) -> Result<File, ReadError> {
     use rustix::fs::{Mode, OFlags};

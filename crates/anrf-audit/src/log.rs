@@ -252,6 +252,10 @@ impl AuditLog {
         } else if !db_path.is_file() {
             return Err(AuditError::NotFound { path: db_path });
         }
+        crate::fsread::check_regular_or_absent(&db_path).map_err(|e| AuditError::Io {
+            path: db_path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+        })?;
         let flags = if opts.create {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
         } else {

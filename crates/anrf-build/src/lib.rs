@@ -145,10 +145,8 @@ pub fn build(module: &Module, options: &BuildOptions) -> Result<Built, BuildErro
         Language::Wat => build_wat(module)?,
         Language::C => return Err(BuildError::UnsupportedLanguage),
     };
-    let bytes = std::fs::read(&artifact).map_err(|source| BuildError::Io {
-        path: artifact.clone(),
-        source,
-    })?;
+    let bytes = anrf_format::fsread::read_regular(&artifact, anrf_format::MAX_ARTIFACT_BYTES)
+        .map_err(FormatError::Unreadable)?;
     let rel = artifact
         .strip_prefix(module.dir())
         .map_err(|_| BuildError::OutsideModule {
@@ -352,7 +350,9 @@ fn record_artifact(manifest_path: &Path, built: &Built) -> Result<(), BuildError
         path: manifest_path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(manifest_path).map_err(io)?;
+    let text =
+        anrf_format::fsread::read_regular_text(manifest_path, anrf_format::MAX_MANIFEST_BYTES)
+            .map_err(FormatError::Unreadable)?;
     let mut doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| bad(e.to_string()))?;

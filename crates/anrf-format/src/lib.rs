@@ -69,7 +69,7 @@ pub use manifest::{
     Security,
 };
 pub use module::{
-    MANIFEST_FILE, MAX_ARTIFACT_BYTES, MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES,
+    MANIFEST_FILE, MAX_ARTIFACT_BYTES, MAX_EXAMPLES, MAX_MANIFEST_BYTES, MAX_SOURCE_BYTES,
     MAX_SOURCES_TOTAL_BYTES, Module, ModuleSnapshot, approval_binding, path_within,
 };
 pub use names::{

@@ -16,6 +16,10 @@ pub const MANIFEST_FILE: &str = "anrf.toml";
 
 /// The most bytes of `anrf.toml` that are read.
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// The most `[[intent.examples]]` a manifest may carry: every one runs in the
+/// sandbox on each `verify` and `explain`, so a manifest with tens of thousands
+/// of them would keep a command busy for minutes.
+pub const MAX_EXAMPLES: usize = 1000;
 /// The most bytes of one source file that are read.
 pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
 /// The most bytes of all source files of a module together.

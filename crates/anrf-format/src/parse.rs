@@ -81,6 +81,24 @@ fn validate(m: &Manifest) -> Result<(), Problem<'static>> {
                 .to_owned(),
         ));
     }
+    if m.intent.examples.len() > crate::module::MAX_EXAMPLES {
+        return Err(problem(
+            vec![
+                Key("intent"),
+                Key("examples"),
+                Index(crate::module::MAX_EXAMPLES),
+            ],
+            format!(
+                "`[intent]` has {} examples, more than the {} a manifest may carry",
+                m.intent.examples.len(),
+                crate::module::MAX_EXAMPLES
+            ),
+            format!(
+                "keep at most {} `[[intent.examples]]`: each one runs in the sandbox on every `verify` and `explain`; move bulk test data into a test of the guest",
+                crate::module::MAX_EXAMPLES
+            ),
+        ));
+    }
     let declared = &m.security.capabilities.env;
     for (i, example) in m.intent.examples.iter().enumerate() {
         if let Some(name) = example

@@ -154,7 +154,7 @@ impl AotCache {
     /// bound was never written by [`AotCache::store`]: it is an error (and
     /// so a rejected entry), and no more than the bound is read.
     fn read_entry(&self, name: &str) -> std::io::Result<(fs::File, Vec<u8>)> {
-        let file = fs::File::open(self.entry_path(name))?;
+        let file = open_regular(&self.entry_path(name))?;
         let mut bytes = Vec::new();
         (&file)
             .take(self.max_bytes.saturating_add(1))
@@ -437,6 +437,42 @@ impl KeyError {
     }
 }
 
+/// The most bytes read from the cache's key file (a key is 32 bytes).
+const MAX_KEY_FILE_BYTES: u64 = 4096;
+
+/// Opens `path` once for reading without following a final symbolic link and
+/// without blocking on a FIFO, and checks on the opened handle that it is a
+/// regular file (`InvalidData` when it is not): a device, a FIFO, a socket or a
+/// directory in a cache entry's or the key's place is never read.
+fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    #[cfg(unix)]
+    let file = {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(i32::try_from(flags.bits()).unwrap_or(i32::MAX))
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "a symbolic link")
+                } else {
+                    e
+                }
+            })?
+    };
+    #[cfg(not(unix))]
+    let file = fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
 /// Reads the key, refusing (on unix) anything but a regular file of the
 /// effective user's with no group or other permission bits.
 fn read_key(path: &Path) -> Result<Vec<u8>, KeyError> {
@@ -444,14 +480,16 @@ fn read_key(path: &Path) -> Result<Vec<u8>, KeyError> {
     {
         use std::io::Read as _;
         use std::os::unix::fs::MetadataExt as _;
-        let link = fs::symlink_metadata(path).map_err(KeyError::Io)?;
-        if !link.file_type().is_file() {
-            return Err(KeyError::Unsafe(
-                "it is not a regular file (a symbolic link, a directory or a device)".into(),
-            ));
-        }
-        let mut file = fs::File::open(path).map_err(KeyError::Io)?;
-        // Checked again on the opened file: it is what is read.
+        let file = open_regular(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                KeyError::Unsafe(
+                    "it is not a regular file (a symbolic link, a directory or a device)".into(),
+                )
+            } else {
+                KeyError::Io(e)
+            }
+        })?;
+        // Checked on the opened file: it is what is read.
         let meta = file.metadata().map_err(KeyError::Io)?;
         let mode = meta.mode() & 0o7777;
         let euid = rustix::process::geteuid().as_raw();
@@ -467,7 +505,14 @@ fn read_key(path: &Path) -> Result<Vec<u8>, KeyError> {
             )));
         }
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(KeyError::Io)?;
+        file.take(MAX_KEY_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(KeyError::Io)?;
+        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(KeyError::Unsafe(format!(
+                "it is larger than the {MAX_KEY_FILE_BYTES} bytes a key file holds"
+            )));
+        }
         Ok(bytes)
     }
     #[cfg(not(unix))]

@@ -69,20 +69,7 @@ pub(crate) struct PathDeps {
 /// A `Cargo.toml` read boundedly: a regular file (not a symbolic link) of
 /// at most [`MAX_MANIFEST_BYTES`]. `Err` says why not.
 fn read_manifest(path: &Path) -> Result<String, String> {
-    use std::io::Read as _;
-    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
-    if !meta.file_type().is_file() {
-        return Err("it is not a regular file".to_owned());
-    }
-    if meta.len() > MAX_MANIFEST_BYTES {
-        return Err(format!("it is larger than {MAX_MANIFEST_BYTES} bytes"));
-    }
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    Ok(text)
+    read_regular_text(path, MAX_MANIFEST_BYTES).map_err(|e| e.to_string())
 }
 
 /// `a/./b/../c` -> `a/c`; `None` when it is absolute or climbs above the module.

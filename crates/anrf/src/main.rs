@@ -5,6 +5,7 @@
 mod cmd;
 mod exit;
 mod home;
+mod input;
 mod out;
 mod policy_file;
 

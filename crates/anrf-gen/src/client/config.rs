@@ -201,14 +201,17 @@ struct ConfigFile {
     llm: Option<LlmSettings>,
 }
 
+/// The most bytes read from a configuration file.
+const MAX_CONFIG_BYTES: u64 = 64 << 10;
+
 fn read_file(path: &Path) -> Result<Option<LlmSettings>, GenError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match anrf_format::fsread::read_regular_text(path, MAX_CONFIG_BYTES) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+        Err(anrf_format::fsread::ReadError::NotFound { .. }) => return Ok(None),
+        Err(e) => {
             return Err(GenError::ConfigRead {
                 path: path.to_path_buf(),
-                source,
+                source: std::io::Error::other(e.to_string()),
             });
         }
     };

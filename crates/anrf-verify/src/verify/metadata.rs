@@ -206,6 +206,9 @@ impl Run<'_, '_> {
                 Ok(_) if !budget::inside(self.module, source) => Some(
                     "lies behind a directory link that leads outside the module directory, which the verifier does not read",
                 ),
+                Ok(meta) if meta.is_file() && meta.len() > anrf_format::MAX_SOURCE_BYTES => {
+                    Some("is larger than the 4 MiB anrf reads from one source file")
+                }
                 Ok(meta) if meta.is_file() => None,
                 Ok(meta) if meta.is_symlink() => Some(
                     "is a symbolic link, which the verifier does not follow (sources are read as regular files only)",

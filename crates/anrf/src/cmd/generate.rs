@@ -4,7 +4,6 @@
 //! Exit codes: `0` a verified module was written; `1` generation did not converge
 //! or the intent was refused; `2` a usage error or a model-server failure.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -107,9 +106,11 @@ pub(crate) fn exec(args: GenArgs) -> miette::Result<Finish> {
     })?;
     let examples = match &args.examples {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .into_diagnostic()
-                .map_err(|e| e.wrap_err(format!("cannot read `{}`", path.display())))?;
+            let text = crate::input::read_text(
+                path,
+                crate::input::MAX_EXAMPLES_BYTES,
+                "the examples file",
+            )?;
             pipeline::parse_examples(&text, &path.display().to_string()).map_err(|e| {
                 miette::miette!(
                     help = "write `[[examples]]` tables with `name`, `stdin`, `stdout` (and optionally `args`, `exit_code`)",
@@ -187,12 +188,7 @@ pub(crate) fn exec(args: GenArgs) -> miette::Result<Finish> {
 
 fn read_intent(arg: &str) -> miette::Result<String> {
     let text = if arg == "-" {
-        let mut buf = String::new();
-        std::io::stdin()
-            .read_to_string(&mut buf)
-            .into_diagnostic()
-            .map_err(|e| e.wrap_err("cannot read the intent from stdin"))?;
-        buf
+        crate::input::read_stdin_text(crate::input::MAX_INTENT_BYTES, "the intent")?
     } else {
         arg.to_owned()
     };

@@ -1,7 +1,6 @@
 //! `anrf intent`: override detection on a stated intent.
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 
 use anrf_gen::detect::{self, Decision, EvidenceSource, IntentReport};
 use clap::{Args, Subcommand};
@@ -49,12 +48,7 @@ pub(crate) fn exec(args: IntentArgs) -> miette::Result<Finish> {
 
 fn check(args: &CheckArgs) -> miette::Result<Finish> {
     let text = if args.text == "-" {
-        let mut buf = String::new();
-        std::io::stdin()
-            .read_to_string(&mut buf)
-            .into_diagnostic()
-            .map_err(|e| e.wrap_err("cannot read the intent from stdin"))?;
-        buf
+        crate::input::read_stdin_text(crate::input::MAX_INTENT_BYTES, "the intent")?
     } else {
         args.text.clone()
     };

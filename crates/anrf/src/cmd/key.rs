@@ -189,23 +189,6 @@ pub(crate) fn key_path(arg: &Path) -> miette::Result<std::path::PathBuf> {
 }
 
 pub(crate) fn read_secret_key(path: &Path) -> miette::Result<SecretKey> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::metadata(path)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot read key file `{}`", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            miette::bail!(
-                help = format!("run `chmod 600 {}`", path.display()),
-                "private key file `{}` is readable by others (mode {mode:o}): refusing to use it",
-                path.display()
-            );
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read key file `{}`", path.display()))?;
+    let text = crate::input::read_private_text(path, crate::input::MAX_KEY_BYTES, "the key file")?;
     SecretKey::from_pem(&text).map_err(|e| miette::miette!("`{}`: {e}", path.display()))
 }

@@ -81,18 +81,19 @@ fn init(args: &InitArgs) -> miette::Result<Finish> {
             );
         }
         let path = keys.join(format!("{name}.pub"));
-        let public = std::fs::read_to_string(&path).map_err(|e| {
-            miette::miette!(
-                help = format!(
-                    "generate it: anrf key gen {name}{}",
-                    args.keys
-                        .as_ref()
-                        .map_or(String::new(), |d| format!(" --out {}", d.display()))
-                ),
-                "no public key for approver `{name}` at `{}`: {e}",
-                path.display()
-            )
-        })?;
+        let public = anrf_format::fsread::read_regular_text(&path, crate::input::MAX_KEY_BYTES)
+            .map_err(|e| {
+                miette::miette!(
+                    help = format!(
+                        "generate it: anrf key gen {name}{}",
+                        args.keys
+                            .as_ref()
+                            .map_or(String::new(), |d| format!(" --out {}", d.display()))
+                    ),
+                    "no public key for approver `{name}` at `{}`: {e}",
+                    path.display()
+                )
+            })?;
         let roles = roles
             .iter()
             .map(|r| format!("\"{r}\""))

@@ -8,10 +8,12 @@
 
 mod approvals;
 mod audit;
+mod bad_input;
 mod compile_bomb;
 mod conventions;
 mod dev_to_prod;
 mod foundation;
+mod fuzz_corpus;
 mod generate;
 mod intent;
 mod policy;

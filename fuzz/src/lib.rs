@@ -1,0 +1,4 @@
+//! The fuzz targets' bodies; see `bodies.rs`.
+
+mod bodies;
+pub use bodies::*;
